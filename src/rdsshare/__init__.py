@@ -1,5 +1,89 @@
-"""rdsshare: move an Aurora/RDS snapshot from one AWS account to another and restore it there."""
+"""rdsshare: move an Aurora/RDS snapshot from one AWS account to another and restore it there.
+
+::
+
+    from rdsshare import AccountSession, ClusterRestoreSpec, share_cluster_snapshot
+
+    result = share_cluster_snapshot(
+        source=AccountSession.from_profile("sandbox-1", region="ap-northeast-1"),
+        target=AccountSession.from_profile("sandbox-2", region="ap-northeast-1"),
+        cluster_id="example-db",
+        restore=ClusterRestoreSpec(cluster_id="example-db-2", instance_class="db.t3.medium"),
+    )
+
+The emulated two-account AWS for tests lives in :mod:`rdsshare.testing` (needs the
+``testing`` extra); importing :mod:`rdsshare` never imports it.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
+
+from ._api import ShareResult, share_cluster_snapshot
+from ._copier import SnapshotCopier
+from ._errors import (
+    AccessDeniedError,
+    AwsError,
+    ConflictError,
+    CredentialsExpiredError,
+    InputError,
+    KeyNotAccessibleError,
+    KeyPolicyError,
+    NotFoundError,
+    QuotaExceededError,
+    RdsShareError,
+    ResourceFailedError,
+    WaitError,
+    WaitTimeoutError,
+)
+from ._events import (
+    Event,
+    EventHook,
+    Retrying,
+    StepFinished,
+    StepProgress,
+    StepSkipped,
+    StepStarted,
+)
+from ._keys import KeyInfo, KeyManager
+from ._policy import CmkPolicyBuilder
+from ._restore import ClusterRestoreSpec, Restorer
+from ._session import AccountSession
+from ._share import ShareManager
+from ._waiting import WaitPolicy, set_testing
+
+__all__ = [
+    "AccessDeniedError",
+    "AccountSession",
+    "AwsError",
+    "ClusterRestoreSpec",
+    "CmkPolicyBuilder",
+    "ConflictError",
+    "CredentialsExpiredError",
+    "Event",
+    "EventHook",
+    "InputError",
+    "KeyInfo",
+    "KeyManager",
+    "KeyNotAccessibleError",
+    "KeyPolicyError",
+    "NotFoundError",
+    "QuotaExceededError",
+    "RdsShareError",
+    "ResourceFailedError",
+    "Restorer",
+    "Retrying",
+    "ShareManager",
+    "ShareResult",
+    "SnapshotCopier",
+    "StepFinished",
+    "StepProgress",
+    "StepSkipped",
+    "StepStarted",
+    "WaitError",
+    "WaitPolicy",
+    "WaitTimeoutError",
+    "__version__",
+    "set_testing",
+    "share_cluster_snapshot",
+]

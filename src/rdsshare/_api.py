@@ -1,0 +1,528 @@
+"""share_cluster_snapshot(): the facade. It checks input, wires the worker classes and returns a result."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from botocore.exceptions import ClientError
+
+from ._copier import SnapshotCopier
+from ._errors import (
+    InputError,
+    NotFoundError,
+    ResourceFailedError,
+    translate_client_error,
+)
+from ._events import Emitter, EventHook, StepFinished, StepSkipped
+from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
+from ._naming import derived_id, rds_tags
+from ._policy import CmkPolicyBuilder
+from ._restore import ClusterRestoreSpec, Restorer
+from ._session import AccountSession
+from ._share import ShareManager
+from ._validation import validate_identifier
+from ._waiting import WaitPolicy, retry_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
+
+__all__ = ["ShareResult", "share_cluster_snapshot"]
+
+_log = logging.getLogger("rdsshare")
+
+_RUN_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){0,39}")
+_SNAPSHOT_ARN = re.compile(r"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):cluster-snapshot:(.+)")
+
+
+@attrs.frozen(kw_only=True)
+class ShareResult:
+    """What a share produced. ARNs are as AWS reports them."""
+
+    run_name: str
+    region: str
+    source_account_id: str
+    target_account_id: str
+    #: the snapshot the flow started from (taken from the cluster, or the one given)
+    source_snapshot_arn: str
+    #: the snapshot shared with the target (a CMK copy of the source, or the source itself)
+    shared_snapshot_arn: str
+    #: the key of the shared snapshot (a source-account CMK), None when unencrypted
+    source_kms_key_arn: str | None
+    #: data copies the flow needed on the critical path: 1 for a default-key source, else 0
+    data_copies: int
+    target_cluster_arn: str | None = None
+    #: the target-owned key of the restored cluster (never the source's)
+    target_kms_key_arn: str | None = None
+    master_user_secret_arn: str | None = None
+    instance_arns: tuple[str, ...] = ()
+    backup_snapshot_arn: str | None = None
+    #: what this call created and what it adopted from an earlier run (ids or ARNs)
+    created: tuple[str, ...] = ()
+    adopted: tuple[str, ...] = ()
+
+
+def _check_sessions(source: object, target: object) -> None:
+    for name, value in (("source", source), ("target", target)):
+        if not isinstance(value, AccountSession):
+            raise InputError(
+                f"{name} must be an AccountSession, got {type(value).__name__}",
+                step="input",
+                fix="wrap it: AccountSession(boto3.Session(...)) or AccountSession.from_profile(...)",
+            )
+
+
+def _check_run_name(run_name: str | None) -> None:
+    if run_name is not None and (
+        not isinstance(run_name, str) or not _RUN_NAME.fullmatch(run_name) or run_name.endswith("-")
+    ):
+        raise InputError(
+            f"run_name {run_name!r} is not valid",
+            step="input",
+            resource=str(run_name),
+            fix="use 1-40 lower-case letters, digits and single hyphens, e.g. '2026-11-28'",
+        )
+
+
+def share_cluster_snapshot(
+    *,
+    source: AccountSession,
+    target: AccountSession,
+    cluster_id: str | None = None,
+    snapshot_id: str | None = None,
+    restore: ClusterRestoreSpec | None = None,
+    run_name: str | None = None,
+    source_kms_key: str | None = None,
+    key_admin_principals: Sequence[str] = (),
+    on_event: EventHook | None = None,
+    wait: WaitPolicy | None = None,
+) -> ShareResult:
+    """Share an Aurora cluster's snapshot with another account and (optionally) restore it there.
+
+    Exactly one of ``cluster_id`` (a manual snapshot is taken) and ``snapshot_id`` (id or ARN
+    of an existing manual or automated snapshot in the source account) is required.
+
+    * A snapshot under the AWS-managed ``aws/rds`` key (which cannot be shared) is copied once
+      under a source CMK: ``source_kms_key`` if given, else rdsshare's own
+      ``alias/rdsshare/share-key``, created on first use. A customer-managed key only gets its
+      policy extended; an unencrypted snapshot is shared as is.
+    * The snapshot is shared with the target account (never publicly).
+    * With ``restore``, the target restores a cluster from the shared snapshot's ARN under a
+      key it owns, creates the instances and lets RDS manage the master password in its own
+      Secrets Manager.
+
+    Every step is an ensure: names derive from the source and ``run_name`` (default: the target
+    account id), so calling again with the same arguments adopts what exists and resumes after
+    a crash. Bad input raises :class:`~rdsshare.InputError` before anything is changed.
+    """
+    # -- input: nothing has been called yet ---------------------------------------------------
+    _check_sessions(source, target)
+    if (cluster_id is None) == (snapshot_id is None):
+        raise InputError(
+            "pass exactly one of cluster_id and snapshot_id",
+            step="input",
+            fix="cluster_id='my-db' takes a new snapshot; snapshot_id='<id or ARN>' starts from an existing one",
+        )
+    if cluster_id is not None:
+        cluster_id = validate_identifier(cluster_id, "cluster", argument="cluster_id")
+    if snapshot_id is not None and not isinstance(snapshot_id, str):
+        raise InputError(f"snapshot_id must be a string, got {type(snapshot_id).__name__}", step="input")
+    if snapshot_id is not None and not _SNAPSHOT_ARN.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
+        validate_identifier(snapshot_id, "cluster-snapshot", argument="snapshot_id")
+    if restore is not None and not isinstance(restore, ClusterRestoreSpec):
+        raise InputError(f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}", step="input")
+    _check_run_name(run_name)
+    emit = Emitter(on_event)
+    wait = wait or WaitPolicy()
+
+    # -- identities (read-only) ---------------------------------------------------------------
+    src, tgt = source.account_id, target.account_id
+    if src == tgt:
+        raise InputError(
+            f"source and target are the same account ({src})",
+            step="input",
+            account_id=src,
+            fix="use sessions (profiles or roles) of two different accounts",
+        )
+    if source.region != target.region:
+        raise InputError(
+            f"source region {source.region} and target region {target.region} differ; "
+            "this version shares within one region",
+            step="input",
+            fix="use the same region for both sessions, then copy across regions in the target",
+        )
+    m = _SNAPSHOT_ARN.fullmatch(snapshot_id) if snapshot_id is not None else None
+    if m is not None and (m.group(3) != src or m.group(2) != source.region):
+        raise InputError(
+            f"snapshot {snapshot_id} is not in the source account {src} / region {source.region}",
+            step="input",
+            resource=snapshot_id,
+            fix="pass a snapshot of the source session's account and region",
+        )
+    for admin in key_admin_principals:
+        CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
+    run = run_name or tgt
+    flow = _Flow(source=source, target=target, run=run, emit=emit, wait=wait)
+    return flow.run(
+        cluster_id=cluster_id,
+        snapshot_id=snapshot_id,
+        restore=restore,
+        source_kms_key=source_kms_key,
+        key_admin_principals=tuple(key_admin_principals),
+    )
+
+
+class _Flow:
+    """One run of the cluster flow; the facade builds it after the input checks."""
+
+    def __init__(
+        self,
+        *,
+        source: AccountSession,
+        target: AccountSession,
+        run: str,
+        emit: Emitter,
+        wait: WaitPolicy,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.run_name = run
+        self.emit = emit
+        self.wait = wait
+        self.src = source.account_id
+        self.tgt = target.account_id
+        self.region = source.region
+        self.created: list[str] = []
+        self.adopted: list[str] = []
+        self.copier = SnapshotCopier(source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait)
+        self.keys = KeyManager(
+            source.kms(),
+            account_id=self.src,
+            region=self.region,
+            caller_arn=source.caller_arn,
+            emit=emit,
+            partition=source.partition,
+        )
+
+    def _record(self, outcome: str, what: str | None) -> None:
+        if what is None:
+            return
+        if outcome == "created":
+            self.created.append(what)
+        elif outcome == "adopted":
+            self.adopted.append(what)
+
+    def run(
+        self,
+        *,
+        cluster_id: str | None,
+        snapshot_id: str | None,
+        restore: ClusterRestoreSpec | None,
+        source_kms_key: str | None,
+        key_admin_principals: tuple[str, ...],
+    ) -> ShareResult:
+        # Read-only checks that can fail before anything is created.
+        restorer, target_key = self._preflight_target(restore, cluster_id=cluster_id)
+        start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
+        shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals, restore)
+        shared_id = shared["DBClusterSnapshotIdentifier"]
+        ShareManager(self.source.rds(), account_id=self.src, emit=self.emit).share(shared_id, [self.tgt])
+        result: dict[str, Any] = {}
+        if restore is not None and restorer is not None:
+            result = self._restore(restorer, restore, shared, target_key, policy_changed)
+        return ShareResult(
+            run_name=self.run_name,
+            region=self.region,
+            source_account_id=self.src,
+            target_account_id=self.tgt,
+            source_snapshot_arn=start["DBClusterSnapshotArn"],
+            shared_snapshot_arn=shared["DBClusterSnapshotArn"],
+            source_kms_key_arn=key.arn if key else None,
+            data_copies=copies,
+            created=tuple(self.created),
+            adopted=tuple(self.adopted),
+            **result,
+        )
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _preflight_target(
+        self, restore: ClusterRestoreSpec | None, *, cluster_id: str | None
+    ) -> tuple[Restorer | None, KeyInfo | None]:
+        if cluster_id is not None:
+            try:
+                self.source.rds().describe_db_clusters(DBClusterIdentifier=cluster_id)
+            except ClientError as exc:
+                raise translate_client_error(
+                    exc,
+                    step="input",
+                    account_id=self.src,
+                    resource=cluster_id,
+                    fix="check cluster_id and the source session's region",
+                ) from exc
+        if restore is None:
+            return None, None
+        tkeys = KeyManager(
+            self.target.kms(),
+            account_id=self.tgt,
+            region=self.region,
+            caller_arn=self.target.caller_arn,
+            emit=self.emit,
+            partition=self.target.partition,
+        )
+        restorer = Restorer(
+            self.target.rds(),
+            tkeys,
+            account_id=self.tgt,
+            region=self.region,
+            emit=self.emit,
+            wait=self.wait,
+        )
+        existing = restorer.find_cluster(restore.cluster_id.lower())
+        if existing is not None:
+            from ._naming import MANAGED_BY, TAG_MANAGED_BY, tag_dict
+
+            if tag_dict(existing.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
+                from ._errors import ConflictError
+
+                raise ConflictError(
+                    f"cluster {restore.cluster_id} already exists in the target and was not restored by rdsshare",
+                    step="input",
+                    account_id=self.tgt,
+                    resource=existing.get("DBClusterArn", restore.cluster_id),
+                    error_code="DBClusterAlreadyExistsFault",
+                    fix="pick another restore.cluster_id",
+                )
+        if restore.subnet_group:
+            try:
+                self.target.rds().describe_db_subnet_groups(DBSubnetGroupName=restore.subnet_group)
+            except ClientError as exc:
+                raise translate_client_error(
+                    exc,
+                    step="input",
+                    account_id=self.tgt,
+                    resource=restore.subnet_group,
+                    fix="create the DB subnet group in the target account first",
+                ) from exc
+        if restore.security_group_ids:
+            try:
+                self.target.ec2().describe_security_groups(GroupIds=list(restore.security_group_ids))
+            except ClientError as exc:
+                raise translate_client_error(
+                    exc,
+                    step="input",
+                    account_id=self.tgt,
+                    resource=",".join(restore.security_group_ids),
+                    fix="pass security groups of the target account's VPC",
+                ) from exc
+        # The source's encryption is not known yet: resolve the explicit key now, the default later.
+        key = None
+        if restore.kms_key_id is not None or restore.encrypt:
+            key = restorer.target_key(restore, source_encrypted=True)
+        return restorer, key
+
+    def _source_snapshot(self, *, cluster_id: str | None, snapshot_id: str | None) -> DBClusterSnapshotTypeDef:
+        if cluster_id is not None:
+            cluster_arn = self.source.rds().describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0][
+                "DBClusterArn"
+            ]
+            snap_id = derived_id(cluster_id, self.run_name)
+            snap, outcome = self.copier.ensure_cluster_snapshot(
+                cluster_id=cluster_id,
+                snapshot_id=snap_id,
+                tags=rds_tags(run=self.run_name, source=cluster_arn, role="source-snapshot"),
+                source=cluster_arn,
+            )
+            self._record(outcome, snap.get("DBClusterSnapshotArn"))
+            return snap
+        assert snapshot_id is not None
+        found = self.copier.find(snapshot_id)
+        if found is None:
+            raise NotFoundError(
+                f"cluster snapshot {snapshot_id} not found",
+                step="snapshot",
+                account_id=self.src,
+                resource=snapshot_id,
+                error_code="DBClusterSnapshotNotFoundFault",
+                fix="check the id/ARN and the source session's account and region",
+            )
+        status = found.get("Status")
+        if status != "available":
+            if status in ("failed", "error"):
+                raise ResourceFailedError(
+                    f"snapshot {snapshot_id} is {status}",
+                    step="snapshot",
+                    account_id=self.src,
+                    resource=snapshot_id,
+                    fix="take a new snapshot",
+                )
+            found = self.copier.wait_available(found["DBClusterSnapshotIdentifier"], step="snapshot")
+        self.emit(
+            StepSkipped(
+                step="snapshot",
+                account_id=self.src,
+                resource=snapshot_id,
+                reason="starting from an existing snapshot",
+            )
+        )
+        return found
+
+    def _shareable(
+        self,
+        start: DBClusterSnapshotTypeDef,
+        source_kms_key: str | None,
+        admins: tuple[str, ...],
+        restore: ClusterRestoreSpec | None,
+    ) -> tuple[DBClusterSnapshotTypeDef, KeyInfo | None, int, bool]:
+        """The snapshot to share, its key, the data copies it took, and whether a key policy changed."""
+        start_id = start["DBClusterSnapshotIdentifier"]
+        automated = start.get("SnapshotType") != "manual"
+        encrypted = bool(start.get("StorageEncrypted"))
+        key = self.keys.describe(start["KmsKeyId"], step="source-key") if encrypted and start.get("KmsKeyId") else None
+        builder = CmkPolicyBuilder(
+            owner_account_id=self.src,
+            target_account_ids=[self.tgt],
+            admin_principals=admins,
+            partition=self.source.partition,
+        )
+        copy_key: KeyInfo | None = None
+        policy_changed = False
+        if key is not None and (key.aws_managed or (source_kms_key is not None)):
+            if source_kms_key is not None:
+                copy_key = self.keys.describe(source_kms_key, step="source-key")
+                self.keys.check_usable(copy_key, step="source-key")
+                policy_changed = self.keys.ensure_grants(copy_key, builder=builder) == "updated"
+                if copy_key.arn == key.arn:
+                    copy_key = None  # already under the requested CMK: no copy
+            else:
+                copy_key, outcome = self.keys.ensure_share_key(
+                    target_account_ids=[self.tgt],
+                    admin_principals=admins,
+                    tags=rds_tags(run=self.run_name, source=self.src, role="share-key"),
+                )
+                policy_changed = outcome in ("created", "updated")
+                self._record(outcome, copy_key.arn)
+                self.emit(
+                    StepFinished(
+                        step="source-key",
+                        account_id=self.src,
+                        resource=copy_key.arn,
+                        outcome=outcome,
+                        arn=copy_key.arn,
+                    )
+                )
+        elif key is not None:
+            self.keys.check_usable(key, step="source-key")
+            policy_changed = self.keys.ensure_grants(key, builder=builder) == "updated"
+        else:
+            self.emit(
+                StepSkipped(
+                    step="source-key",
+                    account_id=self.src,
+                    resource=start_id,
+                    reason="snapshot is not encrypted",
+                )
+            )
+
+        if copy_key is None and not automated:
+            self.emit(
+                StepSkipped(
+                    step="copy",
+                    account_id=self.src,
+                    resource=start_id,
+                    reason="snapshot can be shared as it is",
+                )
+            )
+            return start, key, 0, policy_changed
+        base = start_id[4:] if start_id.startswith("rds:") else start_id
+        base = base[len("rdsshare-") :] if base.startswith("rdsshare-") else base
+        suffix = "cmk" if copy_key is not None else "manual"
+        target_id = derived_id(base, self.run_name if not base.endswith(self.run_name) else "", suffix)
+        shared, outcome = self.copier.ensure_copy(
+            source_snapshot=start["DBClusterSnapshotArn"],
+            target_id=target_id,
+            kms_key_id=copy_key.arn if copy_key is not None else None,
+            tags=rds_tags(run=self.run_name, source=start["DBClusterSnapshotArn"], role="shareable-copy"),
+            source=start["DBClusterSnapshotArn"],
+        )
+        self._record(outcome, shared.get("DBClusterSnapshotArn"))
+        return shared, (copy_key or key), 1, policy_changed
+
+    def _restore(
+        self,
+        restorer: Restorer,
+        restore: ClusterRestoreSpec,
+        shared: DBClusterSnapshotTypeDef,
+        target_key: KeyInfo | None,
+        policy_changed: bool,
+    ) -> dict[str, Any]:
+        encrypted = bool(shared.get("StorageEncrypted"))
+        if target_key is None:
+            target_key = restorer.target_key(restore, source_encrypted=encrypted)
+        # The target sees the shared snapshot by ARN.
+        view = SnapshotCopier(
+            self.target.rds(),
+            account_id=self.tgt,
+            region=self.region,
+            emit=self.emit,
+            wait=self.wait,
+        ).find(shared["DBClusterSnapshotArn"], shared=True)
+        if view is None:
+            raise NotFoundError(
+                f"the target account {self.tgt} cannot see {shared['DBClusterSnapshotArn']}",
+                step="restore",
+                account_id=self.tgt,
+                resource=shared["DBClusterSnapshotArn"],
+                fix="check that the snapshot is shared with the target and both sessions use the same region",
+            )
+
+        def do_restore() -> Any:
+            return restorer.ensure_cluster(restore, snapshot=shared, key=target_key, run=self.run_name)
+
+        # A key policy changed seconds ago may not be visible to RDS yet [KMS-EC].
+        if policy_changed:
+            cluster, outcome = retry_call(
+                do_restore,
+                retry_codes=("KMSKeyNotAccessibleFault",),
+                step="restore",
+                account_id=self.tgt,
+                resource=restore.cluster_id,
+                emit=self.emit,
+                max_seconds=KMS_PROPAGATION_SECONDS,
+            )
+        else:
+            cluster, outcome = do_restore()
+        self._record(outcome, cluster.get("DBClusterArn"))
+        instance_arns, inst_outcome = restorer.ensure_instances(restore, cluster=cluster, run=self.run_name)
+        for arn in instance_arns:
+            self._record(inst_outcome, arn)
+        secret, secret_outcome = restorer.ensure_master_secret(restore, cluster_id=cluster["DBClusterIdentifier"])
+        self._record(secret_outcome, secret)
+        backup_arn = None
+        if restore.backup_copy:
+            tcopier = SnapshotCopier(
+                self.target.rds(),
+                account_id=self.tgt,
+                region=self.region,
+                emit=self.emit,
+                wait=self.wait,
+            )
+            backup, b_outcome = tcopier.ensure_copy(
+                source_snapshot=shared["DBClusterSnapshotArn"],
+                target_id=derived_id(shared["DBClusterSnapshotIdentifier"].removeprefix("rdsshare-"), "backup"),
+                kms_key_id=target_key.arn if target_key else None,
+                tags=rds_tags(run=self.run_name, source=shared["DBClusterSnapshotArn"], role="target-backup"),
+                source=shared["DBClusterSnapshotArn"],
+                step="backup",
+            )
+            backup_arn = backup.get("DBClusterSnapshotArn")
+            self._record(b_outcome, backup_arn)
+        return {
+            "target_cluster_arn": cluster.get("DBClusterArn"),
+            "target_kms_key_arn": cluster.get("KmsKeyId") or (target_key.arn if target_key else None),
+            "master_user_secret_arn": secret,
+            "instance_arns": tuple(instance_arns),
+            "backup_snapshot_arn": backup_arn,
+        }

@@ -1,0 +1,274 @@
+"""SnapshotCopier: take, copy and wait for DB cluster snapshots, as ensures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ._errors import error_code, translate_client_error
+from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._naming import check_ours
+from ._waiting import Observation, WaitPolicy, retry_call, wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
+
+__all__ = ["SnapshotCopier"]
+
+_log = logging.getLogger("rdsshare.copier")
+
+SNAPSHOT_FAILED = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
+BUSY_CODES = ("InvalidDBClusterSnapshotStateFault", "InvalidDBClusterStateFault")
+BUSY_SECONDS = 1800.0
+
+
+def _is_copy_quota(message: str) -> bool:
+    """``SnapshotQuotaExceeded`` covers two quotas; only the concurrent-copies one is worth waiting for.
+
+    "Cannot copy more than 5 snapshots ..." -> wait; "Cannot create more than 100 manual
+    snapshots" -> fail (aws-rules.md §4).
+    """
+    text = message.lower()
+    return "manual snapshots" not in text and ("copy" in text or "progress" in text)
+
+
+def snapshot_observation(snap: DBClusterSnapshotTypeDef | dict[str, Any]) -> Observation:
+    """A cluster snapshot as a wait observation."""
+    status = str(snap.get("Status", "unknown"))
+    percent = snap.get("PercentProgress")
+    return Observation(
+        status=status,
+        percent=int(percent) if percent is not None else None,
+        done=status == "available",
+        failed=status in SNAPSHOT_FAILED,
+    )
+
+
+class SnapshotCopier:
+    """Cluster snapshot work in one account: snapshot a cluster, copy a snapshot, wait for both.
+
+    Every method is an ensure: it looks the deterministic identifier up first, adopts what an
+    earlier run made (rdsshare tags for the same source), and only then creates.
+    """
+
+    def __init__(
+        self,
+        rds: RDSClient,
+        *,
+        account_id: str,
+        region: str,
+        emit: Emitter,
+        wait: WaitPolicy,
+    ) -> None:
+        self._rds = rds
+        self.account_id = account_id
+        self.region = region
+        self._emit = emit
+        self._wait = wait
+
+    def find(self, snapshot: str, *, shared: bool = False) -> DBClusterSnapshotTypeDef | None:
+        """The snapshot named by id or ARN, or None. ``shared=True`` looks at snapshots shared with us."""
+        kwargs: dict[str, Any] = {"DBClusterSnapshotIdentifier": snapshot}
+        if shared:
+            kwargs["IncludeShared"] = True
+        try:
+            found = self._rds.describe_db_cluster_snapshots(**kwargs)["DBClusterSnapshots"]
+        except ClientError as exc:
+            if error_code(exc) == "DBClusterSnapshotNotFoundFault":
+                return None
+            raise translate_client_error(exc, step="snapshot", account_id=self.account_id, resource=snapshot) from exc
+        wanted = snapshot.lower()
+        for snap in found:
+            if wanted in (
+                snap.get("DBClusterSnapshotIdentifier", "").lower(),
+                snap.get("DBClusterSnapshotArn", "").lower(),
+            ):
+                return snap
+        return None
+
+    def wait_available(self, snapshot: str, *, step: str) -> DBClusterSnapshotTypeDef:
+        """Poll until the snapshot is ``available``; progress events carry ``PercentProgress``."""
+        latest: list[DBClusterSnapshotTypeDef] = []
+
+        def poll() -> Observation | None:
+            snap = self.find(snapshot)
+            if snap is None:
+                return None
+            latest[:] = [snap]
+            return snapshot_observation(snap)
+
+        wait_for(
+            poll,
+            step=step,
+            account_id=self.account_id,
+            resource=snapshot,
+            emit=self._emit,
+            policy=self._wait,
+        )
+        return latest[0]
+
+    def ensure_cluster_snapshot(
+        self,
+        *,
+        cluster_id: str,
+        snapshot_id: str,
+        tags: Sequence[dict[str, str]],
+        source: str,
+        step: str = "snapshot",
+    ) -> tuple[DBClusterSnapshotTypeDef, Outcome]:
+        """A manual snapshot ``snapshot_id`` of ``cluster_id``, available."""
+        existing = self.find(snapshot_id)
+        outcome: Outcome = "adopted"
+        if existing is not None:
+            check_ours(
+                existing.get("TagList"),
+                source=source,
+                step=step,
+                account_id=self.account_id,
+                resource=snapshot_id,
+            )
+        else:
+            self._emit(
+                StepStarted(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=snapshot_id,
+                    action="create snapshot",
+                )
+            )
+            try:
+                retry_call(
+                    lambda: self._rds.create_db_cluster_snapshot(
+                        DBClusterIdentifier=cluster_id,
+                        DBClusterSnapshotIdentifier=snapshot_id,
+                        Tags=list(tags),  # type: ignore[arg-type]
+                    ),
+                    retry_codes=BUSY_CODES,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=cluster_id,
+                    emit=self._emit,
+                    max_seconds=BUSY_SECONDS,
+                )
+                outcome = "created"
+            except ClientError as exc:
+                if error_code(exc) != "DBClusterSnapshotAlreadyExistsFault":
+                    raise translate_client_error(
+                        exc, step=step, account_id=self.account_id, resource=snapshot_id
+                    ) from exc
+                # Another run won the race: adopt it after the same ownership check.
+                raced = self.find(snapshot_id)
+                check_ours(
+                    raced.get("TagList") if raced else None,
+                    source=source,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=snapshot_id,
+                )
+        snap = self.wait_available(snapshot_id, step=step)
+        self._emit(
+            StepFinished(
+                step=step,
+                account_id=self.account_id,
+                resource=snapshot_id,
+                outcome=outcome,
+                arn=snap.get("DBClusterSnapshotArn"),
+            )
+        )
+        return snap, outcome
+
+    def ensure_copy(
+        self,
+        *,
+        source_snapshot: str,
+        target_id: str,
+        kms_key_id: str | None,
+        tags: Sequence[dict[str, str]],
+        source: str,
+        step: str = "copy",
+        source_region: str | None = None,
+    ) -> tuple[DBClusterSnapshotTypeDef, Outcome]:
+        """A copy ``target_id`` of ``source_snapshot`` (id or ARN), under ``kms_key_id``, available.
+
+        Waits and retries while 5 copies are already in flight (the per-region concurrent copy
+        quota [AUR-COPY]); fails at once on the 100-manual-snapshots quota.
+        """
+        existing = self.find(target_id)
+        outcome: Outcome = "adopted"
+        if existing is not None:
+            check_ours(
+                existing.get("TagList"),
+                source=source,
+                step=step,
+                account_id=self.account_id,
+                resource=target_id,
+            )
+        else:
+            params: dict[str, Any] = {
+                "SourceDBClusterSnapshotIdentifier": source_snapshot,
+                "TargetDBClusterSnapshotIdentifier": target_id,
+                "Tags": list(tags),
+                "CopyTags": False,
+            }
+            if kms_key_id is not None:
+                params["KmsKeyId"] = kms_key_id
+            if source_region is not None:
+                params["SourceRegion"] = source_region
+            self._emit(
+                StepStarted(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=target_id,
+                    action="copy snapshot",
+                )
+            )
+            try:
+                retry_call(
+                    lambda: retry_call(
+                        lambda: self._rds.copy_db_cluster_snapshot(**params),
+                        retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
+                        message_filter=_is_copy_quota,
+                        step=step,
+                        account_id=self.account_id,
+                        resource=target_id,
+                        emit=self._emit,
+                        max_seconds=self._wait.timeout.total_seconds(),
+                        initial_seconds=15.0,
+                        max_interval_seconds=60.0,
+                    ),
+                    retry_codes=BUSY_CODES,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=source_snapshot,
+                    emit=self._emit,
+                    max_seconds=BUSY_SECONDS,
+                )
+                outcome = "created"
+            except ClientError as exc:
+                if error_code(exc) != "DBClusterSnapshotAlreadyExistsFault":
+                    raise translate_client_error(
+                        exc, step=step, account_id=self.account_id, resource=target_id
+                    ) from exc
+                raced = self.find(target_id)
+                check_ours(
+                    raced.get("TagList") if raced else None,
+                    source=source,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=target_id,
+                )
+        snap = self.wait_available(target_id, step=step)
+        self._emit(
+            StepFinished(
+                step=step,
+                account_id=self.account_id,
+                resource=target_id,
+                outcome=outcome,
+                arn=snap.get("DBClusterSnapshotArn"),
+            )
+        )
+        return snap, outcome

@@ -1,0 +1,229 @@
+"""The one exception tree of rdsshare.
+
+Every error carries where it happened: the ``step`` (``"snapshot"``, ``"source-key"``, ``"copy"``,
+``"share"``, ``"restore"``, ...), the ``account_id`` and ``resource`` (an id or ARN) it was acting
+on, and, when AWS refused something, the AWS ``error_code``. ``ClientError`` is translated by its
+error code (never by catching everything) and chained with ``raise ... from``.
+
+::
+
+    RdsShareError
+    ├── InputError                 bad arguments; raised before any AWS call that changes anything
+    ├── ConflictError              a resource with rdsshare's deterministic name exists but is not ours
+    ├── AwsError                   AWS refused a call (carries error_code)
+    │   ├── AccessDeniedError      IAM or key policy does not allow the caller
+    │   ├── KeyNotAccessibleError  KMSKeyNotAccessibleFault: key disabled, aws/rds, or policy/grant missing
+    │   ├── KeyPolicyError         MalformedPolicyDocumentException and friends
+    │   ├── NotFoundError          the cluster, snapshot, key, subnet group ... does not exist (or is not shared)
+    │   ├── QuotaExceededError     a quota that waiting will not fix (e.g. 100 manual snapshots)
+    │   └── CredentialsExpiredError ExpiredToken with credentials that cannot refresh themselves
+    └── WaitError                  a resource did not become ready
+        ├── WaitTimeoutError       the deadline passed (the AWS operation may still finish: rerun to resume)
+        └── ResourceFailedError    the resource went into a failed/terminal state
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
+__all__ = [
+    "AccessDeniedError",
+    "AwsError",
+    "ConflictError",
+    "CredentialsExpiredError",
+    "InputError",
+    "KeyNotAccessibleError",
+    "KeyPolicyError",
+    "NotFoundError",
+    "QuotaExceededError",
+    "RdsShareError",
+    "ResourceFailedError",
+    "WaitError",
+    "WaitTimeoutError",
+    "translate_client_error",
+]
+
+
+class RdsShareError(Exception):
+    """Base of every rdsshare error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        account_id: str | None = None,
+        resource: str | None = None,
+        error_code: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.message = message
+        self.step = step
+        self.account_id = account_id
+        self.resource = resource
+        self.error_code = error_code
+        self.fix = fix
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = [
+            f"{name}={value}"
+            for name, value in (
+                ("step", self.step),
+                ("account", self.account_id),
+                ("resource", self.resource),
+                ("code", self.error_code),
+            )
+            if value
+        ]
+        text = self.message
+        if where:
+            text = f"{text} [{', '.join(where)}]"
+        if self.fix:
+            text = f"{text}. Fix: {self.fix}"
+        return text
+
+
+class InputError(RdsShareError, ValueError):
+    """Bad input, detected before any AWS call that changes anything."""
+
+
+class ConflictError(RdsShareError):
+    """A resource with rdsshare's deterministic name exists but was not created by this run."""
+
+
+class AwsError(RdsShareError):
+    """AWS refused a call. ``error_code`` is the AWS error code."""
+
+
+class AccessDeniedError(AwsError):
+    """IAM or the key policy does not allow the caller."""
+
+
+class KeyNotAccessibleError(AwsError):
+    """``KMSKeyNotAccessibleFault``: the key is disabled, AWS-managed, or not granted to the caller."""
+
+
+class KeyPolicyError(AwsError):
+    """KMS refused a key policy (``MalformedPolicyDocumentException``, size limits...)."""
+
+
+class NotFoundError(AwsError):
+    """The named resource does not exist, or is not visible to this account."""
+
+
+class QuotaExceededError(AwsError):
+    """A quota was hit that waiting will not cure."""
+
+
+class CredentialsExpiredError(AwsError):
+    """The session's credentials expired and cannot refresh themselves."""
+
+
+class WaitError(RdsShareError):
+    """A resource did not become ready."""
+
+
+class WaitTimeoutError(WaitError):
+    """The deadline passed before the resource was ready. Rerunning the same call resumes."""
+
+
+class ResourceFailedError(WaitError):
+    """The resource went into a failed or terminal state."""
+
+
+_ACCESS = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+    }
+)
+_KEY = frozenset({"KMSKeyNotAccessibleFault", "KMSInvalidStateException", "DisabledException"})
+_POLICY = frozenset({"MalformedPolicyDocumentException", "LimitExceededException"})
+_EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+_QUOTA = frozenset(
+    {
+        "SnapshotQuotaExceeded",
+        "SnapshotQuotaExceededFault",
+        "SharedSnapshotQuotaExceeded",
+        "DBClusterQuotaExceededFault",
+        "InstanceQuotaExceeded",
+        "StorageQuotaExceeded",
+    }
+)
+_CONFLICT = frozenset(
+    {
+        "DBClusterAlreadyExistsFault",
+        "DBClusterSnapshotAlreadyExistsFault",
+        "DBInstanceAlreadyExists",
+        "DBSnapshotAlreadyExists",
+        "AlreadyExistsException",
+    }
+)
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a ``ClientError`` (``""`` when absent)."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(exc: ClientError) -> str:
+    """The AWS error message of a ``ClientError``."""
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def translate_client_error(
+    exc: ClientError,
+    *,
+    step: str,
+    account_id: str | None,
+    resource: str | None,
+    fix: str | None = None,
+) -> RdsShareError:
+    """Map a ``ClientError`` to the rdsshare exception for its error code.
+
+    The caller raises the result ``from exc`` so the original stays attached.
+    """
+    code = error_code(exc)
+    message = error_message(exc) or code
+    cls: type[RdsShareError]
+    if code in _ACCESS:
+        cls = AccessDeniedError
+        fix = fix or "grant the caller the action in IAM (see rdsshare.required_iam_policy docs)"
+    elif code in _KEY:
+        cls = KeyNotAccessibleError
+        fix = fix or (
+            "the key must be a customer-managed key that is enabled and whose policy allows "
+            "this account (kms:CreateGrant, kms:Decrypt, kms:DescribeKey)"
+        )
+    elif code in _POLICY:
+        cls = KeyPolicyError
+    elif code in _EXPIRED:
+        cls = CredentialsExpiredError
+        fix = fix or (
+            "use AccountSession.from_role or a profile with role_arn so credentials refresh "
+            "themselves; rerun the same call to resume where it stopped"
+        )
+    elif code in _QUOTA:
+        cls = QuotaExceededError
+    elif code in _CONFLICT:
+        cls = ConflictError
+    elif "NotFound" in code:
+        cls = NotFoundError
+    else:
+        cls = AwsError
+    return cls(
+        message,
+        step=step,
+        account_id=account_id,
+        resource=resource,
+        error_code=code or None,
+        fix=fix,
+    )

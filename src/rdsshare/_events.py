@@ -1,0 +1,121 @@
+"""Typed progress events.
+
+Every step of a flow reports through one hook, ``on_event(event)``. Events are frozen attrs
+objects; new fields are only ever added with defaults, so hooks written today keep working.
+They never carry secrets: ids, ARNs, states and numbers only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, Protocol
+
+import attrs
+
+__all__ = [
+    "Event",
+    "EventHook",
+    "Outcome",
+    "Retrying",
+    "StepFinished",
+    "StepProgress",
+    "StepSkipped",
+    "StepStarted",
+]
+
+_log = logging.getLogger("rdsshare.events")
+
+Outcome = Literal["created", "adopted", "updated", "unchanged"]
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Base of all events: which step, in which account, on which resource."""
+
+    step: str
+    account_id: str
+    resource: str
+
+    @property
+    def message(self) -> str:
+        """A one-line human description."""
+        return f"{self.step}: {self.resource}"
+
+
+@attrs.frozen(kw_only=True)
+class StepStarted(Event):
+    """A step began acting on a resource."""
+
+    action: str = ""
+
+    @property
+    def message(self) -> str:
+        return f"{self.step}: {self.action or 'start'} {self.resource}"
+
+
+@attrs.frozen(kw_only=True)
+class StepProgress(Event):
+    """A resource is still being worked on by AWS."""
+
+    status: str
+    percent: int | None = None
+    elapsed_seconds: float = 0.0
+
+    @property
+    def message(self) -> str:
+        pct = f" {self.percent}%" if self.percent is not None else ""
+        return f"{self.step}: {self.resource} {self.status}{pct} ({self.elapsed_seconds:.0f}s)"
+
+
+@attrs.frozen(kw_only=True)
+class StepFinished(Event):
+    """A step is done; ``outcome`` says whether it created, adopted or changed something."""
+
+    outcome: Outcome
+    arn: str | None = None
+
+    @property
+    def message(self) -> str:
+        return f"{self.step}: {self.outcome} {self.arn or self.resource}"
+
+
+@attrs.frozen(kw_only=True)
+class StepSkipped(Event):
+    """A step was not needed, and why."""
+
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.step}: skipped ({self.reason})"
+
+
+@attrs.frozen(kw_only=True)
+class Retrying(Event):
+    """A call failed with a transient condition and will be retried after ``wait_seconds``."""
+
+    attempt: int
+    error_code: str
+    wait_seconds: float
+
+    @property
+    def message(self) -> str:
+        return f"{self.step}: {self.error_code} on {self.resource}, retry {self.attempt} in {self.wait_seconds:.1f}s"
+
+
+class EventHook(Protocol):
+    """Anything callable with one event: ``print``, a list's ``append``, a progress bar."""
+
+    def __call__(self, event: Event, /) -> object: ...
+
+
+class Emitter:
+    """Sends events to the user's hook and to the ``rdsshare.events`` logger."""
+
+    def __init__(self, hook: EventHook | None) -> None:
+        self._hook = hook
+
+    def __call__(self, event: Event) -> None:
+        _log.info("%s", event.message, extra={"rdsshare_event": event})
+        if self._hook is not None:
+            self._hook(event)

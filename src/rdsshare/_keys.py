@@ -1,0 +1,287 @@
+"""KMS keys: detect who manages a snapshot's key, and ensure the source CMK grants the targets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from botocore.exceptions import ClientError
+
+from ._errors import KeyNotAccessibleError, translate_client_error
+from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
+from ._policy import CmkPolicyBuilder
+from ._waiting import retry_call
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+    from mypy_boto3_kms.type_defs import TagTypeDef
+
+__all__ = ["KeyInfo", "KeyManager"]
+
+_log = logging.getLogger("rdsshare.keys")
+
+#: Right after CreateKey/PutKeyPolicy, KMS may briefly answer NotFound/InvalidState [KMS-EC].
+KMS_PROPAGATION_CODES = ("NotFoundException", "KMSInvalidStateException")
+KMS_PROPAGATION_SECONDS = 120.0
+KEY_DESCRIPTION = "rdsshare: re-encrypts RDS snapshots so they can be shared with other accounts"
+
+
+@attrs.frozen(kw_only=True)
+class KeyInfo:
+    """What ``kms:DescribeKey`` says about a key."""
+
+    arn: str
+    key_id: str
+    account_id: str
+    region: str
+    manager: str
+    state: str
+    spec: str
+    usage: str
+    multi_region: bool = False
+
+    @property
+    def aws_managed(self) -> bool:
+        """An AWS-managed key such as ``aws/rds``: snapshots under it cannot be shared [AUR-ENCSHARE]."""
+        return self.manager == "AWS"
+
+    @classmethod
+    def from_metadata(cls, meta: Any) -> KeyInfo:
+        """Build from ``describe_key()["KeyMetadata"]``."""
+        arn = str(meta["Arn"])
+        parts = arn.split(":")
+        return cls(
+            arn=arn,
+            key_id=str(meta["KeyId"]),
+            account_id=parts[4],
+            region=parts[3],
+            manager=str(meta.get("KeyManager", "CUSTOMER")),
+            state=str(meta.get("KeyState", "Enabled")),
+            spec=str(meta.get("KeySpec", meta.get("CustomerMasterKeySpec", "SYMMETRIC_DEFAULT"))),
+            usage=str(meta.get("KeyUsage", "ENCRYPT_DECRYPT")),
+            multi_region=bool(meta.get("MultiRegion", False)),
+        )
+
+
+class KeyManager:
+    """Key work in one account: describe keys, create or adopt the share CMK, keep its policy.
+
+    Takes its KMS client in; :class:`~rdsshare.AccountSession` makes it.
+    """
+
+    def __init__(
+        self,
+        kms: KMSClient,
+        *,
+        account_id: str,
+        region: str,
+        caller_arn: str,
+        emit: Emitter,
+        partition: str = "aws",
+    ) -> None:
+        self._kms = kms
+        self.account_id = account_id
+        self.region = region
+        self.caller_arn = caller_arn
+        self.partition = partition
+        self._emit = emit
+
+    def _fail(self, exc: ClientError, step: str, resource: str) -> Exception:
+        return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
+
+    def describe(self, key: str, *, step: str) -> KeyInfo:
+        """``DescribeKey`` on an id, ARN, alias name or alias ARN."""
+        try:
+            meta = self._kms.describe_key(KeyId=key)["KeyMetadata"]
+        except ClientError as exc:
+            raise self._fail(exc, step, key) from exc
+        return KeyInfo.from_metadata(meta)
+
+    def check_usable(self, info: KeyInfo, *, step: str, allow_aws_managed: bool = False) -> None:
+        """Raise unless ``info`` can encrypt a snapshot copy/restore in this account and region."""
+        problems = []
+        if not allow_aws_managed and info.aws_managed:
+            problems.append("it is an AWS-managed key, whose policy cannot be changed or shared")
+        if info.state != "Enabled":
+            problems.append(f"its state is {info.state}")
+        if info.spec != "SYMMETRIC_DEFAULT" or info.usage != "ENCRYPT_DECRYPT":
+            problems.append(f"it is {info.spec}/{info.usage}, RDS needs a symmetric encryption key")
+        if info.region != self.region:
+            problems.append(f"it is in region {info.region}, but keys are region-bound and this runs in {self.region}")
+        if info.account_id != self.account_id:
+            problems.append(f"it belongs to account {info.account_id}, not {self.account_id}")
+        if problems:
+            raise KeyNotAccessibleError(
+                f"key {info.arn} cannot be used: " + "; ".join(problems),
+                step=step,
+                account_id=self.account_id,
+                resource=info.arn,
+                fix="pass an enabled symmetric customer-managed key of this account and region",
+            )
+
+    # -- the share CMK ----------------------------------------------------------------------
+    def ensure_share_key(
+        self,
+        *,
+        target_account_ids: Sequence[str],
+        admin_principals: Sequence[str] = (),
+        tags: Sequence[dict[str, str]] = (),
+    ) -> tuple[KeyInfo, Outcome]:
+        """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
+
+        Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
+        replaced.
+        """
+        step = "source-key"
+        builder = CmkPolicyBuilder(
+            owner_account_id=self.account_id,
+            target_account_ids=target_account_ids,
+            admin_principals=admin_principals,
+            partition=self.partition,
+        )
+        info = self._find_by_alias(KEY_ALIAS) or self._find_orphan()
+        if info is not None:
+            if info.state == "PendingDeletion":
+                raise KeyNotAccessibleError(
+                    f"rdsshare's key {info.arn} is pending deletion",
+                    step=step,
+                    account_id=self.account_id,
+                    resource=info.arn,
+                    fix="cancel the deletion (kms cancel-key-deletion, then enable-key) or delete the alias",
+                )
+            self.check_usable(info, step=step)
+            self._ensure_alias(info)
+            outcome = self.ensure_grants(info, builder=builder)
+            return info, ("adopted" if outcome == "unchanged" else outcome)
+
+        policy = builder.build()
+        builder.check_lockout(policy, caller_arn=self.caller_arn)
+        self._emit(StepStarted(step=step, account_id=self.account_id, resource=KEY_ALIAS, action="create key"))
+        kms_tags: list[TagTypeDef] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags]
+        try:
+            meta = self._kms.create_key(
+                Policy=json.dumps(policy),
+                Description=KEY_DESCRIPTION,
+                KeyUsage="ENCRYPT_DECRYPT",
+                KeySpec="SYMMETRIC_DEFAULT",
+                Tags=kms_tags,
+            )["KeyMetadata"]
+        except ClientError as exc:
+            raise self._fail(exc, step, KEY_ALIAS) from exc
+        info = KeyInfo.from_metadata(meta)
+        self._ensure_alias(info)
+        return info, "created"
+
+    def _find_by_alias(self, alias: str) -> KeyInfo | None:
+        try:
+            meta = self._kms.describe_key(KeyId=alias)["KeyMetadata"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NotFoundException":
+                return None
+            raise self._fail(exc, "source-key", alias) from exc
+        return KeyInfo.from_metadata(meta)
+
+    def _find_orphan(self) -> KeyInfo | None:
+        """A key rdsshare created whose alias was never made (a crash between the two calls)."""
+        try:
+            for page in self._kms.get_paginator("list_keys").paginate():
+                for entry in page.get("Keys", []):
+                    meta = self._kms.describe_key(KeyId=entry["KeyId"])["KeyMetadata"]
+                    if meta.get("Description") != KEY_DESCRIPTION or meta.get("KeyManager") != "CUSTOMER":
+                        continue
+                    if meta.get("KeyState") != "Enabled":
+                        continue
+                    tags = self._kms.list_resource_tags(KeyId=entry["KeyId"]).get("Tags", [])
+                    if tag_dict(tags).get(TAG_MANAGED_BY) == MANAGED_BY:
+                        _log.info("adopting orphan rdsshare key %s", meta["Arn"])
+                        return KeyInfo.from_metadata(meta)
+        except ClientError as exc:
+            raise self._fail(exc, "source-key", "list_keys") from exc
+        return None
+
+    def _ensure_alias(self, info: KeyInfo) -> None:
+        try:
+            for page in self._kms.get_paginator("list_aliases").paginate(KeyId=info.key_id):
+                if any(a.get("AliasName") == KEY_ALIAS for a in page.get("Aliases", [])):
+                    return
+        except ClientError as exc:
+            raise self._fail(exc, "source-key", info.arn) from exc
+
+        def create() -> None:
+            self._kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=info.key_id)
+
+        try:
+            retry_call(
+                create,
+                retry_codes=KMS_PROPAGATION_CODES,
+                step="source-key",
+                account_id=self.account_id,
+                resource=info.arn,
+                emit=self._emit,
+                max_seconds=KMS_PROPAGATION_SECONDS,
+            )
+        except ClientError as exc:
+            raise self._fail(exc, "source-key", KEY_ALIAS) from exc
+
+    # -- policy -----------------------------------------------------------------------------
+    def ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
+        """Merge ``builder``'s grants into the key's policy; ``PutKeyPolicy`` only if it changes."""
+        step = "source-key"
+        try:
+            current = retry_call(
+                lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"],
+                retry_codes=KMS_PROPAGATION_CODES,
+                step=step,
+                account_id=self.account_id,
+                resource=info.arn,
+                emit=self._emit,
+                max_seconds=KMS_PROPAGATION_SECONDS,
+            )
+        except ClientError as exc:
+            raise self._fail(exc, step, info.arn) from exc
+        merged = builder.merge(current)
+        if merged == json.loads(current):
+            self._emit(
+                StepFinished(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=info.arn,
+                    outcome="unchanged",
+                    arn=info.arn,
+                )
+            )
+            return "unchanged"
+        builder.check_lockout(merged, caller_arn=self.caller_arn)
+        try:
+            retry_call(
+                lambda: self._kms.put_key_policy(KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)),
+                retry_codes=KMS_PROPAGATION_CODES,
+                step=step,
+                account_id=self.account_id,
+                resource=info.arn,
+                emit=self._emit,
+                max_seconds=KMS_PROPAGATION_SECONDS,
+            )
+        except ClientError as exc:
+            raise self._fail(exc, step, info.arn) from exc
+        self._emit(
+            StepFinished(
+                step=step,
+                account_id=self.account_id,
+                resource=info.arn,
+                outcome="updated",
+                arn=info.arn,
+            )
+        )
+        return "updated"
+
+    def key_policy(self, key_id: str) -> dict[str, Any]:
+        """The key's current ``default`` policy."""
+        try:
+            return dict(json.loads(self._kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]))
+        except ClientError as exc:
+            raise self._fail(exc, "source-key", key_id) from exc

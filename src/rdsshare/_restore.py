@@ -1,0 +1,468 @@
+"""Restorer: bring a shared cluster snapshot up as a running cluster in the target account."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from botocore.exceptions import ClientError
+
+from ._errors import (
+    ConflictError,
+    InputError,
+    KeyNotAccessibleError,
+    error_code,
+    translate_client_error,
+)
+from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
+from ._keys import KeyInfo, KeyManager
+from ._naming import TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
+from ._validation import validate_identifier
+from ._waiting import Observation, WaitPolicy, retry_call, wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef, DBClusterTypeDef
+
+__all__ = ["ClusterRestoreSpec", "Restorer"]
+
+_log = logging.getLogger("rdsshare.restore")
+
+CLUSTER_FAILED = frozenset(
+    {
+        "failed",
+        "inaccessible-encryption-credentials",
+        "inaccessible-encryption-credentials-recoverable",
+        "incompatible-network",
+        "incompatible-parameters",
+        "incompatible-restore",
+    }
+)
+INSTANCE_FAILED = CLUSTER_FAILED | {"storage-full", "restore-error"}
+BUSY_CODES = ("InvalidDBClusterStateFault", "InvalidDBInstanceStateFault", "InvalidDBInstanceState")
+BUSY_SECONDS = 3600.0
+
+
+def _instance_class(_inst: Any, _attr: Any, value: str) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"db\.[a-z0-9-]+\.[a-z0-9-]+", value):
+        raise InputError(
+            f"instance_class {value!r} is not an RDS instance class",
+            step="input",
+            resource=str(value),
+            fix="use a class such as 'db.r6g.large' or 'db.t3.medium'",
+        )
+
+
+def _security_groups(_inst: Any, _attr: Any, value: tuple[str, ...]) -> None:
+    for sg in value:
+        if not isinstance(sg, str) or not re.fullmatch(r"sg-[0-9a-f]{8,17}", sg):
+            raise InputError(
+                f"security group id {sg!r} is not a VPC security group id",
+                step="input",
+                resource=str(sg),
+                fix="pass ids like 'sg-0123456789abcdef0'",
+            )
+
+
+def _cluster_id(_inst: Any, _attr: Any, value: str) -> None:
+    validate_identifier(value, "cluster", argument="restore.cluster_id")
+
+
+def _port(_inst: Any, _attr: Any, value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1150 <= value <= 65535):
+        raise InputError(f"port {value!r} is outside 1150-65535", step="input", resource=str(value))
+
+
+def _count(_inst: Any, _attr: Any, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16:
+        raise InputError(
+            f"instance_count {value!r} must be 0-16 (a writer and up to 15 readers)",
+            step="input",
+            resource=str(value),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ClusterRestoreSpec:
+    """How to restore the shared snapshot in the target account.
+
+    ``kms_key_id`` is a key of the *target* account (id, ARN or alias); by default the target's
+    own ``aws/rds`` key, so the restored cluster never depends on the source account's key.
+    """
+
+    cluster_id: str = attrs.field(validator=_cluster_id)
+    instance_class: str = attrs.field(validator=_instance_class)
+    subnet_group: str | None = None
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_security_groups)
+    #: number of DB instances (writer first); 0 restores the cluster only
+    instance_count: int = attrs.field(default=1, validator=_count)
+    engine_version: str | None = None
+    port: int | None = attrs.field(default=None, validator=_port)
+    cluster_parameter_group: str | None = None
+    deletion_protection: bool = False
+    tags: Mapping[str, str] = attrs.field(factory=dict)
+    kms_key_id: str | None = None
+    #: encrypt the restored cluster; None follows the source (an encrypted source always stays encrypted)
+    encrypt: bool | None = None
+    #: hand the master password to the target's Secrets Manager (Aurora generates a new one)
+    manage_master_user_password: bool = True
+    master_user_secret_kms_key_id: str | None = None
+    #: also copy the shared snapshot into the target under the target's key, as a durable backup
+    backup_copy: bool = False
+
+    @property
+    def instance_ids(self) -> list[str]:
+        """The deterministic identifiers of the instances to create."""
+        return instance_ids(self.cluster_id.lower(), self.instance_count)
+
+
+def cluster_observation(cluster: DBClusterTypeDef | Mapping[str, Any]) -> Observation:
+    """A cluster as a wait observation."""
+    status = str(cluster.get("Status", "unknown"))
+    return Observation(status=status, done=status == "available", failed=status in CLUSTER_FAILED)
+
+
+class Restorer:
+    """Target-side work: pick the target key, restore the cluster, add instances, hand over the secret."""
+
+    def __init__(
+        self,
+        rds: RDSClient,
+        keys: KeyManager,
+        *,
+        account_id: str,
+        region: str,
+        emit: Emitter,
+        wait: WaitPolicy,
+    ) -> None:
+        self._rds = rds
+        self._keys = keys
+        self.account_id = account_id
+        self.region = region
+        self._emit = emit
+        self._wait = wait
+
+    def _error(self, exc: ClientError, step: str, resource: str) -> Exception:
+        return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
+
+    # -- key ----------------------------------------------------------------------------------
+    def target_key(self, spec: ClusterRestoreSpec, *, source_encrypted: bool) -> KeyInfo | None:
+        """The target-owned key for the restored cluster, or None to restore unencrypted."""
+        encrypt = source_encrypted or bool(spec.encrypt) or spec.kms_key_id is not None
+        if spec.encrypt is False and source_encrypted:
+            raise InputError(
+                "the source snapshot is encrypted; a restore cannot decrypt it",
+                step="input",
+                resource=spec.cluster_id,
+                fix="leave encrypt unset (or True)",
+            )
+        if not encrypt:
+            return None
+        key = spec.kms_key_id or "alias/aws/rds"
+        info = self._keys.describe(key, step="target-key")
+        self._keys.check_usable(info, step="target-key", allow_aws_managed=True)
+        return info
+
+    # -- cluster ------------------------------------------------------------------------------
+    def find_cluster(self, cluster_id: str) -> DBClusterTypeDef | None:
+        """The cluster, or None."""
+        try:
+            clusters = self._rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"]
+        except ClientError as exc:
+            if error_code(exc) == "DBClusterNotFoundFault":
+                return None
+            raise self._error(exc, "restore", cluster_id) from exc
+        return clusters[0] if clusters else None
+
+    def wait_cluster(self, cluster_id: str, *, step: str, require_secret: bool = False) -> DBClusterTypeDef:
+        """Poll until the cluster is ``available`` (and, if asked, has its master secret)."""
+        latest: list[DBClusterTypeDef] = []
+
+        def poll() -> Observation | None:
+            cluster = self.find_cluster(cluster_id)
+            if cluster is None:
+                return None
+            latest[:] = [cluster]
+            obs = cluster_observation(cluster)
+            if obs.done and require_secret and not cluster.get("MasterUserSecret", {}).get("SecretArn"):
+                return Observation(status="creating-secret")
+            return obs
+
+        wait_for(
+            poll,
+            step=step,
+            account_id=self.account_id,
+            resource=cluster_id,
+            emit=self._emit,
+            policy=self._wait,
+        )
+        return latest[0]
+
+    def ensure_cluster(
+        self,
+        spec: ClusterRestoreSpec,
+        *,
+        snapshot: DBClusterSnapshotTypeDef,
+        key: KeyInfo | None,
+        run: str,
+    ) -> tuple[DBClusterTypeDef, Outcome]:
+        """Restore ``spec.cluster_id`` from the shared snapshot (by ARN), or adopt an earlier restore."""
+        step = "restore"
+        snapshot_arn = snapshot["DBClusterSnapshotArn"]
+        cluster_id = spec.cluster_id.lower()
+        existing = self.find_cluster(cluster_id)
+        outcome: Outcome = "adopted"
+        if existing is not None:
+            check_ours(
+                existing.get("TagList"),
+                source=snapshot_arn,
+                step=step,
+                account_id=self.account_id,
+                resource=cluster_id,
+            )
+            self._check_key(existing, key)
+        else:
+            params: dict[str, Any] = {
+                "DBClusterIdentifier": cluster_id,
+                "SnapshotIdentifier": snapshot_arn,
+                "Engine": snapshot["Engine"],
+                "DeletionProtection": spec.deletion_protection,
+                "CopyTagsToSnapshot": True,
+                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-cluster", extra=spec.tags),
+            }
+            engine_version = spec.engine_version or snapshot.get("EngineVersion")
+            if engine_version:
+                params["EngineVersion"] = engine_version
+            if key is not None:
+                params["KmsKeyId"] = key.arn
+            if spec.subnet_group:
+                params["DBSubnetGroupName"] = spec.subnet_group
+            if spec.security_group_ids:
+                params["VpcSecurityGroupIds"] = list(spec.security_group_ids)
+            if spec.port is not None:
+                params["Port"] = spec.port
+            if spec.cluster_parameter_group:
+                params["DBClusterParameterGroupName"] = spec.cluster_parameter_group
+            self._emit(
+                StepStarted(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=cluster_id,
+                    action="restore cluster",
+                )
+            )
+            try:
+                self._rds.restore_db_cluster_from_snapshot(**params)
+                outcome = "created"
+            except ClientError as exc:
+                if error_code(exc) != "DBClusterAlreadyExistsFault":
+                    raise self._error(exc, step, cluster_id) from exc
+                raced = self.find_cluster(cluster_id)
+                check_ours(
+                    raced.get("TagList") if raced else None,
+                    source=snapshot_arn,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=cluster_id,
+                )
+        cluster = self.wait_cluster(cluster_id, step=step)
+        self._emit(
+            StepFinished(
+                step=step,
+                account_id=self.account_id,
+                resource=cluster_id,
+                outcome=outcome,
+                arn=cluster.get("DBClusterArn"),
+            )
+        )
+        return cluster, outcome
+
+    def _check_key(self, cluster: DBClusterTypeDef | Mapping[str, Any], key: KeyInfo | None) -> None:
+        actual = cluster.get("KmsKeyId")
+        if key is not None and actual and actual != key.arn:
+            raise KeyNotAccessibleError(
+                f"cluster {cluster.get('DBClusterIdentifier')} is encrypted with {actual}, "
+                f"not the target key {key.arn}",
+                step="restore",
+                account_id=self.account_id,
+                resource=str(cluster.get("DBClusterArn")),
+                fix="this cluster would depend on another key; restore under a new cluster id",
+            )
+
+    # -- instances ----------------------------------------------------------------------------
+    def ensure_instances(
+        self, spec: ClusterRestoreSpec, *, cluster: DBClusterTypeDef, run: str
+    ) -> tuple[list[str], Outcome]:
+        """Create the cluster's DB instances (adopting existing ones), then wait for all of them."""
+        step = "instances"
+        cluster_id = cluster["DBClusterIdentifier"]
+        wanted = spec.instance_ids
+        if not wanted:
+            self._emit(
+                StepSkipped(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=cluster_id,
+                    reason="instance_count=0",
+                )
+            )
+            return [], "unchanged"
+        existing = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
+        source = tag_dict(cluster.get("TagList")).get(TAG_SOURCE, cluster.get("DBClusterArn", ""))
+        created = False
+        for instance_id in wanted:
+            if instance_id in existing:
+                continue
+            self._emit(
+                StepStarted(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=instance_id,
+                    action="create instance",
+                )
+            )
+            params: dict[str, Any] = {
+                "DBInstanceIdentifier": instance_id,
+                "DBClusterIdentifier": cluster_id,
+                "Engine": cluster["Engine"],
+                "DBInstanceClass": spec.instance_class,
+                "PubliclyAccessible": False,
+                "Tags": rds_tags(run=run, source=source, role="restored-instance", extra=spec.tags),
+            }
+            try:
+                retry_call(
+                    lambda params=params: self._rds.create_db_instance(**params),  # type: ignore[misc]
+                    retry_codes=BUSY_CODES,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=instance_id,
+                    emit=self._emit,
+                    max_seconds=BUSY_SECONDS,
+                )
+                created = True
+            except ClientError as exc:
+                if error_code(exc) == "DBInstanceAlreadyExists":
+                    raise ConflictError(
+                        f"DB instance {instance_id} already exists outside cluster {cluster_id}",
+                        step=step,
+                        account_id=self.account_id,
+                        resource=instance_id,
+                        error_code="DBInstanceAlreadyExists",
+                        fix="delete or rename that instance, or restore under another cluster id",
+                    ) from exc
+                raise self._error(exc, step, instance_id) from exc
+        arns = self.wait_instances(cluster_id, wanted)
+        outcome: Outcome = "created" if created else "adopted"
+        self._emit(StepFinished(step=step, account_id=self.account_id, resource=cluster_id, outcome=outcome))
+        return arns, outcome
+
+    def _instances(self, cluster_id: str) -> list[Any]:
+        try:
+            return list(
+                self._rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [cluster_id]}])[
+                    "DBInstances"
+                ]
+            )
+        except ClientError as exc:
+            raise self._error(exc, "instances", cluster_id) from exc
+
+    def wait_instances(self, cluster_id: str, wanted: list[str]) -> list[str]:
+        """Poll all instances of the cluster with one describe call per poll."""
+        arns: dict[str, str] = {}
+
+        def poll() -> Observation | None:
+            found = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
+            if any(w not in found for w in wanted):
+                return None
+            states = {w: str(found[w].get("DBInstanceStatus", "unknown")) for w in wanted}
+            for w in wanted:
+                arns[w] = str(found[w].get("DBInstanceArn", ""))
+            bad = [s for s in states.values() if s in INSTANCE_FAILED]
+            ready = sum(1 for s in states.values() if s == "available")
+            status = bad[0] if bad else ("available" if ready == len(wanted) else f"{ready}/{len(wanted)} available")
+            return Observation(status=status, done=ready == len(wanted), failed=bool(bad), percent=None)
+
+        wait_for(
+            poll,
+            step="instances",
+            account_id=self.account_id,
+            resource=cluster_id,
+            emit=self._emit,
+            policy=self._wait,
+        )
+        return [arns[w] for w in wanted]
+
+    # -- master secret --------------------------------------------------------------------------
+    def ensure_master_secret(self, spec: ClusterRestoreSpec, *, cluster_id: str) -> tuple[str | None, Outcome]:
+        """Have RDS manage the master password in the target's Secrets Manager.
+
+        ``RestoreDBClusterFromSnapshot`` cannot do it [AUR-SM]; ``ModifyDBCluster`` with
+        ``ManageMasterUserPassword`` after the restore does, and Aurora generates a new
+        password, so the source's password stops working in the target.
+        """
+        step = "secret"
+        if not spec.manage_master_user_password:
+            self._emit(
+                StepSkipped(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=cluster_id,
+                    reason="manage_master_user_password=False",
+                )
+            )
+            return None, "unchanged"
+        cluster = self.find_cluster(cluster_id)
+        secret = (cluster or {}).get("MasterUserSecret", {}).get("SecretArn")
+        if secret:
+            self._emit(
+                StepFinished(
+                    step=step,
+                    account_id=self.account_id,
+                    resource=cluster_id,
+                    outcome="adopted",
+                    arn=secret,
+                )
+            )
+            return secret, "adopted"
+        params: dict[str, Any] = {
+            "DBClusterIdentifier": cluster_id,
+            "ManageMasterUserPassword": True,
+            "ApplyImmediately": True,
+        }
+        if spec.master_user_secret_kms_key_id:
+            params["MasterUserSecretKmsKeyId"] = spec.master_user_secret_kms_key_id
+        self._emit(
+            StepStarted(
+                step=step,
+                account_id=self.account_id,
+                resource=cluster_id,
+                action="manage master password",
+            )
+        )
+        try:
+            retry_call(
+                lambda: self._rds.modify_db_cluster(**params),
+                retry_codes=BUSY_CODES,
+                step=step,
+                account_id=self.account_id,
+                resource=cluster_id,
+                emit=self._emit,
+                max_seconds=BUSY_SECONDS,
+            )
+        except ClientError as exc:
+            raise self._error(exc, step, cluster_id) from exc
+        cluster = self.wait_cluster(cluster_id, step=step, require_secret=True)
+        secret = cluster["MasterUserSecret"]["SecretArn"]
+        self._emit(
+            StepFinished(
+                step=step,
+                account_id=self.account_id,
+                resource=cluster_id,
+                outcome="created",
+                arn=secret,
+            )
+        )
+        return secret, "created"

@@ -1,0 +1,215 @@
+"""Explicit waiting: polling with progress events and a deadline, and bounded retries.
+
+boto3's RDS waiters poll every 30 s and give up after 60 attempts (about 30 minutes); copies
+under a new key can take hours [AUR-COPY]. rdsshare polls itself instead: fast at first, then
+at most every ``max_interval_seconds``, with the interval growing with the elapsed time and
+shrinking when ``PercentProgress`` says the end is near, until a deadline (24 h by default).
+
+tenacity is used in one place, :func:`retry_call`, for what botocore cannot know: KMS
+propagation right after a key policy change, resources that are busy for a while, and the
+5-concurrent-copies quota. botocore's standard retry mode handles throttling and 5xx.
+
+:func:`set_testing` makes every wait and retry sleep zero seconds, for fast tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Collection
+from datetime import timedelta
+from typing import TypeVar
+
+import attrs
+import tenacity
+from botocore.exceptions import ClientError
+
+from ._errors import NotFoundError, ResourceFailedError, WaitTimeoutError, error_code
+from ._events import Emitter, Retrying, StepProgress
+
+__all__ = ["WaitPolicy", "is_testing", "retry_call", "set_testing", "wait_for"]
+
+_log = logging.getLogger("rdsshare.waiting")
+T = TypeVar("T")
+
+_TESTING = False
+
+
+def set_testing(enabled: bool = True) -> None:
+    """Make all rdsshare waits and retries instant (no sleeping). For tests only."""
+    global _TESTING
+    _TESTING = enabled
+
+
+def is_testing() -> bool:
+    """Whether :func:`set_testing` is on."""
+    return _TESTING
+
+
+def _sleep(seconds: float) -> None:
+    if not _TESTING and seconds > 0:
+        time.sleep(seconds)
+
+
+@attrs.frozen(kw_only=True)
+class WaitPolicy:
+    """How long and how often to wait for AWS.
+
+    ``timeout`` applies to each wait (a snapshot copy, a restore...). The default is generous
+    because copies of large snapshots take hours; a wait that times out leaves the AWS
+    operation running, and rerunning the same call resumes it.
+    """
+
+    timeout: timedelta = timedelta(hours=24)
+    min_interval_seconds: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    max_interval_seconds: float = attrs.field(default=120.0, validator=attrs.validators.gt(0))
+    #: fraction of the elapsed time to wait between polls (bounds detection latency)
+    elapsed_fraction: float = attrs.field(default=0.05, validator=attrs.validators.gt(0))
+    jitter: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
+
+    def next_delay(self, elapsed: float, percent: int | None) -> float:
+        """Seconds until the next poll."""
+        delay = max(self.min_interval_seconds, elapsed * self.elapsed_fraction)
+        if percent is not None and 0 < percent < 100 and elapsed > 0:
+            remaining = elapsed * (100 - percent) / percent
+            # Do not overshoot the estimated end by more than the latency budget.
+            delay = min(delay, max(self.min_interval_seconds, remaining))
+        delay = min(delay, self.max_interval_seconds)
+        if self.jitter:
+            delay *= 1 + random.uniform(-self.jitter, self.jitter)  # noqa: S311 - not crypto
+        return max(0.0, delay)
+
+
+@attrs.frozen(kw_only=True)
+class Observation:
+    """One poll's view of a resource (or of several that wait together)."""
+
+    status: str
+    percent: int | None = None
+    done: bool = False
+    failed: bool = False
+
+
+def wait_for(
+    poll: Callable[[], Observation | None],
+    *,
+    step: str,
+    account_id: str,
+    resource: str,
+    emit: Emitter,
+    policy: WaitPolicy,
+    clock: Callable[[], float] = time.monotonic,
+    not_found_polls: int = 5,
+) -> Observation:
+    """Poll until ``poll()`` reports done, a failure, or the deadline.
+
+    ``poll`` returns ``None`` while the resource is not visible yet (eventual consistency);
+    after ``not_found_polls`` such polls in a row it is an error.
+    """
+    start = clock()
+    timeout = policy.timeout.total_seconds()
+    slept = 0.0  # planned sleeps: the clock of instant (testing) mode
+    missing = 0
+    last: tuple[str, int | None] | None = None
+    while True:
+        obs = poll()
+        elapsed = max(clock() - start, slept)
+        if obs is None:
+            missing += 1
+            if missing >= not_found_polls:
+                raise NotFoundError(
+                    f"{resource} disappeared while waiting for it",
+                    step=step,
+                    account_id=account_id,
+                    resource=resource,
+                )
+        else:
+            missing = 0
+            if obs.failed:
+                raise ResourceFailedError(
+                    f"{resource} went into state {obs.status!r}",
+                    step=step,
+                    account_id=account_id,
+                    resource=resource,
+                    fix="look at the RDS events of this resource; delete it and rerun",
+                )
+            if obs.done:
+                return obs
+            if (obs.status, obs.percent) != last:
+                emit(
+                    StepProgress(
+                        step=step,
+                        account_id=account_id,
+                        resource=resource,
+                        status=obs.status,
+                        percent=obs.percent,
+                        elapsed_seconds=elapsed,
+                    )
+                )
+                last = (obs.status, obs.percent)
+        if elapsed >= timeout:
+            raise WaitTimeoutError(
+                f"{resource} not ready after {policy.timeout}",
+                step=step,
+                account_id=account_id,
+                resource=resource,
+                fix="the AWS operation continues; rerun the same call to resume waiting",
+            )
+        delay = min(policy.next_delay(elapsed, obs.percent if obs else None), timeout - elapsed)
+        slept += delay
+        _sleep(delay)
+
+
+def retry_call(
+    fn: Callable[[], T],
+    *,
+    retry_codes: Collection[str],
+    step: str,
+    account_id: str,
+    resource: str,
+    emit: Emitter,
+    max_seconds: float,
+    initial_seconds: float = 1.0,
+    max_interval_seconds: float = 30.0,
+    message_filter: Callable[[str], bool] | None = None,
+) -> T:
+    """Call ``fn``; retry while it fails with one of ``retry_codes``, for at most ``max_seconds``.
+
+    ``message_filter`` narrows a code by its message (``SnapshotQuotaExceeded`` means "wait"
+    for the concurrent-copies limit but "stop" for the manual-snapshot quota). The last error
+    is re-raised unchanged.
+    """
+
+    def retryable(exc: BaseException) -> bool:
+        if not isinstance(exc, ClientError) or error_code(exc) not in retry_codes:
+            return False
+        if message_filter is None:
+            return True
+        return message_filter(str(exc.response.get("Error", {}).get("Message", "")))
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        wait = state.next_action.sleep if state.next_action else 0.0
+        emit(
+            Retrying(
+                step=step,
+                account_id=account_id,
+                resource=resource,
+                attempt=state.attempt_number,
+                error_code=code,
+                wait_seconds=wait,
+            )
+        )
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(retryable),
+        wait=tenacity.wait_exponential_jitter(initial=initial_seconds, max=max_interval_seconds),
+        # idle_for sums the planned sleeps, so the bound also holds in instant (testing) mode.
+        stop=lambda state: state.idle_for >= max_seconds,
+        sleep=_sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(fn)
