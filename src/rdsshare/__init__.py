@@ -20,6 +20,7 @@ from __future__ import annotations
 __version__ = "0.1.0.dev0"
 
 from ._api import ShareResult, share_cluster_snapshot
+from ._cleanup import CleanupAction, CleanupReport, cleanup
 from ._copier import SnapshotCopier
 from ._errors import (
     AccessDeniedError,
@@ -45,7 +46,10 @@ from ._events import (
     StepSkipped,
     StepStarted,
 )
+from ._iam import required_iam_policy
 from ._keys import KeyInfo, KeyManager
+from ._manifest import Manifest, ManifestEntry
+from ._plan import Plan, PlanStep, PreflightError, Problem
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -56,6 +60,8 @@ __all__ = [
     "AccessDeniedError",
     "AccountSession",
     "AwsError",
+    "CleanupAction",
+    "CleanupReport",
     "ClusterRestoreSpec",
     "CmkPolicyBuilder",
     "ConflictError",
@@ -67,7 +73,13 @@ __all__ = [
     "KeyManager",
     "KeyNotAccessibleError",
     "KeyPolicyError",
+    "Manifest",
+    "ManifestEntry",
     "NotFoundError",
+    "Plan",
+    "PlanStep",
+    "PreflightError",
+    "Problem",
     "QuotaExceededError",
     "RdsShareError",
     "ResourceFailedError",
@@ -84,6 +96,8 @@ __all__ = [
     "WaitPolicy",
     "WaitTimeoutError",
     "__version__",
+    "cleanup",
+    "required_iam_policy",
     "set_testing",
     "share_cluster_snapshot",
 ]

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
-from botocore.exceptions import ClientError
 
+from ._cleanup import CleanupReport
+from ._cleanup import cleanup as run_cleanup
 from ._copier import SnapshotCopier
 from ._errors import (
     InputError,
     NotFoundError,
     ResourceFailedError,
-    translate_client_error,
 )
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
+from ._manifest import Kind, Manifest, ManifestEntry
 from ._naming import derived_id, rds_tags
+from ._plan import Plan, Preflight, PreflightError
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["ShareResult", "share_cluster_snapshot"]
 
 _log = logging.getLogger("rdsshare")
+
+CleanupMode = Literal["none", "intermediates"]
 
 _RUN_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){0,39}")
 _SNAPSHOT_ARN = re.compile(r"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):cluster-snapshot:(.+)")
@@ -63,6 +68,15 @@ class ShareResult:
     #: what this call created and what it adopted from an earlier run (ids or ARNs)
     created: tuple[str, ...] = ()
     adopted: tuple[str, ...] = ()
+    #: every resource the run created, adopted or changed (for :func:`rdsshare.cleanup`)
+    manifest: Manifest | None = None
+    #: what ``cleanup="intermediates"`` did
+    cleanup_report: CleanupReport | None = None
+
+    def write_manifest(self, path: str | os.PathLike[str]) -> None:
+        """Write the run manifest as JSON."""
+        assert self.manifest is not None
+        self.manifest.write(path)
 
 
 def _check_sessions(source: object, target: object) -> None:
@@ -87,6 +101,42 @@ def _check_run_name(run_name: str | None) -> None:
         )
 
 
+@overload
+def share_cluster_snapshot(
+    *,
+    source: AccountSession,
+    target: AccountSession,
+    cluster_id: str | None = ...,
+    snapshot_id: str | None = ...,
+    restore: ClusterRestoreSpec | None = ...,
+    run_name: str | None = ...,
+    source_kms_key: str | None = ...,
+    key_admin_principals: Sequence[str] = ...,
+    on_event: EventHook | None = ...,
+    wait: WaitPolicy | None = ...,
+    dry_run: Literal[False] = ...,
+    cleanup: CleanupMode = ...,
+) -> ShareResult: ...
+
+
+@overload
+def share_cluster_snapshot(
+    *,
+    source: AccountSession,
+    target: AccountSession,
+    cluster_id: str | None = ...,
+    snapshot_id: str | None = ...,
+    restore: ClusterRestoreSpec | None = ...,
+    run_name: str | None = ...,
+    source_kms_key: str | None = ...,
+    key_admin_principals: Sequence[str] = ...,
+    on_event: EventHook | None = ...,
+    wait: WaitPolicy | None = ...,
+    dry_run: Literal[True],
+    cleanup: CleanupMode = ...,
+) -> Plan: ...
+
+
 def share_cluster_snapshot(
     *,
     source: AccountSession,
@@ -99,7 +149,9 @@ def share_cluster_snapshot(
     key_admin_principals: Sequence[str] = (),
     on_event: EventHook | None = None,
     wait: WaitPolicy | None = None,
-) -> ShareResult:
+    dry_run: bool = False,
+    cleanup: CleanupMode = "none",
+) -> ShareResult | Plan:
     """Share an Aurora cluster's snapshot with another account and (optionally) restore it there.
 
     Exactly one of ``cluster_id`` (a manual snapshot is taken) and ``snapshot_id`` (id or ARN
@@ -117,6 +169,12 @@ def share_cluster_snapshot(
     Every step is an ensure: names derive from the source and ``run_name`` (default: the target
     account id), so calling again with the same arguments adopts what exists and resumes after
     a crash. Bad input raises :class:`~rdsshare.InputError` before anything is changed.
+
+    ``dry_run=True`` returns a :class:`~rdsshare.Plan` (each step: create / adopt / update /
+    skip, and every problem found) using read-only calls only. A real run makes the same checks
+    first and raises :class:`~rdsshare.PreflightError` with all problems before any change.
+    ``cleanup="intermediates"`` (with ``restore``) unshares and deletes the intermediate
+    snapshots once the restored cluster is up; see :func:`rdsshare.cleanup` for later cleanup.
     """
     # -- input: nothing has been called yet ---------------------------------------------------
     _check_sessions(source, target)
@@ -135,6 +193,14 @@ def share_cluster_snapshot(
     if restore is not None and not isinstance(restore, ClusterRestoreSpec):
         raise InputError(f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}", step="input")
     _check_run_name(run_name)
+    if cleanup not in ("none", "intermediates"):
+        raise InputError(f"cleanup must be 'none' or 'intermediates', not {cleanup!r}", step="input")
+    if cleanup == "intermediates" and restore is None:
+        raise InputError(
+            "cleanup='intermediates' needs restore=...: without a restore the shared snapshot is the result",
+            step="input",
+            fix="pass restore, or clean up later with rdsshare.cleanup(result.manifest, ...)",
+        )
     emit = Emitter(on_event)
     wait = wait or WaitPolicy()
 
@@ -165,14 +231,30 @@ def share_cluster_snapshot(
     for admin in key_admin_principals:
         CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
     run = run_name or tgt
-    flow = _Flow(source=source, target=target, run=run, emit=emit, wait=wait)
-    return flow.run(
+    flow = _Flow(source=source, target=target, run=run, emit=emit, wait=wait, restore=restore)
+    plan = flow.preflight.check(
+        cluster_id=cluster_id,
+        snapshot_id=snapshot_id,
+        restore=restore,
+        source_kms_key=source_kms_key,
+        admins=tuple(key_admin_principals),
+    )
+    if dry_run:
+        return plan
+    if not plan.ok:
+        raise PreflightError(plan)
+    result = flow.run(
         cluster_id=cluster_id,
         snapshot_id=snapshot_id,
         restore=restore,
         source_kms_key=source_kms_key,
         key_admin_principals=tuple(key_admin_principals),
     )
+    if cleanup == "intermediates":
+        assert result.manifest is not None
+        report = run_cleanup(result.manifest, source=source, target=target, on_event=on_event, _scope="intermediates")
+        result = attrs.evolve(result, cleanup_report=report)
+    return result
 
 
 class _Flow:
@@ -186,6 +268,7 @@ class _Flow:
         run: str,
         emit: Emitter,
         wait: WaitPolicy,
+        restore: ClusterRestoreSpec | None,
     ) -> None:
         self.source = source
         self.target = target
@@ -197,6 +280,7 @@ class _Flow:
         self.region = source.region
         self.created: list[str] = []
         self.adopted: list[str] = []
+        self.entries: list[ManifestEntry] = []
         self.copier = SnapshotCopier(source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait)
         self.keys = KeyManager(
             source.kms(),
@@ -206,14 +290,61 @@ class _Flow:
             emit=emit,
             partition=source.partition,
         )
+        self.restorer: Restorer | None = None
+        if restore is not None:
+            tkeys = KeyManager(
+                target.kms(),
+                account_id=self.tgt,
+                region=self.region,
+                caller_arn=target.caller_arn,
+                emit=emit,
+                partition=target.partition,
+            )
+            self.restorer = Restorer(target.rds(), tkeys, account_id=self.tgt, region=self.region, emit=emit, wait=wait)
+        self.preflight = Preflight(
+            source=source, target=target, run=run, keys=self.keys, copier=self.copier, restorer=self.restorer
+        )
 
-    def _record(self, outcome: str, what: str | None) -> None:
+    def _record(
+        self,
+        outcome: str,
+        what: str | None,
+        *,
+        kind: Kind,
+        role: str,
+        account: str,
+        managed: bool = True,
+        detail: dict[str, str] | None = None,
+    ) -> None:
         if what is None:
             return
         if outcome == "created":
             self.created.append(what)
         elif outcome == "adopted":
             self.adopted.append(what)
+        self.entries.append(
+            ManifestEntry(
+                kind=kind,
+                role=role,
+                account_id=account,
+                region=self.region,
+                arn=what,
+                managed=managed,
+                created=outcome == "created",
+                detail=detail or {},
+            )
+        )
+
+    def _record_grant(self, key: KeyInfo) -> None:
+        self._record(
+            "updated",
+            key.arn,
+            kind="key-grant",
+            role="target-grant",
+            account=self.src,
+            managed=False,
+            detail={"target_account": self.tgt},
+        )
 
     def run(
         self,
@@ -224,12 +355,23 @@ class _Flow:
         source_kms_key: str | None,
         key_admin_principals: tuple[str, ...],
     ) -> ShareResult:
-        # Read-only checks that can fail before anything is created.
-        restorer, target_key = self._preflight_target(restore, cluster_id=cluster_id)
+        restorer = self.restorer
+        target_key = None
+        if restore is not None and restorer is not None and (restore.kms_key_id is not None or restore.encrypt):
+            target_key = restorer.target_key(restore, source_encrypted=True)
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
         shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals, restore)
         shared_id = shared["DBClusterSnapshotIdentifier"]
         ShareManager(self.source.rds(), account_id=self.src, emit=self.emit).share(shared_id, [self.tgt])
+        self._record(
+            "updated",
+            shared["DBClusterSnapshotArn"],
+            kind="snapshot-share",
+            role="share",
+            account=self.src,
+            managed=False,
+            detail={"target_account": self.tgt},
+        )
         result: dict[str, Any] = {}
         if restore is not None and restorer is not None:
             result = self._restore(restorer, restore, shared, target_key, policy_changed)
@@ -244,85 +386,17 @@ class _Flow:
             data_copies=copies,
             created=tuple(self.created),
             adopted=tuple(self.adopted),
+            manifest=Manifest(
+                run_name=self.run_name,
+                region=self.region,
+                source_account_id=self.src,
+                target_account_id=self.tgt,
+                entries=tuple(self.entries),
+            ),
             **result,
         )
 
     # -- steps ----------------------------------------------------------------------------------
-    def _preflight_target(
-        self, restore: ClusterRestoreSpec | None, *, cluster_id: str | None
-    ) -> tuple[Restorer | None, KeyInfo | None]:
-        if cluster_id is not None:
-            try:
-                self.source.rds().describe_db_clusters(DBClusterIdentifier=cluster_id)
-            except ClientError as exc:
-                raise translate_client_error(
-                    exc,
-                    step="input",
-                    account_id=self.src,
-                    resource=cluster_id,
-                    fix="check cluster_id and the source session's region",
-                ) from exc
-        if restore is None:
-            return None, None
-        tkeys = KeyManager(
-            self.target.kms(),
-            account_id=self.tgt,
-            region=self.region,
-            caller_arn=self.target.caller_arn,
-            emit=self.emit,
-            partition=self.target.partition,
-        )
-        restorer = Restorer(
-            self.target.rds(),
-            tkeys,
-            account_id=self.tgt,
-            region=self.region,
-            emit=self.emit,
-            wait=self.wait,
-        )
-        existing = restorer.find_cluster(restore.cluster_id.lower())
-        if existing is not None:
-            from ._naming import MANAGED_BY, TAG_MANAGED_BY, tag_dict
-
-            if tag_dict(existing.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
-                from ._errors import ConflictError
-
-                raise ConflictError(
-                    f"cluster {restore.cluster_id} already exists in the target and was not restored by rdsshare",
-                    step="input",
-                    account_id=self.tgt,
-                    resource=existing.get("DBClusterArn", restore.cluster_id),
-                    error_code="DBClusterAlreadyExistsFault",
-                    fix="pick another restore.cluster_id",
-                )
-        if restore.subnet_group:
-            try:
-                self.target.rds().describe_db_subnet_groups(DBSubnetGroupName=restore.subnet_group)
-            except ClientError as exc:
-                raise translate_client_error(
-                    exc,
-                    step="input",
-                    account_id=self.tgt,
-                    resource=restore.subnet_group,
-                    fix="create the DB subnet group in the target account first",
-                ) from exc
-        if restore.security_group_ids:
-            try:
-                self.target.ec2().describe_security_groups(GroupIds=list(restore.security_group_ids))
-            except ClientError as exc:
-                raise translate_client_error(
-                    exc,
-                    step="input",
-                    account_id=self.tgt,
-                    resource=",".join(restore.security_group_ids),
-                    fix="pass security groups of the target account's VPC",
-                ) from exc
-        # The source's encryption is not known yet: resolve the explicit key now, the default later.
-        key = None
-        if restore.kms_key_id is not None or restore.encrypt:
-            key = restorer.target_key(restore, source_encrypted=True)
-        return restorer, key
-
     def _source_snapshot(self, *, cluster_id: str | None, snapshot_id: str | None) -> DBClusterSnapshotTypeDef:
         if cluster_id is not None:
             cluster_arn = self.source.rds().describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0][
@@ -335,7 +409,13 @@ class _Flow:
                 tags=rds_tags(run=self.run_name, source=cluster_arn, role="source-snapshot"),
                 source=cluster_arn,
             )
-            self._record(outcome, snap.get("DBClusterSnapshotArn"))
+            self._record(
+                outcome,
+                snap.get("DBClusterSnapshotArn"),
+                kind="cluster-snapshot",
+                role="source-snapshot",
+                account=self.src,
+            )
             return snap
         assert snapshot_id is not None
         found = self.copier.find(snapshot_id)
@@ -394,6 +474,7 @@ class _Flow:
                 copy_key = self.keys.describe(source_kms_key, step="source-key")
                 self.keys.check_usable(copy_key, step="source-key")
                 policy_changed = self.keys.ensure_grants(copy_key, builder=builder) == "updated"
+                self._record_grant(copy_key)
                 if copy_key.arn == key.arn:
                     copy_key = None  # already under the requested CMK: no copy
             else:
@@ -403,7 +484,8 @@ class _Flow:
                     tags=rds_tags(run=self.run_name, source=self.src, role="share-key"),
                 )
                 policy_changed = outcome in ("created", "updated")
-                self._record(outcome, copy_key.arn)
+                self._record(outcome, copy_key.arn, kind="kms-key", role="share-key", account=self.src)
+                self._record_grant(copy_key)
                 self.emit(
                     StepFinished(
                         step="source-key",
@@ -416,6 +498,7 @@ class _Flow:
         elif key is not None:
             self.keys.check_usable(key, step="source-key")
             policy_changed = self.keys.ensure_grants(key, builder=builder) == "updated"
+            self._record_grant(key)
         else:
             self.emit(
                 StepSkipped(
@@ -447,7 +530,13 @@ class _Flow:
             tags=rds_tags(run=self.run_name, source=start["DBClusterSnapshotArn"], role="shareable-copy"),
             source=start["DBClusterSnapshotArn"],
         )
-        self._record(outcome, shared.get("DBClusterSnapshotArn"))
+        self._record(
+            outcome,
+            shared.get("DBClusterSnapshotArn"),
+            kind="cluster-snapshot",
+            role="shareable-copy",
+            account=self.src,
+        )
         return shared, (copy_key or key), 1, policy_changed
 
     def _restore(
@@ -494,12 +583,12 @@ class _Flow:
             )
         else:
             cluster, outcome = do_restore()
-        self._record(outcome, cluster.get("DBClusterArn"))
+        self._record(outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=self.tgt)
         instance_arns, inst_outcome = restorer.ensure_instances(restore, cluster=cluster, run=self.run_name)
         for arn in instance_arns:
-            self._record(inst_outcome, arn)
+            self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=self.tgt)
         secret, secret_outcome = restorer.ensure_master_secret(restore, cluster_id=cluster["DBClusterIdentifier"])
-        self._record(secret_outcome, secret)
+        self._record(secret_outcome, secret, kind="secret", role="master-user-secret", account=self.tgt)
         backup_arn = None
         if restore.backup_copy:
             tcopier = SnapshotCopier(
@@ -518,7 +607,7 @@ class _Flow:
                 step="backup",
             )
             backup_arn = backup.get("DBClusterSnapshotArn")
-            self._record(b_outcome, backup_arn)
+            self._record(b_outcome, backup_arn, kind="cluster-snapshot", role="target-backup", account=self.tgt)
         return {
             "target_cluster_arn": cluster.get("DBClusterArn"),
             "target_kms_key_arn": cluster.get("KmsKeyId") or (target_key.arn if target_key else None),

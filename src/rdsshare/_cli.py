@@ -195,14 +195,18 @@ def cmd_demo(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rdsshare", description="Share an Aurora snapshot with another AWS account and restore it there.")
+    parser = argparse.ArgumentParser(
+        prog="rdsshare", description="Share an Aurora snapshot with another AWS account and restore it there."
+    )
     parser.add_argument("--version", action="version", version=f"rdsshare {__version__}")
     parser.add_argument("--json", action="store_true", help="write one JSON event per line")
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the whole flow on the built-in emulated two-account AWS")
-    demo.add_argument("--operation-seconds", type=float, default=2.0, help="how long each emulated long operation takes")
+    demo.add_argument(
+        "--operation-seconds", type=float, default=2.0, help="how long each emulated long operation takes"
+    )
     demo.set_defaults(func=cmd_demo)
 
     share = sub.add_parser("share", help="share a cluster snapshot and optionally restore it in the target")

@@ -48,7 +48,7 @@ def run_demo(
                 cluster_id="example-db-2",
                 instance_class="db.t3.medium",
                 subnet_group=target_net.subnet_group,
-                security_group_ids=[target_net.security_group_id],
+                security_group_ids=(target_net.security_group_id,),
             ),
             on_event=on_event,
         )

@@ -20,6 +20,7 @@ from ._errors import (
 from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
 from ._keys import KeyInfo, KeyManager
 from ._naming import TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
+from ._policy import _strings
 from ._validation import validate_identifier
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
@@ -96,7 +97,7 @@ class ClusterRestoreSpec:
     cluster_id: str = attrs.field(validator=_cluster_id)
     instance_class: str = attrs.field(validator=_instance_class)
     subnet_group: str | None = None
-    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_security_groups)
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_security_groups)
     #: number of DB instances (writer first); 0 restores the cluster only
     instance_count: int = attrs.field(default=1, validator=_count)
     engine_version: str | None = None

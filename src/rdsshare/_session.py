@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -124,6 +125,12 @@ class AccountSession:
                 f"role_arn {role_arn!r} is not an IAM role ARN",
                 step="session",
                 fix="pass arn:aws:iam::<account-id>:role/<name>",
+            )
+        if not re.fullmatch(r"[\w+=,.@-]{2,64}", session_name):
+            raise InputError(
+                f"session_name {session_name!r} is not a valid role session name",
+                step="session",
+                fix="use 2-64 letters, digits or +=,.@- characters",
             )
         if isinstance(base, AccountSession):
             base_session = base._session

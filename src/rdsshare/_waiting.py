@@ -205,7 +205,8 @@ def retry_call(
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(retryable),
-        wait=tenacity.wait_exponential_jitter(initial=initial_seconds, max=max_interval_seconds),
+        wait=tenacity.wait_exponential(multiplier=initial_seconds, max=max_interval_seconds)
+        + tenacity.wait_random(0, initial_seconds),
         # idle_for sums the planned sleeps, so the bound also holds in instant (testing) mode.
         stop=lambda state: state.idle_for >= max_seconds,
         sleep=_sleep,

@@ -71,6 +71,8 @@ def test_wait_times_out_on_virtual_clock() -> None:
         wait_for(poll, step="copy", account_id="1", resource="s", emit=Emitter(None), policy=policy)
     # Polls grow with the elapsed time: a 2-hour wait costs fewer polls than a 30-second waiter (240).
     assert 50 < polls < 240
+
+
 def test_wait_missing_resource_is_an_error_after_a_few_polls() -> None:
     with pytest.raises(NotFoundError, match="disappeared"):
         wait_for(lambda: None, step="copy", account_id="1", resource="s", emit=Emitter(None), policy=WaitPolicy())

@@ -1,0 +1,316 @@
+"""cleanup(): undo what a run made, from its manifest, and nothing else.
+
+Order: unshare, delete rdsshare's intermediate snapshots, remove the target from rdsshare's key
+policy statements, schedule deletion of rdsshare's CMK once nothing uses it, and (only when asked)
+delete the restored cluster. Everything deleted must be both in the manifest and tagged
+``rdsshare:managed-by=rdsshare``; a resource that is already gone counts as done, so cleanup is
+idempotent. ``dry_run=True`` reports the same actions without doing them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Literal
+
+import attrs
+from botocore.exceptions import ClientError
+
+from ._copier import SnapshotCopier
+from ._errors import InputError, NotFoundError, error_code, translate_client_error
+from ._events import Emitter, EventHook, StepFinished, StepSkipped
+from ._manifest import Manifest, ManifestEntry
+from ._naming import MANAGED_BY, TAG_MANAGED_BY, tag_dict
+from ._policy import CmkPolicyBuilder
+from ._session import AccountSession
+from ._share import ShareManager
+from ._waiting import WaitPolicy
+
+__all__ = ["CleanupAction", "CleanupReport", "cleanup"]
+
+_log = logging.getLogger("rdsshare.cleanup")
+
+Done = Literal["done", "would", "gone", "kept"]
+
+
+@attrs.frozen(kw_only=True)
+class CleanupAction:
+    """One thing cleanup did (``done``), would do (``would``), found gone, or kept and why."""
+
+    action: str
+    account_id: str
+    resource: str
+    status: Done
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class CleanupReport:
+    """All actions of a cleanup."""
+
+    dry_run: bool
+    actions: tuple[CleanupAction, ...]
+
+    def __str__(self) -> str:
+        return "\n".join(f"{a.status:<5} {a.action:<22} {a.resource} {a.reason}".rstrip() for a in self.actions)
+
+
+def _snapshot_id(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
+
+
+class _Cleaner:
+    def __init__(
+        self,
+        manifest: Manifest,
+        source: AccountSession,
+        target: AccountSession,
+        *,
+        dry_run: bool,
+        emit: Emitter,
+        window_days: int,
+    ) -> None:
+        self.m = manifest
+        self.source = source
+        self.target = target
+        self.dry_run = dry_run
+        self.emit = emit
+        self.window = window_days
+        self.actions: list[CleanupAction] = []
+
+    def note(self, action: str, account: str, resource: str, status: Done, reason: str = "") -> None:
+        self.actions.append(
+            CleanupAction(action=action, account_id=account, resource=resource, status=status, reason=reason)
+        )
+        if status == "done":
+            self.emit(StepFinished(step="cleanup", account_id=account, resource=resource, outcome="updated"))
+        elif status in ("kept", "gone"):
+            self.emit(StepSkipped(step="cleanup", account_id=account, resource=resource, reason=reason or status))
+
+    def session(self, entry: ManifestEntry) -> AccountSession:
+        return self.source if entry.account_id == self.m.source_account_id else self.target
+
+    # -- steps ---------------------------------------------------------------------------------
+    def unshare(self) -> None:
+        manager = ShareManager(self.source.rds(), account_id=self.m.source_account_id, emit=self.emit)
+        for entry in self.m.of("snapshot-share"):
+            snap = _snapshot_id(entry.arn)
+            accounts = [entry.detail.get("target_account", self.m.target_account_id)]
+            try:
+                present = [a for a in manager.shared_with(snap) if a in accounts]
+            except NotFoundError:
+                self.note("unshare", entry.account_id, entry.arn, "gone", "snapshot no longer exists")
+                continue
+            if not present:
+                self.note("unshare", entry.account_id, entry.arn, "gone", "not shared any more")
+            elif self.dry_run:
+                self.note("unshare", entry.account_id, entry.arn, "would", f"remove {', '.join(present)}")
+            else:
+                manager.unshare(snap, present)
+                self.note("unshare", entry.account_id, entry.arn, "done", f"removed {', '.join(present)}")
+
+    def delete_snapshots(self, roles: tuple[str, ...]) -> None:
+        for entry in self.m.entries:
+            if entry.kind != "cluster-snapshot" or entry.role not in roles:
+                continue
+            if not entry.managed:
+                self.note("delete-snapshot", entry.account_id, entry.arn, "kept", "not created by rdsshare")
+                continue
+            session = self.session(entry)
+            copier = SnapshotCopier(
+                session.rds(), account_id=entry.account_id, region=self.m.region, emit=self.emit, wait=WaitPolicy()
+            )
+            snap = copier.find(_snapshot_id(entry.arn))
+            if snap is None:
+                self.note("delete-snapshot", entry.account_id, entry.arn, "gone")
+                continue
+            if tag_dict(snap.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
+                self.note(
+                    "delete-snapshot", entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it"
+                )
+                continue
+            if self.dry_run:
+                self.note("delete-snapshot", entry.account_id, entry.arn, "would")
+                continue
+            try:
+                session.rds().delete_db_cluster_snapshot(
+                    DBClusterSnapshotIdentifier=snap["DBClusterSnapshotIdentifier"]
+                )
+            except ClientError as exc:
+                if error_code(exc) != "DBClusterSnapshotNotFoundFault":
+                    raise translate_client_error(
+                        exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                    ) from exc
+            self.note("delete-snapshot", entry.account_id, entry.arn, "done")
+
+    def revoke_key_grants(self) -> None:
+        kms = self.source.kms()
+        for entry in self.m.of("key-grant"):
+            account = entry.detail.get("target_account", self.m.target_account_id)
+            try:
+                current = json.loads(kms.get_key_policy(KeyId=entry.arn, PolicyName="default")["Policy"])
+            except ClientError as exc:
+                if error_code(exc) in ("NotFoundException", "KMSInvalidStateException"):
+                    self.note("revoke-key-grant", entry.account_id, entry.arn, "gone", "key gone or pending deletion")
+                    continue
+                raise translate_client_error(
+                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                ) from exc
+            builder = CmkPolicyBuilder(
+                owner_account_id=self.m.source_account_id, target_account_ids=(), partition=self.source.partition
+            )
+            reduced = builder.remove_targets(current, [account])
+            if reduced == current:
+                self.note(
+                    "revoke-key-grant", entry.account_id, entry.arn, "gone", f"{account} not in rdsshare's statements"
+                )
+            elif self.dry_run:
+                self.note("revoke-key-grant", entry.account_id, entry.arn, "would", f"remove {account}")
+            else:
+                builder.check_lockout(reduced, caller_arn=self.source.caller_arn)
+                kms.put_key_policy(KeyId=entry.arn, PolicyName="default", Policy=json.dumps(reduced))
+                self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
+
+    def retire_key(self) -> None:
+        kms = self.source.kms()
+        for entry in self.m.of("kms-key", "share-key"):
+            if not entry.managed:
+                self.note("schedule-key-deletion", entry.account_id, entry.arn, "kept", "not created by rdsshare")
+                continue
+            try:
+                meta = kms.describe_key(KeyId=entry.arn)["KeyMetadata"]
+                tags = kms.list_resource_tags(KeyId=entry.arn).get("Tags", [])
+            except ClientError as exc:
+                if error_code(exc) == "NotFoundException":
+                    self.note("schedule-key-deletion", entry.account_id, entry.arn, "gone")
+                    continue
+                raise translate_client_error(
+                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                ) from exc
+            if meta.get("KeyState") == "PendingDeletion":
+                self.note("schedule-key-deletion", entry.account_id, entry.arn, "gone", "already pending deletion")
+                continue
+            if tag_dict(tags).get(TAG_MANAGED_BY) != MANAGED_BY:
+                self.note(
+                    "schedule-key-deletion", entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it"
+                )
+                continue
+            users = self._snapshots_using(entry.arn)
+            if users:
+                self.note(
+                    "schedule-key-deletion",
+                    entry.account_id,
+                    entry.arn,
+                    "kept",
+                    f"still encrypts {len(users)} snapshot(s): {', '.join(users[:3])}",
+                )
+                continue
+            if self.dry_run:
+                self.note("schedule-key-deletion", entry.account_id, entry.arn, "would", f"{self.window}-day window")
+                continue
+            for page in kms.get_paginator("list_aliases").paginate(KeyId=meta["KeyId"]):
+                for alias in page.get("Aliases", []):
+                    kms.delete_alias(AliasName=alias["AliasName"])
+            kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
+            self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
+
+    def _snapshots_using(self, key_arn: str) -> list[str]:
+        deleted = {a.resource for a in self.actions if a.action == "delete-snapshot" and a.status in ("done", "would")}
+        users = []
+        for page in self.source.rds().get_paginator("describe_db_cluster_snapshots").paginate():
+            for snap in page.get("DBClusterSnapshots", []):
+                if snap.get("KmsKeyId") == key_arn and snap["DBClusterSnapshotArn"] not in deleted:
+                    users.append(snap["DBClusterSnapshotIdentifier"])
+        return users
+
+    def delete_restored(self) -> None:
+        rds = self.target.rds()
+        for entry in self.m.of("db-instance"):
+            self._delete(
+                entry,
+                lambda i: rds.delete_db_instance(DBInstanceIdentifier=i, SkipFinalSnapshot=True),
+                lambda i: rds.describe_db_instances(DBInstanceIdentifier=i)["DBInstances"][0],
+                "DBInstanceNotFound",
+            )
+        for entry in self.m.of("db-cluster"):
+            final = f"{_snapshot_id(entry.arn)}-final"
+            self._delete(
+                entry,
+                lambda c, final=final: rds.delete_db_cluster(DBClusterIdentifier=c, FinalDBSnapshotIdentifier=final),
+                lambda c: rds.describe_db_clusters(DBClusterIdentifier=c)["DBClusters"][0],
+                "DBClusterNotFoundFault",
+            )
+
+    def _delete(self, entry: ManifestEntry, delete: object, describe: object, not_found: str) -> None:
+        ident = _snapshot_id(entry.arn)
+        action = f"delete-{entry.kind}"
+        if not entry.managed:
+            self.note(action, entry.account_id, entry.arn, "kept", "not created by rdsshare")
+            return
+        try:
+            found = describe(ident)  # type: ignore[operator]
+        except ClientError as exc:
+            if error_code(exc) == not_found:
+                self.note(action, entry.account_id, entry.arn, "gone")
+                return
+            raise translate_client_error(exc, step="cleanup", account_id=entry.account_id, resource=entry.arn) from exc
+        if tag_dict(found.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
+            self.note(action, entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it")
+            return
+        if found.get("DeletionProtection"):
+            self.note(action, entry.account_id, entry.arn, "kept", "deletion protection is on")
+            return
+        if self.dry_run:
+            self.note(action, entry.account_id, entry.arn, "would")
+            return
+        try:
+            delete(ident)  # type: ignore[operator]
+        except ClientError as exc:
+            raise translate_client_error(exc, step="cleanup", account_id=entry.account_id, resource=entry.arn) from exc
+        self.note(action, entry.account_id, entry.arn, "done")
+
+
+def cleanup(
+    manifest: Manifest,
+    *,
+    source: AccountSession,
+    target: AccountSession,
+    dry_run: bool = False,
+    delete_restored_cluster: bool = False,
+    key_pending_window_days: int = 30,
+    on_event: EventHook | None = None,
+    _scope: Literal["all", "intermediates"] = "all",
+) -> CleanupReport:
+    """Remove what the run in ``manifest`` created and no longer needs.
+
+    Unshares the snapshot, deletes rdsshare's intermediate snapshot copies, removes the target
+    from rdsshare's key policy statements, schedules deletion of a CMK rdsshare created (after
+    ``key_pending_window_days``, 7-30) once no snapshot uses it, and, with
+    ``delete_restored_cluster=True``, deletes the restored instances and cluster (with a final
+    snapshot; never with deletion protection on). Nothing the user owns is deleted.
+    """
+    if not isinstance(manifest, Manifest):
+        raise InputError(
+            f"manifest must be a Manifest, got {type(manifest).__name__}",
+            step="cleanup",
+            fix="Manifest.read(path) or result.manifest",
+        )
+    if not 7 <= key_pending_window_days <= 30:
+        raise InputError("key_pending_window_days must be 7-30 (the KMS range)", step="cleanup")
+    if source.account_id != manifest.source_account_id or target.account_id != manifest.target_account_id:
+        raise InputError(
+            f"the sessions ({source.account_id} -> {target.account_id}) are not the manifest's accounts "
+            f"({manifest.source_account_id} -> {manifest.target_account_id})",
+            step="cleanup",
+            fix="pass the sessions of the run that wrote the manifest",
+        )
+    cleaner = _Cleaner(
+        manifest, source, target, dry_run=dry_run, emit=Emitter(on_event), window_days=key_pending_window_days
+    )
+    cleaner.unshare()
+    cleaner.delete_snapshots(("source-snapshot", "shareable-copy"))
+    cleaner.revoke_key_grants()
+    cleaner.retire_key()
+    if delete_restored_cluster and _scope == "all":
+        cleaner.delete_restored()
+    return CleanupReport(dry_run=dry_run, actions=tuple(cleaner.actions))

@@ -1,0 +1,232 @@
+"""required_iam_policy(): the least-privilege IAM policy for the principal that runs each side.
+
+The actions are those the flow calls (a test records every call of a full flow and checks
+each against these documents, so they cannot drift apart), plus what AWS requires on top of
+the call itself [SAR-RDS], [AUR-SHARE], [AUR-KEYS], [AUR-SM]:
+
+* ``rds:AddTagsToResource`` with every create/copy/restore that passes tags;
+* ``kms:CreateGrant``/``kms:DescribeKey`` (and the data-key actions) on the key RDS encrypts
+  with, for the caller of the copy or restore; on the *source* key for the target side;
+* ``secretsmanager:CreateSecret``/``TagResource``/``RotateSecret`` for managed master passwords.
+
+Resources are scoped to what can be known in advance: rdsshare's snapshot and key-alias name
+prefixes, the restore cluster id, the given key ARNs. Pass more to scope it tighter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from ._naming import KEY_ALIAS
+from ._validation import validate_account_id
+
+__all__ = ["required_iam_policy"]
+
+Side = Literal["source", "target"]
+
+
+def _arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
+    return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+
+def required_iam_policy(
+    side: Side,
+    *,
+    source_account_id: str,
+    target_account_id: str,
+    region: str = "*",
+    partition: str = "aws",
+    cluster_ids: Sequence[str] = (),
+    restore_cluster_ids: Sequence[str] = (),
+    source_kms_key_arn: str | None = None,
+    target_kms_key_arns: Sequence[str] = (),
+    include_cleanup: bool = True,
+) -> dict[str, Any]:
+    """The IAM policy document for the principal that runs ``side`` of the flow.
+
+    ``cluster_ids`` (source) and ``restore_cluster_ids`` (target) scope cluster resources
+    (default: any). ``source_kms_key_arn`` scopes the source key (default: keys behind
+    rdsshare's alias, which IAM can match with ``kms:ResourceAliases``); the target side
+    needs it to use the shared snapshot's key. ``target_kms_key_arns`` scopes the target's
+    keys (default: any key of the target account). ``include_cleanup`` adds what
+    :func:`rdsshare.cleanup` needs.
+    """
+    if side not in ("source", "target"):
+        raise ValueError(f"side must be 'source' or 'target', not {side!r}")
+    src = validate_account_id(source_account_id, "source")
+    tgt = validate_account_id(target_account_id, "target")
+    if side == "source":
+        return _source(src, region, partition, cluster_ids, source_kms_key_arn, include_cleanup)
+    return _target(
+        src, tgt, region, partition, restore_cluster_ids, source_kms_key_arn, target_kms_key_arns, include_cleanup
+    )
+
+
+def _statement(
+    sid: str, actions: Sequence[str], resources: Sequence[str], condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(set(actions)),
+        "Resource": sorted(set(resources)),
+    }
+    if condition:
+        out["Condition"] = condition
+    return out
+
+
+def _source(
+    account: str, region: str, partition: str, cluster_ids: Sequence[str], key_arn: str | None, cleanup: bool
+) -> dict[str, Any]:
+    def rds(resource: str) -> str:
+        return _arn(partition, "rds", region, account, resource)
+
+    clusters = [rds(f"cluster:{c}") for c in cluster_ids] or [rds("cluster:*")]
+    snapshots = rds("cluster-snapshot:*")
+    ours = rds("cluster-snapshot:rdsshare-*")
+    key = key_arn or _arn(partition, "kms", region, account, "key/*")
+    key_condition = None if key_arn else {"ForAnyValue:StringEquals": {"kms:ResourceAliases": KEY_ALIAS}}
+    statements = [
+        _statement("Identity", ["sts:GetCallerIdentity"], ["*"]),
+        _statement(
+            "ReadClustersAndSnapshots",
+            ["rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusterSnapshotAttributes"],
+            [*clusters, snapshots],
+        ),
+        _statement("SnapshotTheCluster", ["rds:CreateDBClusterSnapshot"], [*clusters, ours]),
+        # Copy reads any source snapshot (yours or automated) and writes only rdsshare-* copies.
+        _statement("CopySnapshots", ["rds:CopyDBClusterSnapshot"], [snapshots]),
+        _statement(
+            "TagAndShareSnapshots", ["rds:AddTagsToResource", "rds:ModifyDBClusterSnapshotAttribute"], [snapshots]
+        ),
+        _statement("DescribeKeys", ["kms:DescribeKey", "kms:ListAliases", "kms:ListKeys"], ["*"]),
+        _statement(
+            "CreateShareKey",
+            ["kms:CreateKey", "kms:TagResource"],
+            ["*"],
+            {"StringEquals": {"aws:RequestTag/rdsshare:managed-by": "rdsshare"}},
+        ),
+        _statement(
+            "CreateShareKeyAlias",
+            ["kms:CreateAlias"],
+            [_arn(partition, "kms", region, account, f"{KEY_ALIAS}"), _arn(partition, "kms", region, account, "key/*")],
+        ),
+        _statement(
+            "ManageShareKeyPolicy",
+            ["kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags"],
+            [key],
+            key_condition,
+        ),
+        # RDS re-encrypts the copy under the CMK on the caller's behalf [AUR-KEYS].
+        _statement(
+            "UseKeysThroughRds",
+            ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"],
+            [_arn(partition, "kms", region, account, "key/*")],
+            {"StringLike": {"kms:ViaService": f"rds.{region}.amazonaws.com"}},
+        ),
+    ]
+    if cleanup:
+        statements += [
+            _statement("CleanupSnapshots", ["rds:DeleteDBClusterSnapshot"], [ours]),
+            _statement("CleanupShareKey", ["kms:ScheduleKeyDeletion", "kms:DeleteAlias"], [key], key_condition),
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _target(
+    source: str,
+    account: str,
+    region: str,
+    partition: str,
+    restore_ids: Sequence[str],
+    source_key: str | None,
+    target_keys: Sequence[str],
+    cleanup: bool,
+) -> dict[str, Any]:
+    def rds(resource: str) -> str:
+        return _arn(partition, "rds", region, account, resource)
+
+    clusters = [rds(f"cluster:{c}") for c in restore_ids] or [rds("cluster:*")]
+    instances = [rds(f"db:{c}-instance-*") for c in restore_ids] or [rds("db:*")]
+    shared = _arn(partition, "rds", region, source, "cluster-snapshot:*")
+    own_snapshots = rds("cluster-snapshot:*")
+    src_key = source_key or _arn(partition, "kms", region, source, "key/*")
+    tgt_keys = list(target_keys) or [_arn(partition, "kms", region, account, "key/*")]
+    statements = [
+        _statement("Identity", ["sts:GetCallerIdentity"], ["*"]),
+        _statement(
+            "Read",
+            [
+                "rds:DescribeDBClusters",
+                "rds:DescribeDBClusterSnapshots",
+                "rds:DescribeDBInstances",
+                "rds:DescribeDBSubnetGroups",
+                "rds:DescribeDBEngineVersions",
+                "rds:DescribeOrderableDBInstanceOptions",
+                "ec2:DescribeSecurityGroups",
+                "kms:DescribeKey",
+            ],
+            ["*"],
+        ),
+        _statement(
+            "RestoreFromSharedSnapshot",
+            ["rds:RestoreDBClusterFromSnapshot"],
+            [
+                *clusters,
+                shared,
+                rds("subgrp:*"),
+                rds("cluster-pg:*"),
+                rds("og:*"),
+            ],
+        ),
+        _statement(
+            "CreateInstancesAndTag",
+            ["rds:CreateDBInstance", "rds:AddTagsToResource"],
+            [*clusters, *instances, rds("subgrp:*"), rds("pg:*"), rds("og:*"), rds("secgrp:*"), own_snapshots],
+        ),
+        _statement("ManageMasterPassword", ["rds:ModifyDBCluster"], clusters),
+        _statement("BackupCopy", ["rds:CopyDBClusterSnapshot"], [shared, own_snapshots]),
+        # The source CMK (cross-account): what AWS documents for the external account [AUR-SHARE].
+        _statement(
+            "UseSourceKey",
+            [
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
+                "kms:GenerateDataKey*",
+                "kms:ReEncrypt*",
+                "kms:RetireGrant",
+            ],
+            [src_key],
+        ),
+        _statement(
+            "GrantsOnSourceKeyForRds",
+            ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            [src_key],
+            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        ),
+        # The target's own key(s) for the restored cluster and the secret [AUR-KEYS], [AUR-SM].
+        _statement(
+            "UseTargetKeysThroughServices",
+            ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            tgt_keys,
+            {
+                "StringLike": {
+                    "kms:ViaService": [f"rds.{region}.amazonaws.com", f"secretsmanager.{region}.amazonaws.com"]
+                }
+            },
+        ),
+        _statement(
+            "MasterUserSecret",
+            ["secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:RotateSecret"],
+            [_arn(partition, "secretsmanager", region, account, "secret:rds!*")],
+        ),
+    ]
+    if cleanup:
+        statements += [
+            _statement("CleanupRestored", ["rds:DeleteDBCluster", "rds:DeleteDBInstance"], [*clusters, *instances]),
+            _statement("CleanupBackup", ["rds:DeleteDBClusterSnapshot"], [rds("cluster-snapshot:rdsshare-*")]),
+        ]
+    return {"Version": "2012-10-17", "Statement": statements}

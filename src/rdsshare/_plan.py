@@ -1,0 +1,565 @@
+"""Preflight: every check a run needs, with read-only calls only, reported all at once.
+
+``share_cluster_snapshot(..., dry_run=True)`` returns the :class:`Plan`; a real run builds the
+same plan first and stops with :class:`PreflightError` before any change when it has problems.
+Only ``Describe*``, ``Get*``, ``List*`` and ``sts:GetCallerIdentity`` are called here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import attrs
+from botocore.exceptions import ClientError
+
+from ._copier import SnapshotCopier
+from ._errors import InputError, RdsShareError, error_code, error_message
+from ._events import Emitter
+from ._keys import KeyInfo, KeyManager
+from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, derived_id, tag_dict
+from ._policy import CmkPolicyBuilder
+from ._restore import ClusterRestoreSpec, Restorer
+from ._share import ShareManager
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
+
+    from ._session import AccountSession
+
+__all__ = ["Plan", "PlanStep", "PreflightError", "Problem"]
+
+_log = logging.getLogger("rdsshare.plan")
+T = TypeVar("T")
+
+Action = Literal["create", "adopt", "update", "skip"]
+
+#: The default per-region quota of manual cluster snapshots (adjustable) [CHAP_Limits].
+MANUAL_SNAPSHOT_QUOTA = 100
+
+
+@attrs.frozen(kw_only=True)
+class PlanStep:
+    """What a step would do, and why."""
+
+    step: str
+    account_id: str
+    action: Action
+    resource: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.step:<11} {self.action:<7} {self.resource}  ({self.reason})"
+
+
+@attrs.frozen(kw_only=True)
+class Problem:
+    """A check that failed: what is wrong and how to fix it."""
+
+    check: str
+    message: str
+    fix: str
+    account_id: str | None = None
+    resource: str | None = None
+    error_code: str | None = None
+
+    def __str__(self) -> str:
+        where = f" [{self.account_id}]" if self.account_id else ""
+        return f"{self.check}{where}: {self.message.rstrip('.')}. Fix: {self.fix}"
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """The outcome of a dry run: the steps a real run would take and every problem found."""
+
+    run_name: str
+    source_account_id: str
+    target_account_id: str
+    region: str
+    steps: tuple[PlanStep, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when a real run would start (no problems)."""
+        return not self.problems
+
+    @property
+    def data_copies(self) -> int:
+        """Snapshot copies the run would create on the critical path."""
+        return sum(1 for s in self.steps if s.step == "copy" and s.action == "create")
+
+    def __str__(self) -> str:
+        lines = [
+            f"Plan for run {self.run_name!r}: {self.source_account_id} -> {self.target_account_id} ({self.region})"
+        ]
+        lines += [f"  {s}" for s in self.steps]
+        if self.problems:
+            lines.append(f"{len(self.problems)} problem(s):")
+            lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class PreflightError(InputError):
+    """A real run found problems before changing anything. ``problems`` lists them all."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.problems = plan.problems
+        first = plan.problems[0]
+        super().__init__(
+            f"preflight found {len(plan.problems)} problem(s): " + "; ".join(str(p) for p in plan.problems),
+            step="preflight",
+            account_id=first.account_id,
+            resource=first.resource,
+            error_code=first.error_code,
+        )
+
+
+class Preflight:
+    """Builds a :class:`Plan` for the cluster flow with read-only calls."""
+
+    def __init__(
+        self,
+        *,
+        source: AccountSession,
+        target: AccountSession,
+        run: str,
+        keys: KeyManager,
+        copier: SnapshotCopier,
+        restorer: Restorer | None,
+        manual_snapshot_quota: int = MANUAL_SNAPSHOT_QUOTA,
+    ) -> None:
+        self.source = source
+        self.target = target
+        self.run = run
+        self.src = source.account_id
+        self.tgt = target.account_id
+        self.region = source.region
+        self.keys = keys
+        self.copier = copier
+        self.restorer = restorer
+        self.quota = manual_snapshot_quota
+        self.steps: list[PlanStep] = []
+        self.problems: list[Problem] = []
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:
+        self.steps.append(PlanStep(step=step, account_id=account, action=action, resource=resource, reason=reason))
+
+    def _problem(
+        self, check: str, message: str, fix: str, *, account: str | None, resource: str | None, code: str | None = None
+    ) -> None:
+        self.problems.append(
+            Problem(check=check, message=message, fix=fix, account_id=account, resource=resource, error_code=code)
+        )
+
+    def _try(self, check: str, account: str, resource: str, fix: str, fn: Callable[[], T]) -> T | None:
+        """Run a read-only call; a failure becomes a problem and None."""
+        try:
+            return fn()
+        except ClientError as exc:
+            self._problem(
+                check,
+                error_message(exc) or error_code(exc),
+                fix,
+                account=account,
+                resource=resource,
+                code=error_code(exc),
+            )
+        except RdsShareError as exc:
+            self._problem(check, exc.message, exc.fix or fix, account=account, resource=resource, code=exc.error_code)
+        return None
+
+    def plan(self) -> Plan:
+        return Plan(
+            run_name=self.run,
+            source_account_id=self.src,
+            target_account_id=self.tgt,
+            region=self.region,
+            steps=tuple(self.steps),
+            problems=tuple(self.problems),
+        )
+
+    # -- the checks ----------------------------------------------------------------------------
+    def check(
+        self,
+        *,
+        cluster_id: str | None,
+        snapshot_id: str | None,
+        restore: ClusterRestoreSpec | None,
+        source_kms_key: str | None,
+        admins: tuple[str, ...],
+    ) -> Plan:
+        facts = self._source(cluster_id, snapshot_id)
+        if facts is not None:
+            self._keys_and_copy(facts, source_kms_key, admins)
+        if restore is not None and self.restorer is not None:
+            self._target(restore, facts)
+        return self.plan()
+
+    def _source(self, cluster_id: str | None, snapshot_id: str | None) -> dict[str, Any] | None:
+        """The facts about the starting point: engine, encryption, key, snapshot id/arn, automated."""
+        rds = self.source.rds()
+        if cluster_id is not None:
+            clusters = self._try(
+                "source-cluster",
+                self.src,
+                cluster_id,
+                "check cluster_id and the source session's region",
+                lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"],
+            )
+            if not clusters:
+                return None
+            cluster = clusters[0]
+            if cluster.get("Status") not in ("available", "backing-up"):
+                self._problem(
+                    "source-cluster",
+                    f"cluster {cluster_id} is {cluster.get('Status')}",
+                    "wait until it is available",
+                    account=self.src,
+                    resource=cluster["DBClusterArn"],
+                )
+            snap_id = derived_id(cluster_id, self.run)
+            existing = self._try(
+                "snapshot", self.src, snap_id, "check RDS permissions", lambda: self.copier.find(snap_id)
+            )
+            if existing is not None:
+                if tag_dict(existing.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
+                    self._problem(
+                        "snapshot",
+                        f"snapshot {snap_id} exists but was not created by rdsshare",
+                        "pick another run_name or remove that snapshot",
+                        account=self.src,
+                        resource=snap_id,
+                    )
+                self._step("snapshot", self.src, "adopt", snap_id, "made by an earlier run")
+            else:
+                self._step("snapshot", self.src, "create", snap_id, f"manual snapshot of cluster {cluster_id}")
+            return {
+                "id": snap_id,
+                "arn": existing.get("DBClusterSnapshotArn") if existing else None,
+                "exists": existing is not None,
+                "automated": False,
+                "encrypted": bool(cluster.get("StorageEncrypted")),
+                "key": cluster.get("KmsKeyId"),
+                "engine": cluster.get("Engine"),
+                "engine_version": cluster.get("EngineVersion"),
+            }
+        assert snapshot_id is not None
+        snap = self._try("snapshot", self.src, snapshot_id, "check the id/ARN", lambda: self.copier.find(snapshot_id))
+        if snap is None:
+            if not any(p.check == "snapshot" for p in self.problems):
+                self._problem(
+                    "snapshot",
+                    f"cluster snapshot {snapshot_id} not found",
+                    "check the id/ARN and the source session's account and region",
+                    account=self.src,
+                    resource=snapshot_id,
+                    code="DBClusterSnapshotNotFoundFault",
+                )
+            return None
+        if snap.get("Status") in ("failed", "error"):
+            self._problem(
+                "snapshot",
+                f"snapshot {snapshot_id} is {snap.get('Status')}",
+                "take a new snapshot",
+                account=self.src,
+                resource=snap["DBClusterSnapshotArn"],
+            )
+        self._step(
+            "snapshot", self.src, "skip", snap["DBClusterSnapshotIdentifier"], "starting from an existing snapshot"
+        )
+        return self._facts(snap)
+
+    @staticmethod
+    def _facts(snap: DBClusterSnapshotTypeDef) -> dict[str, Any]:
+        return {
+            "id": snap["DBClusterSnapshotIdentifier"],
+            "arn": snap["DBClusterSnapshotArn"],
+            "exists": True,
+            "automated": snap.get("SnapshotType") != "manual",
+            "encrypted": bool(snap.get("StorageEncrypted")),
+            "key": snap.get("KmsKeyId"),
+            "engine": snap.get("Engine"),
+            "engine_version": snap.get("EngineVersion"),
+        }
+
+    def _keys_and_copy(self, facts: dict[str, Any], source_kms_key: str | None, admins: tuple[str, ...]) -> None:
+        builder = CmkPolicyBuilder(
+            owner_account_id=self.src,
+            target_account_ids=[self.tgt],
+            admin_principals=admins,
+            partition=self.source.partition,
+        )
+        key: KeyInfo | None = None
+        if facts["encrypted"] and facts["key"]:
+            key = self._try(
+                "source-key",
+                self.src,
+                facts["key"],
+                "allow kms:DescribeKey on the snapshot's key",
+                lambda: self.keys.describe(facts["key"], step="source-key"),
+            )
+            if key is None:
+                return
+        copy_key: KeyInfo | None = None
+        needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None)
+        if needs_cmk and source_kms_key is not None:
+            copy_key = self._try(
+                "source-key",
+                self.src,
+                source_kms_key,
+                "pass a key of the source account",
+                lambda: self.keys.describe(source_kms_key, step="source-key"),
+            )
+            if copy_key is not None:
+                self._usable(copy_key)
+                self._policy_step(copy_key, builder)
+                if key is not None and copy_key.arn == key.arn:
+                    copy_key = None
+        elif needs_cmk:
+            existing = self._try(
+                "source-key", self.src, KEY_ALIAS, "allow kms:DescribeKey", lambda: self.keys._find_by_alias(KEY_ALIAS)
+            )
+            if existing is not None:
+                self._usable(existing)
+                self._policy_step(existing, builder)
+                copy_key = existing
+            else:
+                self._step(
+                    "source-key",
+                    self.src,
+                    "create",
+                    KEY_ALIAS,
+                    "the snapshot uses the AWS-managed aws/rds key, which cannot be shared",
+                )
+                copy_key = KeyInfo(
+                    arn=KEY_ALIAS,
+                    key_id=KEY_ALIAS,
+                    account_id=self.src,
+                    region=self.region,
+                    manager="CUSTOMER",
+                    state="Enabled",
+                    spec="SYMMETRIC_DEFAULT",
+                    usage="ENCRYPT_DECRYPT",
+                )
+        elif key is not None:
+            self._usable(key)
+            self._policy_step(key, builder)
+        else:
+            self._step("source-key", self.src, "skip", facts["id"], "snapshot is not encrypted")
+
+        needed = 1 if not facts["exists"] else 0
+        if copy_key is None and not facts["automated"]:
+            self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
+            shared_id, shared_exists = facts["id"], facts["exists"]
+        else:
+            base = facts["id"].removeprefix("rds:").removeprefix("rdsshare-")
+            shared_id = derived_id(
+                base, self.run if not base.endswith(self.run) else "", "cmk" if copy_key else "manual"
+            )
+            found = self._try("copy", self.src, shared_id, "check RDS permissions", lambda: self.copier.find(shared_id))
+            shared_exists = found is not None
+            if found is not None:
+                self._step("copy", self.src, "adopt", shared_id, "made by an earlier run")
+            else:
+                why = (
+                    "re-encrypt under the CMK so it can be shared"
+                    if copy_key
+                    else "automated snapshots cannot be shared"
+                )
+                self._step("copy", self.src, "create", shared_id, why)
+                needed += 1
+        self._quota(needed)
+        if shared_exists:
+            accounts = self._try(
+                "share",
+                self.src,
+                shared_id,
+                "allow rds:DescribeDBClusterSnapshotAttributes",
+                lambda: self._shared_with(shared_id),
+            )
+            if accounts is not None and self.tgt in accounts:
+                self._step("share", self.src, "skip", shared_id, f"already shared with {self.tgt}")
+                return
+        self._step("share", self.src, "update", shared_id, f"add {self.tgt} to the restore attribute")
+
+    def _shared_with(self, snapshot_id: str) -> list[str]:
+        return ShareManager(self.source.rds(), account_id=self.src, emit=Emitter(None)).shared_with(snapshot_id)
+
+    def _usable(self, key: KeyInfo) -> None:
+        try:
+            self.keys.check_usable(key, step="source-key")
+        except RdsShareError as exc:
+            self._problem("source-key", exc.message, exc.fix or "", account=self.src, resource=key.arn)
+
+    def _policy_step(self, key: KeyInfo, builder: CmkPolicyBuilder) -> None:
+        policy = self._try(
+            "source-key",
+            self.src,
+            key.arn,
+            "allow kms:GetKeyPolicy on the key",
+            lambda: self.keys.key_policy(key.key_id),
+        )
+        if policy is None:
+            return
+        try:
+            merged = builder.merge(policy)
+            builder.check_lockout(merged, caller_arn=self.source.caller_arn)
+        except RdsShareError as exc:
+            self._problem(
+                "source-key", exc.message, exc.fix or "fix the key policy", account=self.src, resource=key.arn
+            )
+            return
+        if merged == policy:
+            self._step("source-key", self.src, "adopt", key.arn, f"key policy already grants {self.tgt}")
+        else:
+            self._step("source-key", self.src, "update", key.arn, f"grant {self.tgt} use of the key in its policy")
+
+    def _quota(self, needed: int) -> None:
+        if not needed:
+            return
+
+        def count() -> int:
+            total = 0
+            for page in (
+                self.source.rds().get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual")
+            ):
+                total += len(page.get("DBClusterSnapshots", []))
+            return total
+
+        have = self._try("quota", self.src, "manual cluster snapshots", "check RDS permissions", count)
+        if have is not None and have + needed > self.quota:
+            self._problem(
+                "quota",
+                f"{have} manual cluster snapshots exist; this run needs {needed} more and the quota is {self.quota}",
+                "delete unused manual snapshots or raise the quota in Service Quotas",
+                account=self.src,
+                resource="manual cluster snapshots",
+                code="SnapshotQuotaExceeded",
+            )
+
+    # -- target --------------------------------------------------------------------------------
+    def _target(self, spec: ClusterRestoreSpec, facts: dict[str, Any] | None) -> None:
+        restorer = self.restorer
+        assert restorer is not None
+        cluster_id = spec.cluster_id.lower()
+        encrypted = bool(facts and facts["encrypted"])
+        key = self._try(
+            "target-key",
+            self.tgt,
+            spec.kms_key_id or "alias/aws/rds",
+            "pass an enabled symmetric key of the target account and region",
+            lambda: restorer.target_key(spec, source_encrypted=encrypted),
+        )
+        existing = self._try(
+            "restore", self.tgt, cluster_id, "check RDS permissions", lambda: restorer.find_cluster(cluster_id)
+        )
+        if existing is not None:
+            tags = tag_dict(existing.get("TagList"))
+            if tags.get(TAG_MANAGED_BY) != MANAGED_BY:
+                self._problem(
+                    "restore",
+                    f"cluster {cluster_id} already exists and was not restored by rdsshare",
+                    "pick another restore.cluster_id",
+                    account=self.tgt,
+                    resource=existing.get("DBClusterArn"),
+                    code="DBClusterAlreadyExistsFault",
+                )
+            else:
+                self._step(
+                    "restore", self.tgt, "adopt", cluster_id, f"restored by an earlier run from {tags.get(TAG_SOURCE)}"
+                )
+        else:
+            where = f"under {key.arn}" if key else "unencrypted"
+            self._step("restore", self.tgt, "create", cluster_id, f"restore from the shared snapshot, {where}")
+        if facts is not None and facts.get("engine"):
+            self._engine(spec, facts)
+        vpc_ids = self._network(spec)
+        if len(vpc_ids) > 1:
+            self._problem(
+                "network",
+                f"the subnet group and security groups are in different VPCs: {sorted(vpc_ids)}",
+                "use security groups of the subnet group's VPC",
+                account=self.tgt,
+                resource=spec.subnet_group or ",".join(spec.security_group_ids),
+            )
+        for instance_id in spec.instance_ids:
+            self._step("instances", self.tgt, "adopt" if existing else "create", instance_id, spec.instance_class)
+        if spec.manage_master_user_password:
+            has_secret = bool(existing and existing.get("MasterUserSecret"))
+            self._step(
+                "secret",
+                self.tgt,
+                "adopt" if has_secret else "create",
+                cluster_id,
+                "ModifyDBCluster(ManageMasterUserPassword=True)",
+            )
+
+    def _engine(self, spec: ClusterRestoreSpec, facts: dict[str, Any]) -> None:
+        rds = self.target.rds()
+        engine = str(facts["engine"])
+        version = spec.engine_version or facts.get("engine_version")
+        kwargs: dict[str, Any] = {"Engine": engine}
+        if version:
+            kwargs["EngineVersion"] = str(version)
+        versions = self._try(
+            "engine",
+            self.tgt,
+            f"{engine} {version}",
+            "check RDS permissions",
+            lambda: rds.describe_db_engine_versions(**kwargs)["DBEngineVersions"],
+        )
+        if versions is not None and not versions:
+            self._problem(
+                "engine",
+                f"{engine} {version} is not offered in {self.region}",
+                "pick a supported engine_version (describe-db-engine-versions)",
+                account=self.tgt,
+                resource=f"{engine} {version}",
+            )
+        order: dict[str, Any] = {"Engine": engine, "DBInstanceClass": spec.instance_class}
+        if version:
+            order["EngineVersion"] = str(version)
+        options = self._try(
+            "instance-class",
+            self.tgt,
+            spec.instance_class,
+            "check RDS permissions",
+            lambda: rds.describe_orderable_db_instance_options(**order)["OrderableDBInstanceOptions"],
+        )
+        if options is not None and not options and spec.instance_count:
+            self._problem(
+                "instance-class",
+                f"{spec.instance_class} is not orderable for {engine} {version} in {self.region}",
+                "pick an instance class from describe-orderable-db-instance-options",
+                account=self.tgt,
+                resource=spec.instance_class,
+            )
+
+    def _network(self, spec: ClusterRestoreSpec) -> set[str]:
+        vpcs: set[str] = set()
+        subnet_group = spec.subnet_group
+        if subnet_group:
+            groups = self._try(
+                "network",
+                self.tgt,
+                subnet_group,
+                "create the DB subnet group in the target account",
+                lambda: self.target.rds().describe_db_subnet_groups(DBSubnetGroupName=subnet_group)["DBSubnetGroups"],
+            )
+            vpcs |= {g["VpcId"] for g in groups or [] if g.get("VpcId")}
+        if spec.security_group_ids:
+            sgs = self._try(
+                "network",
+                self.tgt,
+                ",".join(spec.security_group_ids),
+                "pass security groups of the target account's VPC",
+                lambda: self.target.ec2().describe_security_groups(GroupIds=list(spec.security_group_ids))[
+                    "SecurityGroups"
+                ],
+            )
+            vpcs |= {g["VpcId"] for g in sgs or [] if g.get("VpcId")}
+        return vpcs
