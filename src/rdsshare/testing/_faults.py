@@ -1,0 +1,213 @@
+"""Fault injection and call recording, both in one hook on ``BaseResponse.call_action``.
+
+Every request moto serves, in-process (``mock_aws``) or over HTTP (``ThreadedMotoServer``), goes through
+``moto.core.responses.BaseResponse.call_action``. Hooking it gives:
+
+* **faults** that look exactly like AWS errors to botocore: the hook answers with an error response
+  serialized in the service's protocol (query XML ``ErrorResponse`` for RDS/STS, JSON ``__type`` for
+  KMS/Secrets Manager) and the chosen HTTP status, *before* moto's handler runs, so the faulted request
+  has no side effect and botocore's retry handler sees a real throttle or 5xx (moto-gaps.md §10);
+* a **record** of every request: account, region, service, operation and the error code it failed with.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from moto.core.responses import BaseResponse
+from moto.core.utils import get_service_model
+
+from ._context import caller_from_response, caller_scope
+from ._patching import Patcher
+
+_log = logging.getLogger("rdsshare.testing")
+
+INTERNAL_HEADER = "x-rdsshare-testbed-internal"
+"""Requests carrying this header (the test bed's own AssumeRole calls) are neither faulted nor recorded."""
+
+_JSON_PROTOCOLS = frozenset({"json", "rest-json"})
+
+
+@dataclass
+class Fault:
+    """An injected error: the next ``remaining`` matching calls fail with ``code``.
+
+    ``hits`` counts the calls that have failed because of this fault so far.
+    """
+
+    service: str
+    operation: str
+    code: str
+    status: int = 400
+    message: str | None = None
+    account_id: str | None = None
+    remaining: int = 1
+    hits: int = 0
+
+    def matches(self, service: str, operation: str, account_id: str) -> bool:
+        """True if this fault applies to that call and has calls left to fail."""
+        return (
+            self.remaining > 0
+            and self.service == service
+            and self.operation == operation
+            and (self.account_id is None or self.account_id == account_id)
+        )
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One request served by the emulated AWS.
+
+    ``failed_with`` is the AWS error code of the response (injected or real), ``None`` on success.
+    """
+
+    account_id: str
+    region: str
+    service: str
+    operation: str
+    failed_with: str | None = None
+
+
+class Recorder:
+    """Thread-safe store of injected faults and recorded calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._calls: list[RecordedCall] = []
+
+    def add_fault(self, fault: Fault) -> None:
+        """Register a fault; earlier faults for the same call are consumed first."""
+        with self._lock:
+            self._faults.append(fault)
+
+    def take_fault(self, service: str, operation: str, account_id: str) -> Fault | None:
+        """Consume one call of the first matching fault, if any."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(service, operation, account_id):
+                    fault.remaining -= 1
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def clear_faults(self) -> None:
+        """Forget every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def record(self, call: RecordedCall) -> None:
+        """Append a call to the record."""
+        with self._lock:
+            self._calls.append(call)
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """A copy of the calls recorded so far, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    def clear_calls(self) -> None:
+        """Forget every recorded call."""
+        with self._lock:
+            self._calls.clear()
+
+
+def error_response(response: Any, code: str, message: str, status: int) -> tuple[int, dict[str, str], str]:
+    """An AWS error response for ``response``'s service, in that service's wire protocol."""
+    service_model = get_service_model(response.boto3_service_name)
+    protocol = str(response.determine_response_protocol(service_model))
+    headers: dict[str, str] = dict(getattr(response, "response_headers", {}) or {})
+    request_id = "rdsshare-testbed-fault"
+    if protocol in _JSON_PROTOCOLS:
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        headers["x-amzn-ErrorType"] = code
+        headers["x-amzn-RequestId"] = request_id
+        body = json.dumps({"__type": code, "message": message})
+    elif protocol == "ec2":
+        headers["Content-Type"] = "text/xml"
+        body = (
+            f"<Response><Errors><Error><Code>{escape(code)}</Code><Message>{escape(message)}"
+            f"</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+    elif protocol == "rest-xml":
+        headers["Content-Type"] = "application/xml"
+        body = (
+            f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        )
+    else:  # query
+        headers["Content-Type"] = "text/xml"
+        kind = "Receiver" if status >= 500 else "Sender"
+        body = (
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+    headers["status"] = str(status)
+    return status, headers, body
+
+
+_XML_CODE = re.compile(r"<Code>([^<]+)</Code>")
+
+
+def error_code_of(body: Any) -> str:
+    """Extract the AWS error code from an error response body (XML or JSON)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    match = _XML_CODE.search(text)
+    if match:
+        return match.group(1)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "UnknownError"
+    if isinstance(document, dict):
+        code = document.get("__type") or document.get("code") or document.get("Code")
+        if isinstance(code, str):
+            return code.rsplit("#", 1)[-1]
+    return "UnknownError"
+
+
+def install(patcher: Patcher, recorder: Recorder) -> None:
+    """Hook ``BaseResponse.call_action`` for faults, recording and the caller context."""
+
+    def factory(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call_action(self: Any) -> Any:
+            service = str(self.boto3_service_name)
+            try:
+                operation = str(self._get_action() or "")
+            except Exception:  # some protocols cannot name the action; record what we can
+                operation = ""
+            account_id = str(self.current_account)
+            region = str(self.region)
+            internal = self.headers.get(INTERNAL_HEADER) is not None
+            with caller_scope(caller_from_response(self)):
+                if not internal:
+                    fault = recorder.take_fault(service, operation, account_id)
+                    if fault is not None:
+                        _log.debug("injecting %s into %s:%s", fault.code, service, operation)
+                        recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                        message = fault.message or f"Injected fault: {fault.code}"
+                        return error_response(self, fault.code, message, fault.status)
+                try:
+                    result = original(self)
+                except Exception as exc:
+                    if not internal:
+                        recorder.record(RecordedCall(account_id, region, service, operation, type(exc).__name__))
+                    raise
+                if not internal:
+                    status = int(result[0])
+                    failed = error_code_of(result[2]) if status >= 400 else None
+                    recorder.record(RecordedCall(account_id, region, service, operation, failed))
+                return result
+
+        return call_action
+
+    patcher.wrap(BaseResponse, "call_action", factory)

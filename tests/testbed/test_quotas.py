@@ -1,0 +1,85 @@
+"""Rule 8: snapshot quotas, told apart by their message [AUR-COPY], aws-rules.md §2 Quotas and §4."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from botocore.exceptions import ClientError
+
+from rdsshare.testing import EmulatedAWS
+
+from ..accounts import SOURCE, TARGET
+from ._helpers import error_code
+
+
+def test_manual_snapshot_quota_counts_only_manual_snapshots(aws: EmulatedAWS) -> None:
+    aws.manual_snapshot_quota = 2
+    aws.create_cluster(SOURCE, "orders")
+    rds = aws.client(SOURCE, "rds")
+    assert len(rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]) == 1
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="m1")
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="m1", TargetDBClusterSnapshotIdentifier="m2")
+    attempts: list[Callable[[], object]] = [
+        lambda: rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="m3"),
+        lambda: rds.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier="m1", TargetDBClusterSnapshotIdentifier="m3"
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ClientError) as raised:
+            attempt()
+        assert error_code(raised) == "SnapshotQuotaExceeded"
+        assert raised.value.response["Error"]["Message"] == "Cannot create more than 2 manual snapshots"
+    # The quota is per account, and deleting a snapshot frees a slot.
+    aws.create_cluster(TARGET, "other")
+    aws.client(TARGET, "rds").create_db_cluster_snapshot(DBClusterIdentifier="other", DBClusterSnapshotIdentifier="t1")
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="m2")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="m3")
+
+
+def test_concurrent_copy_quota(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "orders")
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="base")
+    aws.operation_seconds = 60
+    for number in range(5):
+        copy = rds.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier="base", TargetDBClusterSnapshotIdentifier=f"copy-{number}"
+        )["DBClusterSnapshot"]
+        assert copy["Status"] == "copying"
+    with pytest.raises(ClientError) as raised:
+        rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="base", TargetDBClusterSnapshotIdentifier="x")
+    assert error_code(raised) == "SnapshotQuotaExceeded"
+    assert raised.value.response["Error"]["Message"] == "Cannot copy more than 5 snapshots across regions"
+    # Other accounts have their own quota; finished copies free the slots.
+    aws.create_cluster(TARGET, "other")
+    aws.client(TARGET, "rds").create_db_cluster_snapshot(DBClusterIdentifier="other", DBClusterSnapshotIdentifier="t")
+    aws.finish_pending()
+    aws.client(TARGET, "rds").copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier="t", TargetDBClusterSnapshotIdentifier="t-copy"
+    )
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="base", TargetDBClusterSnapshotIdentifier="x")
+
+
+def test_quotas_are_configurable(aws: EmulatedAWS) -> None:
+    aws.copy_concurrency_quota = 1
+    aws.create_cluster(SOURCE, "orders")
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="base")
+    aws.operation_seconds = 60
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="base", TargetDBClusterSnapshotIdentifier="c1")
+    with pytest.raises(ClientError) as raised:
+        rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="base", TargetDBClusterSnapshotIdentifier="c2")
+    assert raised.value.response["Error"]["Message"] == "Cannot copy more than 1 snapshots across regions"
+
+
+def test_constructor_quotas() -> None:
+    with EmulatedAWS(manual_snapshot_quota=1, copy_concurrency_quota=2) as aws:
+        assert (aws.manual_snapshot_quota, aws.copy_concurrency_quota) == (1, 2)
+        aws.create_cluster(SOURCE, "orders")
+        rds = aws.client(SOURCE, "rds")
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="only")
+        with pytest.raises(ClientError) as raised:
+            rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="two")
+        assert raised.value.response["Error"]["Message"] == "Cannot create more than 1 manual snapshots"
