@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from ._errors import KeyNotAccessibleError, translate_client_error
-from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._errors import ConflictError, KeyNotAccessibleError, error_code, translate_client_error
+from ._events import Emitter, Outcome, Retrying, StepFinished, StepStarted
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
-from ._waiting import retry_call
+from ._waiting import is_transient, retry_call, sleep
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -27,6 +27,7 @@ _log = logging.getLogger("rdsshare.keys")
 #: Right after CreateKey/PutKeyPolicy, KMS may briefly answer NotFound/InvalidState [KMS-EC].
 KMS_PROPAGATION_CODES = ("NotFoundException", "KMSInvalidStateException")
 KMS_PROPAGATION_SECONDS = 120.0
+CREATE_KEY_ATTEMPTS = 5
 KEY_DESCRIPTION = "rdsshare: re-encrypts RDS snapshots so they can be shared with other accounts"
 
 
@@ -67,6 +68,10 @@ class KeyInfo:
         )
 
 
+def _no_retry(**_: Any) -> bool:
+    return False
+
+
 class KeyManager:
     """Key work in one account: describe keys, create or adopt the share CMK, keep its policy.
 
@@ -89,6 +94,12 @@ class KeyManager:
         self.caller_arn = caller_arn
         self.partition = partition
         self._emit = emit
+        # See _create_key_once: rdsshare retries CreateKey itself, after looking for the key.
+        kms.meta.events.register_first(
+            "needs-retry.kms.CreateKey",
+            _no_retry,  # type: ignore[arg-type]
+            unique_id="rdsshare-no-retry-create-key",
+        )
 
     def _fail(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
@@ -161,20 +172,50 @@ class KeyManager:
         policy = builder.build()
         builder.check_lockout(policy, caller_arn=self.caller_arn)
         self._emit(StepStarted(step=step, account_id=self.account_id, resource=KEY_ALIAS, action="create key"))
-        kms_tags: list[TagTypeDef] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tags]
-        try:
-            meta = self._kms.create_key(
-                Policy=json.dumps(policy),
-                Description=KEY_DESCRIPTION,
-                KeyUsage="ENCRYPT_DECRYPT",
-                KeySpec="SYMMETRIC_DEFAULT",
-                Tags=kms_tags,
-            )["KeyMetadata"]
-        except ClientError as exc:
-            raise self._fail(exc, step, KEY_ALIAS) from exc
-        info = KeyInfo.from_metadata(meta)
+        merged_tags = {**{t["Key"]: t["Value"] for t in tags}, TAG_MANAGED_BY: MANAGED_BY}
+        kms_tags: list[TagTypeDef] = [{"TagKey": k, "TagValue": v} for k, v in merged_tags.items()]
+        info = self._create_key_once(json.dumps(policy), kms_tags)
         self._ensure_alias(info)
         return info, "created"
+
+    def _create_key_once(self, policy: str, tags: list[TagTypeDef]) -> KeyInfo:
+        """``CreateKey`` without duplicates.
+
+        CreateKey is not idempotent: if its response is lost (a dropped connection, a 5xx after
+        KMS acted) a blind retry makes a second key. botocore's retries are switched off for
+        this one call; after a transient failure rdsshare looks for the key it may have made
+        (description + ``rdsshare:managed-by`` tag) before trying again.
+        """
+        for attempt in range(1, CREATE_KEY_ATTEMPTS + 1):
+            try:
+                meta = self._kms.create_key(
+                    Policy=policy,
+                    Description=KEY_DESCRIPTION,
+                    KeyUsage="ENCRYPT_DECRYPT",
+                    KeySpec="SYMMETRIC_DEFAULT",
+                    Tags=tags,
+                )["KeyMetadata"]
+                return KeyInfo.from_metadata(meta)
+            except (ClientError, BotoCoreError) as exc:
+                if not is_transient(exc) or attempt == CREATE_KEY_ATTEMPTS:
+                    if isinstance(exc, ClientError):
+                        raise self._fail(exc, "source-key", KEY_ALIAS) from exc
+                    raise
+                self._emit(
+                    Retrying(
+                        step="source-key",
+                        account_id=self.account_id,
+                        resource=KEY_ALIAS,
+                        attempt=attempt,
+                        error_code=error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__,
+                        wait_seconds=float(attempt),
+                    )
+                )
+                sleep(float(attempt))
+                orphan = self._find_orphan()
+                if orphan is not None:
+                    return orphan
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _find_by_alias(self, alias: str) -> KeyInfo | None:
         try:
@@ -204,15 +245,33 @@ class KeyManager:
         return None
 
     def _ensure_alias(self, info: KeyInfo) -> None:
-        try:
+        """Point rdsshare's alias at ``info`` (it may not be visible yet right after CreateKey)."""
+
+        def has_alias() -> bool:
             for page in self._kms.get_paginator("list_aliases").paginate(KeyId=info.key_id):
                 if any(a.get("AliasName") == KEY_ALIAS for a in page.get("Aliases", [])):
-                    return
-        except ClientError as exc:
-            raise self._fail(exc, "source-key", info.arn) from exc
+                    return True
+            return False
 
         def create() -> None:
-            self._kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=info.key_id)
+            if has_alias():
+                return
+            try:
+                self._kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=info.key_id)
+            except ClientError as exc:
+                # A retried CreateAlias whose first response was lost: fine if it points at our key.
+                if error_code(exc) != "AlreadyExistsException":
+                    raise
+                current = self._find_by_alias(KEY_ALIAS)
+                if current is None or current.arn != info.arn:
+                    raise ConflictError(
+                        f"{KEY_ALIAS} already points at {current.arn if current else 'another key'}",
+                        step="source-key",
+                        account_id=self.account_id,
+                        resource=KEY_ALIAS,
+                        error_code="AlreadyExistsException",
+                        fix="delete or repoint that alias; rdsshare owns alias/rdsshare/share-key",
+                    ) from exc
 
         try:
             retry_call(

@@ -19,7 +19,7 @@ from ._errors import (
 )
 from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
 from ._keys import KeyInfo, KeyManager
-from ._naming import TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
+from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
 from ._policy import _strings
 from ._validation import validate_identifier
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
@@ -345,6 +345,8 @@ class Restorer:
                 )
                 created = True
             except ClientError as exc:
+                if error_code(exc) == "DBInstanceAlreadyExists" and self._ours(instance_id, cluster_id):
+                    continue  # a retried create whose first response was lost
                 if error_code(exc) == "DBInstanceAlreadyExists":
                     raise ConflictError(
                         f"DB instance {instance_id} already exists outside cluster {cluster_id}",
@@ -359,6 +361,12 @@ class Restorer:
         outcome: Outcome = "created" if created else "adopted"
         self._emit(StepFinished(step=step, account_id=self.account_id, resource=cluster_id, outcome=outcome))
         return arns, outcome
+
+    def _ours(self, instance_id: str, cluster_id: str) -> bool:
+        """Whether ``instance_id`` is an rdsshare-made member of ``cluster_id``."""
+        found = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
+        instance = found.get(instance_id)
+        return instance is not None and tag_dict(instance.get("TagList")).get(TAG_MANAGED_BY) == MANAGED_BY
 
     def _instances(self, cluster_id: str) -> list[Any]:
         try:
@@ -454,7 +462,9 @@ class Restorer:
                 max_seconds=BUSY_SECONDS,
             )
         except ClientError as exc:
-            raise self._error(exc, step, cluster_id) from exc
+            # A retried modify whose first response was lost finds the password already managed.
+            if not (self.find_cluster(cluster_id) or {}).get("MasterUserSecret", {}).get("SecretArn"):
+                raise self._error(exc, step, cluster_id) from exc
         cluster = self.wait_cluster(cluster_id, step=step, require_secret=True)
         secret = cluster["MasterUserSecret"]["SecretArn"]
         self._emit(

@@ -36,6 +36,8 @@ DEFAULT_CONFIG = Config(
     read_timeout=60,
 )
 
+_EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+
 ServiceName = Literal["rds", "kms", "sts", "secretsmanager", "ec2"]
 
 
@@ -251,8 +253,29 @@ class AccountSession:
                 if self._endpoint_url:
                     kwargs["endpoint_url"] = self._endpoint_url
                 existing = self._session.client(service, **kwargs)
+                existing.meta.events.register_first("needs-retry", self._refresh_on_expired)  # type: ignore[arg-type]
                 self._clients[service] = existing
             return existing
+
+    def _refresh_on_expired(self, response: Any = None, attempts: int = 1, **_: Any) -> float | None:
+        """botocore ``needs-retry`` hook: on ``ExpiredToken``, refresh refreshable credentials and retry.
+
+        Assumed-role credentials last an hour; a copy can take many. botocore refreshes ahead of
+        the expiry it knows, but a token can still be refused (clock skew, a revoked session).
+        Static credentials cannot refresh: the error surfaces as CredentialsExpiredError.
+        """
+        if response is None or attempts > 2:
+            return None
+        code = response[1].get("Error", {}).get("Code") if isinstance(response[1], dict) else None
+        if code not in _EXPIRED_CODES:
+            return None
+        credentials = self._session.get_credentials()
+        if not isinstance(credentials, RefreshableCredentials):
+            return None
+        _log.info("credentials expired (%s); refreshing and retrying", code)
+        # botocore has no public "refresh now"; this is the method its own refresh path calls.
+        credentials._protected_refresh(is_mandatory=True)  # type: ignore[attr-defined]
+        return 0.0
 
     def rds(self) -> RDSClient:
         """The RDS client."""

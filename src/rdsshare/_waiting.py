@@ -23,7 +23,14 @@ from typing import TypeVar
 
 import attrs
 import tenacity
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ._errors import NotFoundError, ResourceFailedError, WaitTimeoutError, error_code
 from ._events import Emitter, Retrying, StepProgress
@@ -47,9 +54,42 @@ def is_testing() -> bool:
     return _TESTING
 
 
-def _sleep(seconds: float) -> None:
+def sleep(seconds: float) -> None:
+    """``time.sleep`` unless :func:`set_testing` is on."""
     if not _TESTING and seconds > 0:
         time.sleep(seconds)
+
+
+_sleep = sleep
+
+#: Codes botocore's standard mode treats as throttling, plus 5xx-style internal errors.
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "PriorRequestNotComplete",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "KMSInternalException",
+        "DependencyTimeoutException",
+    }
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call may succeed when repeated: throttling, 5xx, a dropped connection."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in TRANSIENT_CODES or int(status or 0) >= 500
+    return isinstance(exc, BotoCoreError) and isinstance(
+        exc, (BotoConnectionError, EndpointConnectionError, ConnectionClosedError, ReadTimeoutError)
+    )
 
 
 @attrs.frozen(kw_only=True)
