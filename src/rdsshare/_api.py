@@ -187,14 +187,26 @@ def share_cluster_snapshot(
     if cluster_id is not None:
         cluster_id = validate_identifier(cluster_id, "cluster", argument="cluster_id")
     if snapshot_id is not None and not isinstance(snapshot_id, str):
-        raise InputError(f"snapshot_id must be a string, got {type(snapshot_id).__name__}", step="input")
+        raise InputError(
+            f"snapshot_id must be a string, got {type(snapshot_id).__name__}",
+            step="input",
+            fix="pass the snapshot id or ARN as a string",
+        )
     if snapshot_id is not None and not _SNAPSHOT_ARN.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
         validate_identifier(snapshot_id, "cluster-snapshot", argument="snapshot_id")
     if restore is not None and not isinstance(restore, ClusterRestoreSpec):
-        raise InputError(f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}", step="input")
+        raise InputError(
+            f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}",
+            step="input",
+            fix="restore=ClusterRestoreSpec(cluster_id=..., instance_class=...)",
+        )
     _check_run_name(run_name)
     if cleanup not in ("none", "intermediates"):
-        raise InputError(f"cleanup must be 'none' or 'intermediates', not {cleanup!r}", step="input")
+        raise InputError(
+            f"cleanup must be 'none' or 'intermediates', not {cleanup!r}",
+            step="input",
+            fix="use cleanup='intermediates', or rdsshare.cleanup(result.manifest, ...) for everything",
+        )
     if cleanup == "intermediates" and restore is None:
         raise InputError(
             "cleanup='intermediates' needs restore=...: without a restore the shared snapshot is the result",

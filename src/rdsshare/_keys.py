@@ -106,6 +106,15 @@ class KeyManager:
 
     def describe(self, key: str, *, step: str) -> KeyInfo:
         """``DescribeKey`` on an id, ARN, alias name or alias ARN."""
+        parts = key.split(":")
+        if key.startswith("arn:") and len(parts) > 3 and parts[3] != self.region:
+            raise KeyNotAccessibleError(
+                f"key {key} is in region {parts[3]}; KMS keys are region-bound and this runs in {self.region}",
+                step=step,
+                account_id=self.account_id,
+                resource=key,
+                fix=f"pass a key of region {self.region}",
+            )
         try:
             meta = self._kms.describe_key(KeyId=key)["KeyMetadata"]
         except ClientError as exc:

@@ -91,7 +91,9 @@ class Manifest:
                 schema_version=version,
             )
         except (KeyError, TypeError) as exc:
-            raise InputError(f"manifest is malformed: {exc}", step="manifest") from exc
+            raise InputError(
+                f"manifest is malformed: {exc}", step="manifest", fix="pass the JSON file written by the run"
+            ) from exc
 
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> Manifest:
@@ -100,4 +102,6 @@ class Manifest:
             with open(path, encoding="utf-8") as fh:
                 return cls.from_dict(json.load(fh))
         except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"cannot read manifest {path}: {exc}", step="manifest") from exc
+            raise InputError(
+                f"cannot read manifest {path}: {exc}", step="manifest", fix="pass the JSON file written by the run"
+            ) from exc

@@ -135,7 +135,11 @@ def allows_put_key_policy(policy: Mapping[str, Any], *, caller_arn: str) -> bool
 
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
     if isinstance(values, str):
-        raise InputError(f"expected a list of strings, got the string {values!r}", step="input")
+        raise InputError(
+            f"expected a list of strings, got the string {values!r}",
+            step="input",
+            fix=f"wrap it in a list: [{values!r}]",
+        )
     return tuple(values)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import (
     ConflictError,
@@ -22,7 +22,7 @@ from ._keys import KeyInfo, KeyManager
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
 from ._policy import _strings
 from ._validation import validate_identifier
-from ._waiting import Observation, WaitPolicy, retry_call, wait_for
+from ._waiting import Observation, WaitPolicy, is_transient, retry_call, sleep, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -45,6 +45,11 @@ CLUSTER_FAILED = frozenset(
 INSTANCE_FAILED = CLUSTER_FAILED | {"storage-full", "restore-error"}
 BUSY_CODES = ("InvalidDBClusterStateFault", "InvalidDBInstanceStateFault", "InvalidDBInstanceState")
 BUSY_SECONDS = 3600.0
+NON_IDEMPOTENT_ATTEMPTS = 5
+
+
+def _no_retry(**_: Any) -> bool:
+    return False
 
 
 def _instance_class(_inst: Any, _attr: Any, value: str) -> None:
@@ -74,7 +79,12 @@ def _cluster_id(_inst: Any, _attr: Any, value: str) -> None:
 
 def _port(_inst: Any, _attr: Any, value: int | None) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1150 <= value <= 65535):
-        raise InputError(f"port {value!r} is outside 1150-65535", step="input", resource=str(value))
+        raise InputError(
+            f"port {value!r} is outside 1150-65535",
+            step="input",
+            resource=str(value),
+            fix="pass a port RDS accepts, e.g. 3306 or 5432",
+        )
 
 
 def _count(_inst: Any, _attr: Any, value: int) -> None:
@@ -83,6 +93,7 @@ def _count(_inst: Any, _attr: Any, value: int) -> None:
             f"instance_count {value!r} must be 0-16 (a writer and up to 15 readers)",
             step="input",
             resource=str(value),
+            fix="pass 1 for a writer only, more for readers",
         )
 
 
@@ -141,6 +152,11 @@ class Restorer:
     ) -> None:
         self._rds = rds
         self._keys = keys
+        rds.meta.events.register_first(
+            "needs-retry.rds.ModifyDBCluster",
+            _no_retry,  # type: ignore[arg-type]
+            unique_id="rdsshare-no-retry-modify-db-cluster",
+        )
         self.account_id = account_id
         self.region = region
         self._emit = emit
@@ -451,9 +467,27 @@ class Restorer:
                 action="manage master password",
             )
         )
+
+        def has_secret() -> bool:
+            return bool((self.find_cluster(cluster_id) or {}).get("MasterUserSecret", {}).get("SecretArn"))
+
+        def modify() -> None:
+            # botocore does not retry this call (see __init__): a blind retry of a modify whose
+            # response was lost would hand the password over twice. Look first, then retry.
+            for attempt in range(1, NON_IDEMPOTENT_ATTEMPTS + 1):
+                try:
+                    self._rds.modify_db_cluster(**params)
+                    return
+                except (ClientError, BotoCoreError) as exc:
+                    if not is_transient(exc) or attempt == NON_IDEMPOTENT_ATTEMPTS:
+                        raise
+                    sleep(float(attempt))
+                    if has_secret():
+                        return
+
         try:
             retry_call(
-                lambda: self._rds.modify_db_cluster(**params),
+                modify,
                 retry_codes=BUSY_CODES,
                 step=step,
                 account_id=self.account_id,
@@ -462,8 +496,7 @@ class Restorer:
                 max_seconds=BUSY_SECONDS,
             )
         except ClientError as exc:
-            # A retried modify whose first response was lost finds the password already managed.
-            if not (self.find_cluster(cluster_id) or {}).get("MasterUserSecret", {}).get("SecretArn"):
+            if not has_secret():
                 raise self._error(exc, step, cluster_id) from exc
         cluster = self.wait_cluster(cluster_id, step=step, require_secret=True)
         secret = cluster["MasterUserSecret"]["SecretArn"]

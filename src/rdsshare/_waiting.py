@@ -32,7 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from ._errors import NotFoundError, ResourceFailedError, WaitTimeoutError, error_code
+from ._errors import NotFoundError, RdsShareError, ResourceFailedError, WaitTimeoutError, error_code
 from ._events import Emitter, Retrying, StepProgress
 
 __all__ = ["WaitPolicy", "is_testing", "retry_call", "set_testing", "wait_for"]
@@ -222,6 +222,8 @@ def retry_call(
     """
 
     def retryable(exc: BaseException) -> bool:
+        if isinstance(exc, RdsShareError):  # already translated by the step it came from
+            return exc.error_code in retry_codes and (message_filter is None or message_filter(exc.message))
         if not isinstance(exc, ClientError) or error_code(exc) not in retry_codes:
             return False
         if message_filter is None:
@@ -230,7 +232,12 @@ def retry_call(
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+        if isinstance(exc, ClientError):
+            code = error_code(exc)
+        elif isinstance(exc, RdsShareError):
+            code = exc.error_code or type(exc).__name__
+        else:
+            code = type(exc).__name__
         wait = state.next_action.sleep if state.next_action else 0.0
         emit(
             Retrying(

@@ -102,3 +102,18 @@ def test_faults_can_target_one_account(aws: EmulatedAWS) -> None:
 def test_invalid_times(aws: EmulatedAWS) -> None:
     with pytest.raises(ValueError, match="times"):
         aws.inject_fault("rds", "DescribeDBClusters", "Throttling", times=0)
+
+
+def test_after_fault_serves_the_call_then_loses_the_response(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "example-db", encrypted=False)
+    aws.inject_fault("rds", "CreateDBClusterSnapshot", "InternalFailure", status=500, after=True)
+    rds = client_with_attempts(aws, SOURCE, "rds", 1)
+    with pytest.raises(ClientError) as raised:
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="example-db", DBClusterSnapshotIdentifier="s1")
+    assert error_code(raised) == "InternalFailure"
+    # The side effect happened although the caller saw an error: a retry now finds it.
+    snaps = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier="s1")["DBClusterSnapshots"]
+    assert [s["DBClusterSnapshotIdentifier"] for s in snaps] == ["s1"]
+    with pytest.raises(ClientError) as again:
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="example-db", DBClusterSnapshotIdentifier="s1")
+    assert error_code(again) == "DBClusterSnapshotAlreadyExistsFault"

@@ -340,12 +340,15 @@ class EmulatedAWS:
         status: int = 400,
         message: str | None = None,
         account_id: str | None = None,
+        after: bool = False,
     ) -> Fault:
         """Make the next ``times`` calls of ``service:operation`` fail with ``code``/``status``.
 
         ``service`` is the boto3 service name (``"rds"``, ``"kms"``), ``operation`` the API name
         (``"CopyDBClusterSnapshot"``). The error is a real AWS error response in the service's
         protocol; the faulted call has no side effect. ``account_id`` limits it to one caller account.
+        ``after=True`` serves the call first and then answers with the error: the side effect
+        happens but the client never learns it (a dropped connection or a 5xx after AWS acted).
         """
         if times < 1:
             raise ValueError("times must be >= 1")
@@ -357,6 +360,7 @@ class EmulatedAWS:
             message=message,
             account_id=account_id,
             remaining=times,
+            after=after,
         )
         self._recorder.add_fault(fault)
         return fault

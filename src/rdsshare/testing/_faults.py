@@ -50,6 +50,8 @@ class Fault:
     account_id: str | None = None
     remaining: int = 1
     hits: int = 0
+    #: the server acts first and then the response is lost (as with a dropped connection)
+    after: bool = False
 
     def matches(self, service: str, operation: str, account_id: str) -> bool:
         """True if this fault applies to that call and has calls left to fail."""
@@ -189,13 +191,20 @@ def install(patcher: Patcher, recorder: Recorder) -> None:
             region = str(self.region)
             internal = self.headers.get(INTERNAL_HEADER) is not None
             with caller_scope(caller_from_response(self)):
-                if not internal:
-                    fault = recorder.take_fault(service, operation, account_id)
-                    if fault is not None:
-                        _log.debug("injecting %s into %s:%s", fault.code, service, operation)
-                        recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
-                        message = fault.message or f"Injected fault: {fault.code}"
-                        return error_response(self, fault.code, message, fault.status)
+                fault = None if internal else recorder.take_fault(service, operation, account_id)
+                if fault is not None and fault.after:
+                    # The request is served (side effects happen), then the client sees an error.
+                    result = original(self)
+                    _log.debug("losing the response of %s:%s as %s", service, operation, fault.code)
+                    recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                    message = fault.message or f"Injected fault after the call was served: {fault.code}"
+                    del result  # served, then lost
+                    return error_response(self, fault.code, message, fault.status)
+                if fault is not None:
+                    _log.debug("injecting %s into %s:%s", fault.code, service, operation)
+                    recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                    message = fault.message or f"Injected fault: {fault.code}"
+                    return error_response(self, fault.code, message, fault.status)
                 try:
                     result = original(self)
                 except Exception as exc:

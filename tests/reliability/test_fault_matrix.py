@@ -1,0 +1,150 @@
+"""Fault matrix: every AWS operation of the cluster flow, under every fault, ends like a clean run.
+
+Faults: the service's own throttling code twice in a row, a 500 internal failure, a dropped
+connection (the server acts, the response is lost, so the retry meets the side effect), and for
+KMS a ``NotFoundException`` right after a key is created or its policy changed (and RDS's
+``KMSKeyNotAccessibleFault`` while a new key policy propagates) [KMS-EC].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rdsshare import ClusterRestoreSpec, set_testing, share_cluster_snapshot
+from rdsshare.testing import EmulatedAWS
+
+from ..accounts import SOURCE
+from ..flow.helpers import restore_spec, sessions
+from .state import fingerprint
+
+# Every operation a clean default-key run makes (checked by test_operation_list_is_complete).
+OPERATIONS = [
+    ("sts", "GetCallerIdentity"),
+    ("rds", "DescribeDBClusters"),
+    ("rds", "DescribeDBClusterSnapshots"),
+    ("kms", "DescribeKey"),
+    ("rds", "DescribeDBEngineVersions"),
+    ("rds", "DescribeOrderableDBInstanceOptions"),
+    ("rds", "DescribeDBSubnetGroups"),
+    ("ec2", "DescribeSecurityGroups"),
+    ("rds", "CreateDBClusterSnapshot"),
+    ("kms", "ListKeys"),
+    ("kms", "CreateKey"),
+    ("kms", "ListAliases"),
+    ("kms", "CreateAlias"),
+    ("rds", "CopyDBClusterSnapshot"),
+    ("rds", "DescribeDBClusterSnapshotAttributes"),
+    ("rds", "ModifyDBClusterSnapshotAttribute"),
+    ("rds", "RestoreDBClusterFromSnapshot"),
+    ("rds", "DescribeDBInstances"),
+    ("rds", "CreateDBInstance"),
+    ("rds", "ModifyDBCluster"),
+]
+THROTTLE = {"rds": "Throttling", "sts": "Throttling", "ec2": "RequestLimitExceeded", "kms": "ThrottlingException"}
+FAULTS: dict[str, dict[str, Any]] = {
+    "throttle-x2": {"times": 2, "status": 400},
+    "internal-500": {"code": "InternalFailure", "times": 1, "status": 500},
+    "dropped-connection": {"code": "InternalFailure", "times": 1, "status": 500, "after": True},
+}
+# KMS propagation: right after CreateKey, the key may be "not found" to the next calls.
+PROPAGATION = [
+    ("kms", "ListAliases", "NotFoundException"),
+    ("kms", "CreateAlias", "NotFoundException"),
+    ("rds", "RestoreDBClusterFromSnapshot", "KMSKeyNotAccessibleFault"),
+]
+
+_BASELINE: dict[str, Any] = {}
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep botocore's retries and rdsshare's waits, without their sleeps."""
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
+    set_testing(True)
+    yield
+    set_testing(False)
+
+
+def _seed(aws: EmulatedAWS) -> ClusterRestoreSpec:
+    aws.create_cluster(SOURCE, "example-db")
+    return restore_spec(aws)
+
+
+def _run(aws: EmulatedAWS, spec: ClusterRestoreSpec) -> None:
+    source, target = sessions(aws)
+    share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+
+
+def _baseline() -> dict[str, Any]:
+    if not _BASELINE:
+        with EmulatedAWS() as aws:
+            _run(aws, _seed(aws))
+            _BASELINE.update(fingerprint(aws))
+    return _BASELINE
+
+
+def test_operation_list_is_complete() -> None:
+    with EmulatedAWS() as aws:
+        spec = _seed(aws)
+        aws.clear_calls()
+        _run(aws, spec)
+        seen = {(c.service, c.operation) for c in aws.calls}
+    assert seen == set(OPERATIONS)
+
+
+def test_two_clean_runs_have_equal_fingerprints() -> None:
+    expected = _baseline()
+    with EmulatedAWS() as aws:
+        _run(aws, _seed(aws))
+        assert fingerprint(aws) == expected
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize(("service", "operation"), OPERATIONS, ids=[f"{s}:{o}" for s, o in OPERATIONS])
+def test_fault_matrix(service: str, operation: str, fault: str, matrix: dict[tuple[str, str], str]) -> None:
+    spec = dict(FAULTS[fault])
+    code = spec.pop("code", THROTTLE.get(service, "ThrottlingException"))
+    expected = _baseline()
+    result = "fail"
+    try:
+        with EmulatedAWS() as aws:
+            restore = _seed(aws)
+            injected = aws.inject_fault(service, operation, code, **spec)
+            _run(aws, restore)
+            assert injected.hits >= 1, "the fault never fired"
+            assert fingerprint(aws) == expected
+        result = "pass"
+    finally:
+        matrix[(f"{service}:{operation}", fault)] = result
+
+
+@pytest.mark.parametrize(("service", "operation", "code"), PROPAGATION, ids=[f"{s}:{o}" for s, o, _ in PROPAGATION])
+def test_key_propagation(service: str, operation: str, code: str, matrix: dict[tuple[str, str], str]) -> None:
+    expected = _baseline()
+    result = "fail"
+    try:
+        with EmulatedAWS() as aws:
+            restore = _seed(aws)
+            injected = aws.inject_fault(service, operation, code, times=2)
+            _run(aws, restore)
+            assert injected.hits == 2
+            assert fingerprint(aws) == expected
+        result = "pass"
+    finally:
+        matrix[(f"{service}:{operation}", "kms-propagation")] = result
+
+
+@pytest.mark.server
+def test_faults_over_http(matrix: dict[tuple[str, str], str]) -> None:
+    """A sample of the matrix through a real HTTP server: throttling, 500 and a lost response."""
+    expected = _baseline()
+    with EmulatedAWS(server=True) as aws:
+        restore = _seed(aws)
+        aws.inject_fault("rds", "CopyDBClusterSnapshot", "Throttling", times=2)
+        aws.inject_fault("kms", "CreateKey", "InternalFailure", status=500, after=True)
+        aws.inject_fault("rds", "CreateDBInstance", "InternalFailure", status=500, after=True)
+        _run(aws, restore)
+        assert fingerprint(aws) == expected
