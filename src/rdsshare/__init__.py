@@ -21,7 +21,7 @@ __version__ = "0.1.0.dev0"
 
 from ._api import ShareResult, share_cluster_snapshot
 from ._cleanup import CleanupAction, CleanupReport, cleanup
-from ._copier import SnapshotCopier
+from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     AccessDeniedError,
     AwsError,
@@ -65,6 +65,7 @@ __all__ = [
     "ClusterRestoreSpec",
     "CmkPolicyBuilder",
     "ConflictError",
+    "CopySlots",
     "CredentialsExpiredError",
     "Event",
     "EventHook",

@@ -12,7 +12,7 @@ import attrs
 
 from ._cleanup import CleanupReport
 from ._cleanup import cleanup as run_cleanup
-from ._copier import SnapshotCopier
+from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     InputError,
     NotFoundError,
@@ -47,6 +47,7 @@ _SNAPSHOT_ARN = re.compile(r"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):cluster-
 class ShareResult:
     """What a share produced. ARNs are as AWS reports them."""
 
+    #: the run name the resource names derive from (default: the target account id)
     run_name: str
     region: str
     source_account_id: str
@@ -57,16 +58,22 @@ class ShareResult:
     shared_snapshot_arn: str
     #: the key of the shared snapshot (a source-account CMK), None when unencrypted
     source_kms_key_arn: str | None
-    #: data copies the flow needed on the critical path: 1 for a default-key source, else 0
+    #: data copies the flow needed on the critical path: 1 for a default-key (``aws/rds``) or
+    #: automated source snapshot, else 0
     data_copies: int
+    #: the restored cluster in the target account (None without ``restore``)
     target_cluster_arn: str | None = None
     #: the target-owned key of the restored cluster (never the source's)
     target_kms_key_arn: str | None = None
+    #: the secret in the target's Secrets Manager that holds the new master password
     master_user_secret_arn: str | None = None
+    #: the restored cluster's DB instances, writer first
     instance_arns: tuple[str, ...] = ()
+    #: the target's own copy of the snapshot, with ``ClusterRestoreSpec(backup_copy=True)``
     backup_snapshot_arn: str | None = None
-    #: what this call created and what it adopted from an earlier run (ids or ARNs)
+    #: what this call created (ids or ARNs)
     created: tuple[str, ...] = ()
+    #: what this call found from an earlier run and adopted (ids or ARNs)
     adopted: tuple[str, ...] = ()
     #: every resource the run created, adopted or changed (for :func:`rdsshare.cleanup`)
     manifest: Manifest | None = None
@@ -116,6 +123,7 @@ def share_cluster_snapshot(
     wait: WaitPolicy | None = ...,
     dry_run: Literal[False] = ...,
     cleanup: CleanupMode = ...,
+    copy_slots: CopySlots | None = ...,
 ) -> ShareResult: ...
 
 
@@ -134,6 +142,7 @@ def share_cluster_snapshot(
     wait: WaitPolicy | None = ...,
     dry_run: Literal[True],
     cleanup: CleanupMode = ...,
+    copy_slots: CopySlots | None = ...,
 ) -> Plan: ...
 
 
@@ -151,6 +160,7 @@ def share_cluster_snapshot(
     wait: WaitPolicy | None = None,
     dry_run: bool = False,
     cleanup: CleanupMode = "none",
+    copy_slots: CopySlots | None = None,
 ) -> ShareResult | Plan:
     """Share an Aurora cluster's snapshot with another account and (optionally) restore it there.
 
@@ -175,6 +185,8 @@ def share_cluster_snapshot(
     first and raises :class:`~rdsshare.PreflightError` with all problems before any change.
     ``cleanup="intermediates"`` (with ``restore``) unshares and deletes the intermediate
     snapshots once the restored cluster is up; see :func:`rdsshare.cleanup` for later cleanup.
+    ``copy_slots`` bounds snapshot copies in flight across concurrent calls that share it
+    (at most 5 per account and destination region by default).
     """
     # -- input: nothing has been called yet ---------------------------------------------------
     _check_sessions(source, target)
@@ -243,7 +255,7 @@ def share_cluster_snapshot(
     for admin in key_admin_principals:
         CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
     run = run_name or tgt
-    flow = _Flow(source=source, target=target, run=run, emit=emit, wait=wait, restore=restore)
+    flow = _Flow(source=source, target=target, run=run, emit=emit, wait=wait, restore=restore, slots=copy_slots)
     plan = flow.preflight.check(
         cluster_id=cluster_id,
         snapshot_id=snapshot_id,
@@ -281,7 +293,9 @@ class _Flow:
         emit: Emitter,
         wait: WaitPolicy,
         restore: ClusterRestoreSpec | None,
+        slots: CopySlots | None = None,
     ) -> None:
+        self.slots = slots
         self.source = source
         self.target = target
         self.run_name = run
@@ -293,7 +307,9 @@ class _Flow:
         self.created: list[str] = []
         self.adopted: list[str] = []
         self.entries: list[ManifestEntry] = []
-        self.copier = SnapshotCopier(source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait)
+        self.copier = SnapshotCopier(
+            source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait, slots=slots
+        )
         self.keys = KeyManager(
             source.kms(),
             account_id=self.src,
@@ -609,6 +625,7 @@ class _Flow:
                 region=self.region,
                 emit=self.emit,
                 wait=self.wait,
+                slots=self.slots,
             )
             backup, b_outcome = tcopier.ensure_copy(
                 source_snapshot=shared["DBClusterSnapshotArn"],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
 
-__all__ = ["SnapshotCopier"]
+__all__ = ["CopySlots", "SnapshotCopier"]
 
 _log = logging.getLogger("rdsshare.copier")
 
@@ -48,6 +50,44 @@ def snapshot_observation(snap: DBClusterSnapshotTypeDef | dict[str, Any]) -> Obs
     )
 
 
+class CopySlots:
+    """Bounds the snapshot copies one process keeps in flight per (account, destination region).
+
+    Aurora allows 5 concurrent cluster snapshot copies per destination region [AUR-COPY]; a
+    batch queues its copies here instead of hitting ``SnapshotQuotaExceeded``. A slot is held
+    from the copy request until the copy is available.
+    """
+
+    def __init__(self, per_region: int | None = 5) -> None:
+        self.per_region = per_region
+        self._lock = threading.Lock()
+        self._semaphores: dict[tuple[str, str], threading.BoundedSemaphore] = {}
+        self.in_flight: dict[tuple[str, str], int] = {}
+        self.peak: dict[tuple[str, str], int] = {}
+
+    @contextlib.contextmanager
+    def hold(self, account_id: str, region: str) -> Iterator[None]:
+        """Hold one copy slot of ``account_id`` in ``region`` for the duration of the block."""
+        if self.per_region is None:
+            yield
+            return
+        key = (account_id, region)
+        with self._lock:
+            semaphore = self._semaphores.setdefault(key, threading.BoundedSemaphore(self.per_region))
+        with semaphore:
+            with self._lock:
+                self.in_flight[key] = self.in_flight.get(key, 0) + 1
+                self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self.in_flight[key] -= 1
+
+
+UNLIMITED = CopySlots(per_region=None)
+
+
 class SnapshotCopier:
     """Cluster snapshot work in one account: snapshot a cluster, copy a snapshot, wait for both.
 
@@ -63,12 +103,14 @@ class SnapshotCopier:
         region: str,
         emit: Emitter,
         wait: WaitPolicy,
+        slots: CopySlots | None = None,
     ) -> None:
         self._rds = rds
         self.account_id = account_id
         self.region = region
         self._emit = emit
         self._wait = wait
+        self._slots = slots or UNLIMITED
 
     def find(self, snapshot: str, *, shared: bool = False) -> DBClusterSnapshotTypeDef | None:
         """The snapshot named by id or ARN, or None. ``shared=True`` looks at snapshots shared with us."""
@@ -197,71 +239,72 @@ class SnapshotCopier:
         Waits and retries while 5 copies are already in flight (the per-region concurrent copy
         quota [AUR-COPY]); fails at once on the 100-manual-snapshots quota.
         """
-        existing = self.find(target_id)
-        outcome: Outcome = "adopted"
-        if existing is not None:
-            check_ours(
-                existing.get("TagList"),
-                source=source,
-                step=step,
-                account_id=self.account_id,
-                resource=target_id,
-            )
-        else:
-            params: dict[str, Any] = {
-                "SourceDBClusterSnapshotIdentifier": source_snapshot,
-                "TargetDBClusterSnapshotIdentifier": target_id,
-                "Tags": list(tags),
-                "CopyTags": False,
-            }
-            if kms_key_id is not None:
-                params["KmsKeyId"] = kms_key_id
-            if source_region is not None:
-                params["SourceRegion"] = source_region
-            self._emit(
-                StepStarted(
-                    step=step,
-                    account_id=self.account_id,
-                    resource=target_id,
-                    action="copy snapshot",
-                )
-            )
-            try:
-                retry_call(
-                    lambda: retry_call(
-                        lambda: self._rds.copy_db_cluster_snapshot(**params),
-                        retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
-                        message_filter=_is_copy_quota,
-                        step=step,
-                        account_id=self.account_id,
-                        resource=target_id,
-                        emit=self._emit,
-                        max_seconds=self._wait.timeout.total_seconds(),
-                        initial_seconds=15.0,
-                        max_interval_seconds=60.0,
-                    ),
-                    retry_codes=BUSY_CODES,
-                    step=step,
-                    account_id=self.account_id,
-                    resource=source_snapshot,
-                    emit=self._emit,
-                    max_seconds=BUSY_SECONDS,
-                )
-                outcome = "created"
-            except ClientError as exc:
-                if error_code(exc) != "DBClusterSnapshotAlreadyExistsFault":
-                    raise translate_client_error(
-                        exc, step=step, account_id=self.account_id, resource=target_id
-                    ) from exc
-                raced = self.find(target_id)
+        with self._slots.hold(self.account_id, self.region):
+            existing = self.find(target_id)
+            outcome: Outcome = "adopted"
+            if existing is not None:
                 check_ours(
-                    raced.get("TagList") if raced else None,
+                    existing.get("TagList"),
                     source=source,
                     step=step,
                     account_id=self.account_id,
                     resource=target_id,
                 )
-        snap = self.wait_available(target_id, step=step)
+            else:
+                params: dict[str, Any] = {
+                    "SourceDBClusterSnapshotIdentifier": source_snapshot,
+                    "TargetDBClusterSnapshotIdentifier": target_id,
+                    "Tags": list(tags),
+                    "CopyTags": False,
+                }
+                if kms_key_id is not None:
+                    params["KmsKeyId"] = kms_key_id
+                if source_region is not None:
+                    params["SourceRegion"] = source_region
+                self._emit(
+                    StepStarted(
+                        step=step,
+                        account_id=self.account_id,
+                        resource=target_id,
+                        action="copy snapshot",
+                    )
+                )
+                try:
+                    retry_call(
+                        lambda: retry_call(
+                            lambda: self._rds.copy_db_cluster_snapshot(**params),
+                            retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
+                            message_filter=_is_copy_quota,
+                            step=step,
+                            account_id=self.account_id,
+                            resource=target_id,
+                            emit=self._emit,
+                            max_seconds=self._wait.timeout.total_seconds(),
+                            initial_seconds=15.0,
+                            max_interval_seconds=60.0,
+                        ),
+                        retry_codes=BUSY_CODES,
+                        step=step,
+                        account_id=self.account_id,
+                        resource=source_snapshot,
+                        emit=self._emit,
+                        max_seconds=BUSY_SECONDS,
+                    )
+                    outcome = "created"
+                except ClientError as exc:
+                    if error_code(exc) != "DBClusterSnapshotAlreadyExistsFault":
+                        raise translate_client_error(
+                            exc, step=step, account_id=self.account_id, resource=target_id
+                        ) from exc
+                    raced = self.find(target_id)
+                    check_ours(
+                        raced.get("TagList") if raced else None,
+                        source=source,
+                        step=step,
+                        account_id=self.account_id,
+                        resource=target_id,
+                    )
+            snap = self.wait_available(target_id, step=step)
         self._emit(
             StepFinished(
                 step=step,
