@@ -237,13 +237,6 @@ def share_cluster_snapshot(
             account_id=src,
             fix="use sessions (profiles or roles) of two different accounts",
         )
-    if source.region != target.region:
-        raise InputError(
-            f"source region {source.region} and target region {target.region} differ; "
-            "this version shares within one region",
-            step="input",
-            fix="use the same region for both sessions, then copy across regions in the target",
-        )
     m = _SNAPSHOT_ARN.fullmatch(snapshot_id) if snapshot_id is not None else None
     if m is not None and (m.group(3) != src or m.group(2) != source.region):
         raise InputError(
@@ -303,15 +296,30 @@ class _Flow:
         self.wait = wait
         self.src = source.account_id
         self.tgt = target.account_id
-        self.region = source.region
+        # The snapshot is shared, and restored, in the target's region. When that differs from
+        # the source's, the source account copies it there first (one cross-region copy inside
+        # one account, which AWS fully supports [AUR-COPY]); the target then restores in-region.
+        self.home_region = source.region
+        self.region = target.region
+        self.cross_region = self.home_region != self.region
+        self.share_source = source.in_region(self.region)
         self.created: list[str] = []
         self.adopted: list[str] = []
         self.entries: list[ManifestEntry] = []
-        self.copier = SnapshotCopier(
-            source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait, slots=slots
+        self.copier = SnapshotCopier(source.rds(), account_id=self.src, region=self.home_region, emit=emit, wait=wait)
+        self.share_copier = SnapshotCopier(
+            self.share_source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait, slots=slots
+        )
+        self.home_keys = KeyManager(
+            source.kms(),
+            account_id=self.src,
+            region=self.home_region,
+            caller_arn=source.caller_arn,
+            emit=emit,
+            partition=source.partition,
         )
         self.keys = KeyManager(
-            source.kms(),
+            self.share_source.kms(),
             account_id=self.src,
             region=self.region,
             caller_arn=source.caller_arn,
@@ -330,7 +338,14 @@ class _Flow:
             )
             self.restorer = Restorer(target.rds(), tkeys, account_id=self.tgt, region=self.region, emit=emit, wait=wait)
         self.preflight = Preflight(
-            source=source, target=target, run=run, keys=self.keys, copier=self.copier, restorer=self.restorer
+            source=source,
+            target=target,
+            run=run,
+            home_keys=self.home_keys,
+            keys=self.keys,
+            copier=self.copier,
+            share_copier=self.share_copier,
+            restorer=self.restorer,
         )
 
     def _record(
@@ -343,6 +358,7 @@ class _Flow:
         account: str,
         managed: bool = True,
         detail: dict[str, str] | None = None,
+        region: str | None = None,
     ) -> None:
         if what is None:
             return
@@ -355,7 +371,7 @@ class _Flow:
                 kind=kind,
                 role=role,
                 account_id=account,
-                region=self.region,
+                region=region or self.region,
                 arn=what,
                 managed=managed,
                 created=outcome == "created",
@@ -390,7 +406,7 @@ class _Flow:
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
         shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals, restore)
         shared_id = shared["DBClusterSnapshotIdentifier"]
-        ShareManager(self.source.rds(), account_id=self.src, emit=self.emit).share(shared_id, [self.tgt])
+        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit).share(shared_id, [self.tgt])
         self._record(
             "updated",
             shared["DBClusterSnapshotArn"],
@@ -443,6 +459,7 @@ class _Flow:
                 kind="cluster-snapshot",
                 role="source-snapshot",
                 account=self.src,
+                region=self.home_region,
             )
             return snap
         assert snapshot_id is not None
@@ -488,7 +505,11 @@ class _Flow:
         start_id = start["DBClusterSnapshotIdentifier"]
         automated = start.get("SnapshotType") != "manual"
         encrypted = bool(start.get("StorageEncrypted"))
-        key = self.keys.describe(start["KmsKeyId"], step="source-key") if encrypted and start.get("KmsKeyId") else None
+        key = (
+            self.home_keys.describe(start["KmsKeyId"], step="source-key")
+            if encrypted and start.get("KmsKeyId")
+            else None
+        )
         builder = CmkPolicyBuilder(
             owner_account_id=self.src,
             target_account_ids=[self.tgt],
@@ -497,7 +518,8 @@ class _Flow:
         )
         copy_key: KeyInfo | None = None
         policy_changed = False
-        if key is not None and (key.aws_managed or (source_kms_key is not None)):
+        # A key in another region cannot encrypt the copy there: cross-region needs the CMK too.
+        if key is not None and (key.aws_managed or source_kms_key is not None or self.cross_region):
             if source_kms_key is not None:
                 copy_key = self.keys.describe(source_kms_key, step="source-key")
                 self.keys.check_usable(copy_key, step="source-key")
@@ -537,7 +559,7 @@ class _Flow:
                 )
             )
 
-        if copy_key is None and not automated:
+        if copy_key is None and not automated and not self.cross_region:
             self.emit(
                 StepSkipped(
                     step="copy",
@@ -549,14 +571,15 @@ class _Flow:
             return start, key, 0, policy_changed
         base = start_id[4:] if start_id.startswith("rds:") else start_id
         base = base[len("rdsshare-") :] if base.startswith("rdsshare-") else base
-        suffix = "cmk" if copy_key is not None else "manual"
+        suffix = "cmk" if copy_key is not None else ("copy" if self.cross_region else "manual")
         target_id = derived_id(base, self.run_name if not base.endswith(self.run_name) else "", suffix)
-        shared, outcome = self.copier.ensure_copy(
+        shared, outcome = self.share_copier.ensure_copy(
             source_snapshot=start["DBClusterSnapshotArn"],
             target_id=target_id,
             kms_key_id=copy_key.arn if copy_key is not None else None,
             tags=rds_tags(run=self.run_name, source=start["DBClusterSnapshotArn"], role="shareable-copy"),
             source=start["DBClusterSnapshotArn"],
+            source_region=self.home_region if self.cross_region else None,
         )
         self._record(
             outcome,

@@ -88,12 +88,13 @@ class _Cleaner:
             self.emit(StepSkipped(step="cleanup", account_id=account, resource=resource, reason=reason or status))
 
     def session(self, entry: ManifestEntry) -> AccountSession:
-        return self.source if entry.account_id == self.m.source_account_id else self.target
+        base = self.source if entry.account_id == self.m.source_account_id else self.target
+        return base.in_region(entry.region)
 
     # -- steps ---------------------------------------------------------------------------------
     def unshare(self) -> None:
-        manager = ShareManager(self.source.rds(), account_id=self.m.source_account_id, emit=self.emit)
         for entry in self.m.of("snapshot-share"):
+            manager = ShareManager(self.session(entry).rds(), account_id=self.m.source_account_id, emit=self.emit)
             snap = _snapshot_id(entry.arn)
             accounts = [entry.detail.get("target_account", self.m.target_account_id)]
             try:
@@ -144,8 +145,8 @@ class _Cleaner:
             self.note("delete-snapshot", entry.account_id, entry.arn, "done")
 
     def revoke_key_grants(self) -> None:
-        kms = self.source.kms()
         for entry in self.m.of("key-grant"):
+            kms = self.session(entry).kms()
             account = entry.detail.get("target_account", self.m.target_account_id)
             try:
                 current = json.loads(kms.get_key_policy(KeyId=entry.arn, PolicyName="default")["Policy"])
@@ -172,8 +173,8 @@ class _Cleaner:
                 self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
 
     def retire_key(self) -> None:
-        kms = self.source.kms()
         for entry in self.m.of("kms-key", "share-key"):
+            kms = self.session(entry).kms()
             if not entry.managed:
                 self.note("schedule-key-deletion", entry.account_id, entry.arn, "kept", "not created by rdsshare")
                 continue
@@ -195,7 +196,7 @@ class _Cleaner:
                     "schedule-key-deletion", entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it"
                 )
                 continue
-            users = self._snapshots_using(entry.arn)
+            users = self._snapshots_using(entry.arn, self.session(entry))
             if users:
                 self.note(
                     "schedule-key-deletion",
@@ -214,17 +215,17 @@ class _Cleaner:
             kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
             self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
 
-    def _snapshots_using(self, key_arn: str) -> list[str]:
+    def _snapshots_using(self, key_arn: str, session: AccountSession) -> list[str]:
         deleted = {a.resource for a in self.actions if a.action == "delete-snapshot" and a.status in ("done", "would")}
         users = []
-        for page in self.source.rds().get_paginator("describe_db_cluster_snapshots").paginate():
+        for page in session.rds().get_paginator("describe_db_cluster_snapshots").paginate():
             for snap in page.get("DBClusterSnapshots", []):
                 if snap.get("KmsKeyId") == key_arn and snap["DBClusterSnapshotArn"] not in deleted:
                     users.append(snap["DBClusterSnapshotIdentifier"])
         return users
 
     def delete_restored(self) -> None:
-        rds = self.target.rds()
+        rds = self.target.in_region(self.m.region).rds()
         for entry in self.m.of("db-instance"):
             self._delete(
                 entry,

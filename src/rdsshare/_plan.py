@@ -126,8 +126,10 @@ class Preflight:
         source: AccountSession,
         target: AccountSession,
         run: str,
+        home_keys: KeyManager,
         keys: KeyManager,
         copier: SnapshotCopier,
+        share_copier: SnapshotCopier,
         restorer: Restorer | None,
         manual_snapshot_quota: int = MANUAL_SNAPSHOT_QUOTA,
     ) -> None:
@@ -136,9 +138,13 @@ class Preflight:
         self.run = run
         self.src = source.account_id
         self.tgt = target.account_id
-        self.region = source.region
+        self.region = target.region
+        self.cross_region = source.region != target.region
+        self.share_source = source.in_region(target.region)
+        self.home_keys = home_keys
         self.keys = keys
         self.copier = copier
+        self.share_copier = share_copier
         self.restorer = restorer
         self.quota = manual_snapshot_quota
         self.steps: list[PlanStep] = []
@@ -300,12 +306,12 @@ class Preflight:
                 self.src,
                 facts["key"],
                 "allow kms:DescribeKey on the snapshot's key",
-                lambda: self.keys.describe(facts["key"], step="source-key"),
+                lambda: self.home_keys.describe(facts["key"], step="source-key"),
             )
             if key is None:
                 return
         copy_key: KeyInfo | None = None
-        needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None)
+        needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None or self.cross_region)
         if needs_cmk and source_kms_key is not None:
             copy_key = self._try(
                 "source-key",
@@ -352,24 +358,26 @@ class Preflight:
             self._step("source-key", self.src, "skip", facts["id"], "snapshot is not encrypted")
 
         needed = 1 if not facts["exists"] else 0
-        if copy_key is None and not facts["automated"]:
+        if copy_key is None and not facts["automated"] and not self.cross_region:
             self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
             shared_id, shared_exists = facts["id"], facts["exists"]
         else:
             base = facts["id"].removeprefix("rds:").removeprefix("rdsshare-")
-            shared_id = derived_id(
-                base, self.run if not base.endswith(self.run) else "", "cmk" if copy_key else "manual"
+            suffix = "cmk" if copy_key else ("copy" if self.cross_region else "manual")
+            shared_id = derived_id(base, self.run if not base.endswith(self.run) else "", suffix)
+            found = self._try(
+                "copy", self.src, shared_id, "check RDS permissions", lambda: self.share_copier.find(shared_id)
             )
-            found = self._try("copy", self.src, shared_id, "check RDS permissions", lambda: self.copier.find(shared_id))
             shared_exists = found is not None
             if found is not None:
                 self._step("copy", self.src, "adopt", shared_id, "made by an earlier run")
             else:
-                why = (
-                    "re-encrypt under the CMK so it can be shared"
-                    if copy_key
-                    else "automated snapshots cannot be shared"
-                )
+                if self.cross_region:
+                    why = f"copy to {self.region} (keys and snapshots are region-bound), shared there"
+                elif copy_key:
+                    why = "re-encrypt under the CMK so it can be shared"
+                else:
+                    why = "automated snapshots cannot be shared"
                 self._step("copy", self.src, "create", shared_id, why)
                 needed += 1
         self._quota(needed)
@@ -387,7 +395,7 @@ class Preflight:
         self._step("share", self.src, "update", shared_id, f"add {self.tgt} to the restore attribute")
 
     def _shared_with(self, snapshot_id: str) -> list[str]:
-        return ShareManager(self.source.rds(), account_id=self.src, emit=Emitter(None)).shared_with(snapshot_id)
+        return ShareManager(self.share_source.rds(), account_id=self.src, emit=Emitter(None)).shared_with(snapshot_id)
 
     def _usable(self, key: KeyInfo) -> None:
         try:
@@ -425,7 +433,7 @@ class Preflight:
         def count() -> int:
             total = 0
             for page in (
-                self.source.rds().get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual")
+                self.share_source.rds().get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual")
             ):
                 total += len(page.get("DBClusterSnapshots", []))
             return total

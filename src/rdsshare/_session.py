@@ -62,19 +62,22 @@ class AccountSession:
         *,
         endpoint_url: str | None = None,
         config: Config | None = None,
+        region: str | None = None,
     ) -> None:
         if not isinstance(boto3_session, boto3.Session):
             raise InputError(
                 f"AccountSession needs a boto3.Session, got {type(boto3_session).__name__}",
                 step="session",
             )
-        if boto3_session.region_name is None:
+        if region is None and boto3_session.region_name is None:
             raise InputError(
                 "the boto3 session has no region",
                 step="session",
                 fix="pass region=... or set AWS_REGION / the profile's region",
             )
         self._session = boto3_session
+        self._region = region or boto3_session.region_name
+        self._regions: dict[str, AccountSession] = {}
         self._endpoint_url = endpoint_url
         self._config = DEFAULT_CONFIG.merge(config) if config is not None else DEFAULT_CONFIG
         self._clients: dict[str, Any] = {}
@@ -186,9 +189,22 @@ class AccountSession:
     @property
     def region(self) -> str:
         """The region every client of this session talks to."""
-        region = self._session.region_name
-        assert region is not None  # checked in __init__
-        return region
+        assert self._region is not None  # checked in __init__
+        return self._region
+
+    def in_region(self, region: str) -> AccountSession:
+        """The same principal in another region (same credentials, cached identity and config)."""
+        if region == self.region:
+            return self
+        with self._lock:
+            other = self._regions.get(region)
+            if other is None:
+                other = AccountSession(
+                    self._session, endpoint_url=self._endpoint_url, config=self._config, region=region
+                )
+                other._identity = self._identity
+                self._regions[region] = other
+            return other
 
     @property
     def endpoint_url(self) -> str | None:
