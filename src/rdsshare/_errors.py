@@ -60,11 +60,18 @@ class RdsShareError(Exception):
         error_code: str | None = None,
         fix: str | None = None,
     ) -> None:
+        #: what went wrong, without the context below
         self.message = message
+        #: the step that failed: ``input``, ``session``, ``snapshot``, ``source-key``, ``copy``, ``share``,
+        #: ``target-key``, ``restore``, ``instances``, ``secret``...
         self.step = step
+        #: the account the step was acting in
         self.account_id = account_id
+        #: the id or ARN the step was acting on
         self.resource = resource
+        #: the AWS error code when AWS refused a call (``KMSKeyNotAccessibleFault``...), else None
         self.error_code = error_code
+        #: what to do about it, when rdsshare knows
         self.fix = fix
         super().__init__(self._render())
 

@@ -32,8 +32,11 @@ Outcome = Literal["created", "adopted", "updated", "unchanged"]
 class Event:
     """Base of all events: which step, in which account, on which resource."""
 
+    #: ``snapshot``, ``source-key``, ``copy``, ``share``, ``restore``, ``instances``, ``secret``...
     step: str
+    #: the account the step acts in
     account_id: str
+    #: the id or ARN the step acts on
     resource: str
 
     @property
@@ -46,6 +49,7 @@ class Event:
 class StepStarted(Event):
     """A step began acting on a resource."""
 
+    #: what it does, e.g. ``copy snapshot``
     action: str = ""
 
     @property
@@ -57,8 +61,11 @@ class StepStarted(Event):
 class StepProgress(Event):
     """A resource is still being worked on by AWS."""
 
+    #: the resource's status as AWS reports it, e.g. ``copying``
     status: str
+    #: ``PercentProgress`` where AWS reports it (snapshots), else None
     percent: int | None = None
+    #: seconds since the wait began
     elapsed_seconds: float = 0.0
 
     @property
@@ -71,7 +78,9 @@ class StepProgress(Event):
 class StepFinished(Event):
     """A step is done; ``outcome`` says whether it created, adopted or changed something."""
 
+    #: ``created``, ``adopted`` (made by an earlier run), ``updated`` or ``unchanged``
     outcome: Outcome
+    #: the ARN of the resource, when it has one
     arn: str | None = None
 
     @property
@@ -83,6 +92,7 @@ class StepFinished(Event):
 class StepSkipped(Event):
     """A step was not needed, and why."""
 
+    #: why, e.g. ``snapshot can be shared as it is``
     reason: str
 
     @property
@@ -94,8 +104,11 @@ class StepSkipped(Event):
 class Retrying(Event):
     """A call failed with a transient condition and will be retried after ``wait_seconds``."""
 
+    #: the attempt that failed (1 for the first call)
     attempt: int
+    #: the AWS error code of the failure
     error_code: str
+    #: the pause before the next attempt
     wait_seconds: float
 
     @property

@@ -46,11 +46,12 @@ def required_iam_policy(
     """The IAM policy document for the principal that runs ``side`` of the flow.
 
     ``cluster_ids`` (source) and ``restore_cluster_ids`` (target) scope cluster resources
-    (default: any). ``source_kms_key_arn`` scopes the source key (default: keys behind
-    rdsshare's alias, which IAM can match with ``kms:ResourceAliases``); the target side
-    needs it to use the shared snapshot's key. ``target_kms_key_arns`` scopes the target's
-    keys (default: any key of the target account). ``include_cleanup`` adds what
-    :func:`rdsshare.cleanup` needs.
+    (default: any). ``source_kms_key_arn`` is the source CMK the snapshot is shared under;
+    pass it when that is not rdsshare's own key. It scopes the source side's key policy
+    statements (default: the key behind rdsshare's alias, matched with ``kms:ResourceAliases``)
+    and the target side's use of the source key (default: any key of the source account).
+    ``target_kms_key_arns`` scopes the target's keys (default: any key of the target account).
+    ``include_cleanup`` adds what :func:`rdsshare.cleanup` needs.
     """
     if side not in ("source", "target"):
         raise ValueError(f"side must be 'source' or 'target', not {side!r}")

@@ -105,22 +105,33 @@ class ClusterRestoreSpec:
     own ``aws/rds`` key, so the restored cluster never depends on the source account's key.
     """
 
+    #: the new cluster's identifier in the target account
     cluster_id: str = attrs.field(validator=_cluster_id)
+    #: the DB instance class of the instances, e.g. ``db.r6g.large``
     instance_class: str = attrs.field(validator=_instance_class)
+    #: a DB subnet group of the target account (default: the region's default subnet group)
     subnet_group: str | None = None
+    #: VPC security groups of the target account (default: the VPC's default security group)
     security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_security_groups)
     #: number of DB instances (writer first); 0 restores the cluster only
     instance_count: int = attrs.field(default=1, validator=_count)
+    #: the engine version to restore with (default: the snapshot's)
     engine_version: str | None = None
+    #: the database port (default: the engine's)
     port: int | None = attrs.field(default=None, validator=_port)
+    #: a DB cluster parameter group of the target account (default: the engine's default group)
     cluster_parameter_group: str | None = None
+    #: turn on deletion protection for the restored cluster
     deletion_protection: bool = False
+    #: extra tags for the cluster and its instances (rdsshare adds its own ``rdsshare:*`` tags)
     tags: Mapping[str, str] = attrs.field(factory=dict)
+    #: the target-account key to encrypt the cluster with (default: the target's ``aws/rds``)
     kms_key_id: str | None = None
     #: encrypt the restored cluster; None follows the source (an encrypted source always stays encrypted)
     encrypt: bool | None = None
     #: hand the master password to the target's Secrets Manager (Aurora generates a new one)
     manage_master_user_password: bool = True
+    #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
     master_user_secret_kms_key_id: str | None = None
     #: also copy the shared snapshot into the target under the target's key, as a durable backup
     backup_copy: bool = False

@@ -101,11 +101,15 @@ class WaitPolicy:
     operation running, and rerunning the same call resumes it.
     """
 
+    #: how long one wait may take before :class:`~rdsshare.WaitTimeoutError`
     timeout: timedelta = timedelta(hours=24)
+    #: the shortest pause between two polls
     min_interval_seconds: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    #: the longest pause between two polls
     max_interval_seconds: float = attrs.field(default=120.0, validator=attrs.validators.gt(0))
     #: fraction of the elapsed time to wait between polls (bounds detection latency)
     elapsed_fraction: float = attrs.field(default=0.05, validator=attrs.validators.gt(0))
+    #: random variation of each pause, as a fraction of it (0.1: plus or minus 10 %)
     jitter: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
 
     def next_delay(self, elapsed: float, percent: int | None) -> float:
