@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
@@ -26,7 +26,7 @@ from ._plan import Plan, Preflight, PreflightError
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
-from ._share import ShareManager
+from ._share import MAX_SHARED_ACCOUNTS, ShareManager
 from ._validation import validate_identifier
 from ._waiting import WaitPolicy, retry_call
 
@@ -41,6 +41,18 @@ CleanupMode = Literal["none", "intermediates"]
 
 _RUN_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){0,39}")
 _SNAPSHOT_ARN = re.compile(r"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):cluster-snapshot:(.+)")
+
+
+@attrs.frozen(kw_only=True)
+class TargetResult:
+    """What one target account got (its restore, when a restore spec was given for it)."""
+
+    target_account_id: str
+    target_cluster_arn: str | None = None
+    target_kms_key_arn: str | None = None
+    master_user_secret_arn: str | None = None
+    instance_arns: tuple[str, ...] = ()
+    backup_snapshot_arn: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -75,6 +87,8 @@ class ShareResult:
     created: tuple[str, ...] = ()
     #: what this call found from an earlier run and adopted (ids or ARNs)
     adopted: tuple[str, ...] = ()
+    #: one entry per target account, in the order given (the top-level target fields are the first's)
+    targets: tuple[TargetResult, ...] = ()
     #: every resource the run created, adopted or changed (for :func:`rdsshare.cleanup`)
     manifest: Manifest | None = None
     #: what ``cleanup="intermediates"`` did
@@ -86,14 +100,81 @@ class ShareResult:
         self.manifest.write(path)
 
 
-def _check_sessions(source: object, target: object) -> None:
-    for name, value in (("source", source), ("target", target)):
+def _check_sessions(source: object, *targets: object) -> None:
+    for name, value in (("source", source), *(("target", t) for t in targets)):
         if not isinstance(value, AccountSession):
             raise InputError(
                 f"{name} must be an AccountSession, got {type(value).__name__}",
                 step="input",
                 fix="wrap it: AccountSession(boto3.Session(...)) or AccountSession.from_profile(...)",
             )
+
+
+def _target_sessions(target: object, targets: object) -> list[AccountSession]:
+    """The target sessions, from exactly one of ``target`` and ``targets`` (at most 20)."""
+    if (target is None) == (targets is None):
+        raise InputError(
+            "pass exactly one of target and targets",
+            step="input",
+            fix="target=AccountSession(...) for one account, targets=[...] for several",
+        )
+    if target is not None:
+        return [target]  # type: ignore[list-item]  # checked by _check_sessions
+    if isinstance(targets, AccountSession) or not isinstance(targets, Sequence) or not targets:
+        raise InputError("targets must be a non-empty list of AccountSession", step="input", fix="targets=[a, b]")
+    if len(targets) > MAX_SHARED_ACCOUNTS:
+        raise InputError(
+            f"{len(targets)} targets; a snapshot can be shared with at most {MAX_SHARED_ACCOUNTS} accounts",
+            step="input",
+            fix="split the targets over several runs",
+        )
+    return list(targets)
+
+
+def _restore_specs(restore: object, *, multi: bool) -> Callable[[list[str]], dict[str, ClusterRestoreSpec]]:
+    """Validate ``restore`` now; map it onto the target account ids once they are known."""
+    if restore is None:
+        return lambda _accounts: {}
+    if isinstance(restore, ClusterRestoreSpec):
+        if multi:
+            raise InputError(
+                "with targets=[...], restore must map target account ids to ClusterRestoreSpec",
+                step="input",
+                fix="restore={'222222222222': ClusterRestoreSpec(...)}",
+            )
+        return lambda accounts: {accounts[0]: restore}
+    if isinstance(restore, Mapping):
+        for account, spec in restore.items():
+            if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+                raise InputError(
+                    f"restore must be a ClusterRestoreSpec, or a mapping of target account ids to one; "
+                    f"{account!r} is not a 12-digit account id",
+                    step="input",
+                    fix="restore=ClusterRestoreSpec(...) for one target; {'<account id>': ClusterRestoreSpec(...)}",
+                )
+            if not isinstance(spec, ClusterRestoreSpec):
+                raise InputError(
+                    f"restore[{account!r}] must be a ClusterRestoreSpec, got {type(spec).__name__}",
+                    step="input",
+                    fix="restore={'<account id>': ClusterRestoreSpec(...)}",
+                )
+
+        def by_account(accounts: list[str]) -> dict[str, ClusterRestoreSpec]:
+            unknown = sorted(set(restore) - set(accounts))
+            if unknown:
+                raise InputError(
+                    f"restore names accounts that are not targets: {unknown}",
+                    step="input",
+                    fix="use the target sessions' account ids as keys",
+                )
+            return {a: restore[a] for a in accounts if a in restore}
+
+        return by_account
+    raise InputError(
+        f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}",
+        step="input",
+        fix="restore=ClusterRestoreSpec(cluster_id=..., instance_class=...)",
+    )
 
 
 def _check_run_name(run_name: str | None) -> None:
@@ -112,10 +193,11 @@ def _check_run_name(run_name: str | None) -> None:
 def share_cluster_snapshot(
     *,
     source: AccountSession,
-    target: AccountSession,
+    target: AccountSession | None = ...,
+    targets: Sequence[AccountSession] | None = ...,
     cluster_id: str | None = ...,
     snapshot_id: str | None = ...,
-    restore: ClusterRestoreSpec | None = ...,
+    restore: ClusterRestoreSpec | Mapping[str, ClusterRestoreSpec] | None = ...,
     run_name: str | None = ...,
     source_kms_key: str | None = ...,
     key_admin_principals: Sequence[str] = ...,
@@ -131,10 +213,11 @@ def share_cluster_snapshot(
 def share_cluster_snapshot(
     *,
     source: AccountSession,
-    target: AccountSession,
+    target: AccountSession | None = ...,
+    targets: Sequence[AccountSession] | None = ...,
     cluster_id: str | None = ...,
     snapshot_id: str | None = ...,
-    restore: ClusterRestoreSpec | None = ...,
+    restore: ClusterRestoreSpec | Mapping[str, ClusterRestoreSpec] | None = ...,
     run_name: str | None = ...,
     source_kms_key: str | None = ...,
     key_admin_principals: Sequence[str] = ...,
@@ -149,10 +232,11 @@ def share_cluster_snapshot(
 def share_cluster_snapshot(
     *,
     source: AccountSession,
-    target: AccountSession,
+    target: AccountSession | None = None,
+    targets: Sequence[AccountSession] | None = None,
     cluster_id: str | None = None,
     snapshot_id: str | None = None,
-    restore: ClusterRestoreSpec | None = None,
+    restore: ClusterRestoreSpec | Mapping[str, ClusterRestoreSpec] | None = None,
     run_name: str | None = None,
     source_kms_key: str | None = None,
     key_admin_principals: Sequence[str] = (),
@@ -171,7 +255,11 @@ def share_cluster_snapshot(
       under a source CMK: ``source_kms_key`` if given, else rdsshare's own
       ``alias/rdsshare/share-key``, created on first use. A customer-managed key only gets its
       policy extended; an unencrypted snapshot is shared as is.
-    * The snapshot is shared with the target account (never publicly).
+    * The snapshot is shared with the target account (never publicly). ``targets=[...]`` (up
+      to 20 accounts, all in one region) shares one copy with all of them; ``restore`` is then a
+      mapping from target account id to its :class:`ClusterRestoreSpec` (targets without one
+      only get the share). When the target's region differs from the source's, the source
+      account copies the snapshot into the target region and shares it there.
     * With ``restore``, the target restores a cluster from the shared snapshot's ARN under a
       key it owns, creates the instances and lets RDS manage the master password in its own
       Secrets Manager.
@@ -189,7 +277,8 @@ def share_cluster_snapshot(
     (at most 5 per account and destination region by default).
     """
     # -- input: nothing has been called yet ---------------------------------------------------
-    _check_sessions(source, target)
+    sessions = _target_sessions(target, targets)
+    _check_sessions(source, *sessions)
     if (cluster_id is None) == (snapshot_id is None):
         raise InputError(
             "pass exactly one of cluster_id and snapshot_id",
@@ -206,12 +295,7 @@ def share_cluster_snapshot(
         )
     if snapshot_id is not None and not _SNAPSHOT_ARN.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
         validate_identifier(snapshot_id, "cluster-snapshot", argument="snapshot_id")
-    if restore is not None and not isinstance(restore, ClusterRestoreSpec):
-        raise InputError(
-            f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}",
-            step="input",
-            fix="restore=ClusterRestoreSpec(cluster_id=..., instance_class=...)",
-        )
+    specs_by_position = _restore_specs(restore, multi=targets is not None)
     _check_run_name(run_name)
     if cleanup not in ("none", "intermediates"):
         raise InputError(
@@ -219,7 +303,7 @@ def share_cluster_snapshot(
             step="input",
             fix="use cleanup='intermediates', or rdsshare.cleanup(result.manifest, ...) for everything",
         )
-    if cleanup == "intermediates" and restore is None:
+    if cleanup == "intermediates" and not restore:
         raise InputError(
             "cleanup='intermediates' needs restore=...: without a restore the shared snapshot is the result",
             step="input",
@@ -229,14 +313,27 @@ def share_cluster_snapshot(
     wait = wait or WaitPolicy()
 
     # -- identities (read-only) ---------------------------------------------------------------
-    src, tgt = source.account_id, target.account_id
-    if src == tgt:
+    src = source.account_id
+    accounts = [t.account_id for t in sessions]
+    if src in accounts:
         raise InputError(
             f"source and target are the same account ({src})",
             step="input",
             account_id=src,
             fix="use sessions (profiles or roles) of two different accounts",
         )
+    if len(set(accounts)) != len(accounts):
+        raise InputError(
+            f"the targets repeat an account: {accounts}", step="input", fix="list each target account once"
+        )
+    if len({t.region for t in sessions}) > 1:
+        raise InputError(
+            f"the targets are in different regions: {sorted({t.region for t in sessions})}",
+            step="input",
+            fix="share with the targets of each region in a separate call",
+        )
+    specs = specs_by_position(accounts)
+    tgt = accounts[0]
     m = _SNAPSHOT_ARN.fullmatch(snapshot_id) if snapshot_id is not None else None
     if m is not None and (m.group(3) != src or m.group(2) != source.region):
         raise InputError(
@@ -248,13 +345,14 @@ def share_cluster_snapshot(
     for admin in key_admin_principals:
         CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
     run = run_name or tgt
-    flow = _Flow(source=source, target=target, run=run, emit=emit, wait=wait, restore=restore, slots=copy_slots)
+    flow = _Flow(source=source, targets=sessions, run=run, emit=emit, wait=wait, specs=specs, slots=copy_slots)
     plan = flow.preflight.check(
         cluster_id=cluster_id,
         snapshot_id=snapshot_id,
-        restore=restore,
+        restore=specs.get(tgt),
         source_kms_key=source_kms_key,
         admins=tuple(key_admin_principals),
+        more_targets=[(t, flow.restorers[t.account_id], specs.get(t.account_id)) for t in sessions[1:]],
     )
     if dry_run:
         return plan
@@ -263,13 +361,19 @@ def share_cluster_snapshot(
     result = flow.run(
         cluster_id=cluster_id,
         snapshot_id=snapshot_id,
-        restore=restore,
         source_kms_key=source_kms_key,
         key_admin_principals=tuple(key_admin_principals),
     )
     if cleanup == "intermediates":
         assert result.manifest is not None
-        report = run_cleanup(result.manifest, source=source, target=target, on_event=on_event, _scope="intermediates")
+        report = run_cleanup(
+            result.manifest,
+            source=source,
+            target=sessions[0],
+            targets=sessions[1:],
+            on_event=on_event,
+            _scope="intermediates",
+        )
         result = attrs.evolve(result, cleanup_report=report)
     return result
 
@@ -281,16 +385,20 @@ class _Flow:
         self,
         *,
         source: AccountSession,
-        target: AccountSession,
+        targets: Sequence[AccountSession],
         run: str,
         emit: Emitter,
         wait: WaitPolicy,
-        restore: ClusterRestoreSpec | None,
+        specs: Mapping[str, ClusterRestoreSpec],
         slots: CopySlots | None = None,
     ) -> None:
+        target = targets[0]
         self.slots = slots
         self.source = source
         self.target = target
+        self.targets = list(targets)
+        self.tgts = [t.account_id for t in targets]
+        self.specs = dict(specs)
         self.run_name = run
         self.emit = emit
         self.wait = wait
@@ -326,17 +434,19 @@ class _Flow:
             emit=emit,
             partition=source.partition,
         )
-        self.restorer: Restorer | None = None
-        if restore is not None:
+        self.restorers: dict[str, Restorer] = {}
+        for session in self.targets:
             tkeys = KeyManager(
-                target.kms(),
-                account_id=self.tgt,
+                session.kms(),
+                account_id=session.account_id,
                 region=self.region,
-                caller_arn=target.caller_arn,
+                caller_arn=session.caller_arn,
                 emit=emit,
-                partition=target.partition,
+                partition=session.partition,
             )
-            self.restorer = Restorer(target.rds(), tkeys, account_id=self.tgt, region=self.region, emit=emit, wait=wait)
+            self.restorers[session.account_id] = Restorer(
+                session.rds(), tkeys, account_id=session.account_id, region=self.region, emit=emit, wait=wait
+            )
         self.preflight = Preflight(
             source=source,
             target=target,
@@ -345,7 +455,7 @@ class _Flow:
             keys=self.keys,
             copier=self.copier,
             share_copier=self.share_copier,
-            restorer=self.restorer,
+            restorer=self.restorers[self.tgt],
         )
 
     def _record(
@@ -380,45 +490,53 @@ class _Flow:
         )
 
     def _record_grant(self, key: KeyInfo) -> None:
-        self._record(
-            "updated",
-            key.arn,
-            kind="key-grant",
-            role="target-grant",
-            account=self.src,
-            managed=False,
-            detail={"target_account": self.tgt},
-        )
+        for account in self.tgts:
+            self._record(
+                "updated",
+                key.arn,
+                kind="key-grant",
+                role="target-grant",
+                account=self.src,
+                managed=False,
+                detail={"target_account": account},
+            )
 
     def run(
         self,
         *,
         cluster_id: str | None,
         snapshot_id: str | None,
-        restore: ClusterRestoreSpec | None,
         source_kms_key: str | None,
         key_admin_principals: tuple[str, ...],
     ) -> ShareResult:
-        restorer = self.restorer
-        target_key = None
-        if restore is not None and restorer is not None and (restore.kms_key_id is not None or restore.encrypt):
-            target_key = restorer.target_key(restore, source_encrypted=True)
+        # Explicit target keys are resolved first: a wrong key fails before any copy.
+        explicit: dict[str, KeyInfo | None] = {}
+        for account, spec in self.specs.items():
+            if spec.kms_key_id is not None or spec.encrypt:
+                explicit[account] = self.restorers[account].target_key(spec, source_encrypted=True)
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
-        shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals, restore)
+        shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals)
         shared_id = shared["DBClusterSnapshotIdentifier"]
-        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit).share(shared_id, [self.tgt])
-        self._record(
-            "updated",
-            shared["DBClusterSnapshotArn"],
-            kind="snapshot-share",
-            role="share",
-            account=self.src,
-            managed=False,
-            detail={"target_account": self.tgt},
-        )
-        result: dict[str, Any] = {}
-        if restore is not None and restorer is not None:
-            result = self._restore(restorer, restore, shared, target_key, policy_changed)
+        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit).share(shared_id, self.tgts)
+        for account in self.tgts:
+            self._record(
+                "updated",
+                shared["DBClusterSnapshotArn"],
+                kind="snapshot-share",
+                role="share",
+                account=self.src,
+                managed=False,
+                detail={"target_account": account},
+            )
+        per_target: list[TargetResult] = []
+        for session in self.targets:
+            account = session.account_id
+            wanted = self.specs.get(account)
+            if wanted is None:
+                per_target.append(TargetResult(target_account_id=account))
+                continue
+            per_target.append(self._restore(session, wanted, shared, explicit.get(account), policy_changed))
+        first = per_target[0]
         return ShareResult(
             run_name=self.run_name,
             region=self.region,
@@ -428,6 +546,12 @@ class _Flow:
             shared_snapshot_arn=shared["DBClusterSnapshotArn"],
             source_kms_key_arn=key.arn if key else None,
             data_copies=copies,
+            target_cluster_arn=first.target_cluster_arn,
+            target_kms_key_arn=first.target_kms_key_arn,
+            master_user_secret_arn=first.master_user_secret_arn,
+            instance_arns=first.instance_arns,
+            backup_snapshot_arn=first.backup_snapshot_arn,
+            targets=tuple(per_target),
             created=tuple(self.created),
             adopted=tuple(self.adopted),
             manifest=Manifest(
@@ -435,9 +559,9 @@ class _Flow:
                 region=self.region,
                 source_account_id=self.src,
                 target_account_id=self.tgt,
+                target_account_ids=tuple(self.tgts),
                 entries=tuple(self.entries),
             ),
-            **result,
         )
 
     # -- steps ----------------------------------------------------------------------------------
@@ -499,7 +623,6 @@ class _Flow:
         start: DBClusterSnapshotTypeDef,
         source_kms_key: str | None,
         admins: tuple[str, ...],
-        restore: ClusterRestoreSpec | None,
     ) -> tuple[DBClusterSnapshotTypeDef, KeyInfo | None, int, bool]:
         """The snapshot to share, its key, the data copies it took, and whether a key policy changed."""
         start_id = start["DBClusterSnapshotIdentifier"]
@@ -512,7 +635,7 @@ class _Flow:
         )
         builder = CmkPolicyBuilder(
             owner_account_id=self.src,
-            target_account_ids=[self.tgt],
+            target_account_ids=self.tgts,
             admin_principals=admins,
             partition=self.source.partition,
         )
@@ -529,7 +652,7 @@ class _Flow:
                     copy_key = None  # already under the requested CMK: no copy
             else:
                 copy_key, outcome = self.keys.ensure_share_key(
-                    target_account_ids=[self.tgt],
+                    target_account_ids=self.tgts,
                     admin_principals=admins,
                     tags=rds_tags(run=self.run_name, source=self.src, role="share-key"),
                 )
@@ -592,28 +715,30 @@ class _Flow:
 
     def _restore(
         self,
-        restorer: Restorer,
+        session: AccountSession,
         restore: ClusterRestoreSpec,
         shared: DBClusterSnapshotTypeDef,
         target_key: KeyInfo | None,
         policy_changed: bool,
-    ) -> dict[str, Any]:
+    ) -> TargetResult:
+        tgt = session.account_id
+        restorer = self.restorers[tgt]
         encrypted = bool(shared.get("StorageEncrypted"))
         if target_key is None:
             target_key = restorer.target_key(restore, source_encrypted=encrypted)
         # The target sees the shared snapshot by ARN.
         view = SnapshotCopier(
-            self.target.rds(),
-            account_id=self.tgt,
+            session.rds(),
+            account_id=tgt,
             region=self.region,
             emit=self.emit,
             wait=self.wait,
         ).find(shared["DBClusterSnapshotArn"], shared=True)
         if view is None:
             raise NotFoundError(
-                f"the target account {self.tgt} cannot see {shared['DBClusterSnapshotArn']}",
+                f"the target account {tgt} cannot see {shared['DBClusterSnapshotArn']}",
                 step="restore",
-                account_id=self.tgt,
+                account_id=tgt,
                 resource=shared["DBClusterSnapshotArn"],
                 fix="check that the snapshot is shared with the target and both sessions use the same region",
             )
@@ -627,24 +752,24 @@ class _Flow:
                 do_restore,
                 retry_codes=("KMSKeyNotAccessibleFault",),
                 step="restore",
-                account_id=self.tgt,
+                account_id=tgt,
                 resource=restore.cluster_id,
                 emit=self.emit,
                 max_seconds=KMS_PROPAGATION_SECONDS,
             )
         else:
             cluster, outcome = do_restore()
-        self._record(outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=self.tgt)
+        self._record(outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=tgt)
         instance_arns, inst_outcome = restorer.ensure_instances(restore, cluster=cluster, run=self.run_name)
         for arn in instance_arns:
-            self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=self.tgt)
+            self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=tgt)
         secret, secret_outcome = restorer.ensure_master_secret(restore, cluster_id=cluster["DBClusterIdentifier"])
-        self._record(secret_outcome, secret, kind="secret", role="master-user-secret", account=self.tgt)
+        self._record(secret_outcome, secret, kind="secret", role="master-user-secret", account=tgt)
         backup_arn = None
         if restore.backup_copy:
             tcopier = SnapshotCopier(
-                self.target.rds(),
-                account_id=self.tgt,
+                session.rds(),
+                account_id=tgt,
                 region=self.region,
                 emit=self.emit,
                 wait=self.wait,
@@ -659,11 +784,12 @@ class _Flow:
                 step="backup",
             )
             backup_arn = backup.get("DBClusterSnapshotArn")
-            self._record(b_outcome, backup_arn, kind="cluster-snapshot", role="target-backup", account=self.tgt)
-        return {
-            "target_cluster_arn": cluster.get("DBClusterArn"),
-            "target_kms_key_arn": cluster.get("KmsKeyId") or (target_key.arn if target_key else None),
-            "master_user_secret_arn": secret,
-            "instance_arns": tuple(instance_arns),
-            "backup_snapshot_arn": backup_arn,
-        }
+            self._record(b_outcome, backup_arn, kind="cluster-snapshot", role="target-backup", account=tgt)
+        return TargetResult(
+            target_account_id=tgt,
+            target_cluster_arn=cluster.get("DBClusterArn"),
+            target_kms_key_arn=cluster.get("KmsKeyId") or (target_key.arn if target_key else None),
+            master_user_secret_arn=secret,
+            instance_arns=tuple(instance_arns),
+            backup_snapshot_arn=backup_arn,
+        )

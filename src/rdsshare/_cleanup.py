@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Literal
 
 import attrs
@@ -64,7 +65,7 @@ class _Cleaner:
         self,
         manifest: Manifest,
         source: AccountSession,
-        target: AccountSession,
+        targets: dict[str, AccountSession],
         *,
         dry_run: bool,
         emit: Emitter,
@@ -72,7 +73,7 @@ class _Cleaner:
     ) -> None:
         self.m = manifest
         self.source = source
-        self.target = target
+        self.targets = targets
         self.dry_run = dry_run
         self.emit = emit
         self.window = window_days
@@ -88,7 +89,14 @@ class _Cleaner:
             self.emit(StepSkipped(step="cleanup", account_id=account, resource=resource, reason=reason or status))
 
     def session(self, entry: ManifestEntry) -> AccountSession:
-        base = self.source if entry.account_id == self.m.source_account_id else self.target
+        """The session acting in the entry's account and region."""
+        base = self.source if entry.account_id == self.m.source_account_id else self.targets.get(entry.account_id)
+        if base is None:
+            raise InputError(
+                f"no session for account {entry.account_id}, which holds {entry.arn}",
+                step="cleanup",
+                fix="pass that account's session in targets=[...]",
+            )
         return base.in_region(entry.region)
 
     # -- steps ---------------------------------------------------------------------------------
@@ -225,20 +233,29 @@ class _Cleaner:
         return users
 
     def delete_restored(self) -> None:
-        rds = self.target.in_region(self.m.region).rds()
         for entry in self.m.of("db-instance"):
+            if entry.account_id not in self.targets:
+                self.note("delete-db-instance", entry.account_id, entry.arn, "kept", "no session for that account")
+                continue
+            rds = self.session(entry).rds()
             self._delete(
                 entry,
-                lambda i: rds.delete_db_instance(DBInstanceIdentifier=i, SkipFinalSnapshot=True),
-                lambda i: rds.describe_db_instances(DBInstanceIdentifier=i)["DBInstances"][0],
+                lambda i, rds=rds: rds.delete_db_instance(DBInstanceIdentifier=i, SkipFinalSnapshot=True),
+                lambda i, rds=rds: rds.describe_db_instances(DBInstanceIdentifier=i)["DBInstances"][0],
                 "DBInstanceNotFound",
             )
         for entry in self.m.of("db-cluster"):
+            if entry.account_id not in self.targets:
+                self.note("delete-db-cluster", entry.account_id, entry.arn, "kept", "no session for that account")
+                continue
+            rds = self.session(entry).rds()
             final = f"{_snapshot_id(entry.arn)}-final"
             self._delete(
                 entry,
-                lambda c, final=final: rds.delete_db_cluster(DBClusterIdentifier=c, FinalDBSnapshotIdentifier=final),
-                lambda c: rds.describe_db_clusters(DBClusterIdentifier=c)["DBClusters"][0],
+                lambda c, rds=rds, final=final: rds.delete_db_cluster(
+                    DBClusterIdentifier=c, FinalDBSnapshotIdentifier=final
+                ),
+                lambda c, rds=rds: rds.describe_db_clusters(DBClusterIdentifier=c)["DBClusters"][0],
                 "DBClusterNotFoundFault",
             )
 
@@ -276,6 +293,7 @@ def cleanup(
     *,
     source: AccountSession,
     target: AccountSession,
+    targets: Sequence[AccountSession] = (),
     dry_run: bool = False,
     delete_restored_cluster: bool = False,
     key_pending_window_days: int = 30,
@@ -297,16 +315,20 @@ def cleanup(
             fix="Manifest.read(path) or result.manifest",
         )
     if not 7 <= key_pending_window_days <= 30:
-        raise InputError("key_pending_window_days must be 7-30 (the KMS range)", step="cleanup")
-    if source.account_id != manifest.source_account_id or target.account_id != manifest.target_account_id:
         raise InputError(
-            f"the sessions ({source.account_id} -> {target.account_id}) are not the manifest's accounts "
-            f"({manifest.source_account_id} -> {manifest.target_account_id})",
+            "key_pending_window_days must be 7-30 (the KMS range)", step="cleanup", fix="pass a value from 7 to 30"
+        )
+    manifest_targets = set(manifest.target_account_ids or (manifest.target_account_id,))
+    given = {t.account_id: t for t in (target, *targets)}
+    if source.account_id != manifest.source_account_id or not set(given) <= manifest_targets:
+        raise InputError(
+            f"the sessions ({source.account_id} -> {', '.join(given)}) are not the manifest's accounts "
+            f"({manifest.source_account_id} -> {', '.join(sorted(manifest_targets))})",
             step="cleanup",
             fix="pass the sessions of the run that wrote the manifest",
         )
     cleaner = _Cleaner(
-        manifest, source, target, dry_run=dry_run, emit=Emitter(on_event), window_days=key_pending_window_days
+        manifest, source, given, dry_run=dry_run, emit=Emitter(on_event), window_days=key_pending_window_days
     )
     cleaner.unshare()
     cleaner.delete_snapshots(("source-snapshot", "shareable-copy"))

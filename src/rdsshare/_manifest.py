@@ -48,6 +48,8 @@ class Manifest:
     source_account_id: str
     target_account_id: str
     entries: tuple[ManifestEntry, ...]
+    #: every target account of the run (the first is ``target_account_id``)
+    target_account_ids: tuple[str, ...] = ()
     created_at: str = attrs.field(factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema_version: int = SCHEMA_VERSION
 
@@ -87,6 +89,7 @@ class Manifest:
                 source_account_id=data["source_account_id"],
                 target_account_id=data["target_account_id"],
                 entries=entries,
+                target_account_ids=tuple(data.get("target_account_ids", (data["target_account_id"],))),
                 created_at=data["created_at"],
                 schema_version=version,
             )

@@ -8,7 +8,7 @@ Only ``Describe*``, ``Get*``, ``List*`` and ``sts:GetCallerIdentity`` are called
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
@@ -138,6 +138,7 @@ class Preflight:
         self.run = run
         self.src = source.account_id
         self.tgt = target.account_id
+        self.tgts: list[str] = [self.tgt]
         self.region = target.region
         self.cross_region = source.region != target.region
         self.share_source = source.in_region(target.region)
@@ -197,12 +198,24 @@ class Preflight:
         restore: ClusterRestoreSpec | None,
         source_kms_key: str | None,
         admins: tuple[str, ...],
+        more_targets: Sequence[tuple[AccountSession, Restorer | None, ClusterRestoreSpec | None]] = (),
     ) -> Plan:
+        """All checks; ``more_targets`` are further (session, restorer, spec) beyond the first target."""
+        self.tgts = [self.tgt, *(t.account_id for t, _, _ in more_targets)]
         facts = self._source(cluster_id, snapshot_id)
         if facts is not None:
             self._keys_and_copy(facts, source_kms_key, admins)
         if restore is not None and self.restorer is not None:
             self._target(restore, facts)
+        first = (self.target, self.tgt, self.restorer)
+        for session, restorer, spec in more_targets:
+            if spec is None or restorer is None:
+                continue
+            self.target, self.tgt, self.restorer = session, session.account_id, restorer
+            try:
+                self._target(spec, facts)
+            finally:
+                self.target, self.tgt, self.restorer = first
         return self.plan()
 
     def _source(self, cluster_id: str | None, snapshot_id: str | None) -> dict[str, Any] | None:
@@ -295,7 +308,7 @@ class Preflight:
     def _keys_and_copy(self, facts: dict[str, Any], source_kms_key: str | None, admins: tuple[str, ...]) -> None:
         builder = CmkPolicyBuilder(
             owner_account_id=self.src,
-            target_account_ids=[self.tgt],
+            target_account_ids=self.tgts,
             admin_principals=admins,
             partition=self.source.partition,
         )
@@ -389,10 +402,10 @@ class Preflight:
                 "allow rds:DescribeDBClusterSnapshotAttributes",
                 lambda: self._shared_with(shared_id),
             )
-            if accounts is not None and self.tgt in accounts:
-                self._step("share", self.src, "skip", shared_id, f"already shared with {self.tgt}")
+            if accounts is not None and all(t in accounts for t in self.tgts):
+                self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
                 return
-        self._step("share", self.src, "update", shared_id, f"add {self.tgt} to the restore attribute")
+        self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
 
     def _shared_with(self, snapshot_id: str) -> list[str]:
         return ShareManager(self.share_source.rds(), account_id=self.src, emit=Emitter(None)).shared_with(snapshot_id)
@@ -422,9 +435,11 @@ class Preflight:
             )
             return
         if merged == policy:
-            self._step("source-key", self.src, "adopt", key.arn, f"key policy already grants {self.tgt}")
+            self._step("source-key", self.src, "adopt", key.arn, f"key policy already grants {', '.join(self.tgts)}")
         else:
-            self._step("source-key", self.src, "update", key.arn, f"grant {self.tgt} use of the key in its policy")
+            self._step(
+                "source-key", self.src, "update", key.arn, f"grant {', '.join(self.tgts)} use of the key in its policy"
+            )
 
     def _quota(self, needed: int) -> None:
         if not needed:
