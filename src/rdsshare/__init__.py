@@ -19,7 +19,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
-from ._api import ShareResult, share_cluster_snapshot
+from ._api import ShareResult, TargetResult, share_cluster_snapshot
+from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
 from ._cleanup import CleanupAction, CleanupReport, cleanup
 from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
@@ -60,6 +61,8 @@ __all__ = [
     "AccessDeniedError",
     "AccountSession",
     "AwsError",
+    "BatchItemResult",
+    "BatchResult",
     "CleanupAction",
     "CleanupReport",
     "ClusterRestoreSpec",
@@ -93,6 +96,7 @@ __all__ = [
     "StepProgress",
     "StepSkipped",
     "StepStarted",
+    "TargetResult",
     "WaitError",
     "WaitPolicy",
     "WaitTimeoutError",
@@ -101,4 +105,5 @@ __all__ = [
     "required_iam_policy",
     "set_testing",
     "share_cluster_snapshot",
+    "share_cluster_snapshots",
 ]

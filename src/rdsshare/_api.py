@@ -33,7 +33,7 @@ from ._waiting import WaitPolicy, retry_call
 if TYPE_CHECKING:
     from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
 
-__all__ = ["ShareResult", "share_cluster_snapshot"]
+__all__ = ["ShareResult", "TargetResult", "share_cluster_snapshot"]
 
 _log = logging.getLogger("rdsshare")
 
@@ -96,7 +96,8 @@ class ShareResult:
 
     def write_manifest(self, path: str | os.PathLike[str]) -> None:
         """Write the run manifest as JSON."""
-        assert self.manifest is not None
+        if self.manifest is None:
+            raise InputError("this result has no manifest", step="manifest", fix="use the result of a real run")
         self.manifest.write(path)
 
 

@@ -48,7 +48,8 @@ def required_iam_policy(
     ``cluster_ids`` (source) and ``restore_cluster_ids`` (target) scope cluster resources
     (default: any). ``source_kms_key_arn`` is the source CMK the snapshot is shared under;
     pass it when that is not rdsshare's own key. It scopes the source side's key policy
-    statements (default: the key behind rdsshare's alias, matched with ``kms:ResourceAliases``)
+    statements (default: any key of the source account, since the snapshot's own customer key
+    may need the target added)
     and the target side's use of the source key (default: any key of the source account).
     ``target_kms_key_arns`` scopes the target's keys (default: any key of the target account).
     ``include_cleanup`` adds what :func:`rdsshare.cleanup` needs.
@@ -88,7 +89,7 @@ def _source(
     snapshots = rds("cluster-snapshot:*")
     ours = rds("cluster-snapshot:rdsshare-*")
     key = key_arn or _arn(partition, "kms", region, account, "key/*")
-    key_condition = None if key_arn else {"ForAnyValue:StringEquals": {"kms:ResourceAliases": KEY_ALIAS}}
+    managed = {"StringEquals": {"aws:ResourceTag/rdsshare:managed-by": "rdsshare"}}
     statements = [
         _statement("Identity", ["sts:GetCallerIdentity"], ["*"]),
         _statement(
@@ -115,10 +116,12 @@ def _source(
             [_arn(partition, "kms", region, account, f"{KEY_ALIAS}"), _arn(partition, "kms", region, account, "key/*")],
         ),
         _statement(
-            "ManageShareKeyPolicy",
+            # Unscoped by default: rdsshare extends the policy of whatever customer-managed key
+            # encrypts the snapshot, and KMS's lockout check on CreateKey needs PutKeyPolicy on the
+            # new key too [BC-KMS]. Pass source_kms_key_arn to narrow it to one key.
+            "ManageKeyPolicies",
             ["kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags"],
             [key],
-            key_condition,
         ),
         # RDS re-encrypts the copy under the CMK on the caller's behalf [AUR-KEYS].
         _statement(
@@ -131,7 +134,18 @@ def _source(
     if cleanup:
         statements += [
             _statement("CleanupSnapshots", ["rds:DeleteDBClusterSnapshot"], [ours]),
-            _statement("CleanupShareKey", ["kms:ScheduleKeyDeletion", "kms:DeleteAlias"], [key], key_condition),
+            # Only keys rdsshare created (tagged at CreateKey) can be scheduled for deletion.
+            _statement(
+                "CleanupShareKey",
+                ["kms:ScheduleKeyDeletion"],
+                [_arn(partition, "kms", region, account, "key/*")],
+                managed,
+            ),
+            _statement(
+                "CleanupShareKeyAlias",
+                ["kms:DeleteAlias"],
+                [_arn(partition, "kms", region, account, KEY_ALIAS), _arn(partition, "kms", region, account, "key/*")],
+            ),
         ]
     return {"Version": "2012-10-17", "Statement": statements}
 

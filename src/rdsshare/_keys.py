@@ -184,8 +184,27 @@ class KeyManager:
         merged_tags = {**{t["Key"]: t["Value"] for t in tags}, TAG_MANAGED_BY: MANAGED_BY}
         kms_tags: list[TagTypeDef] = [{"TagKey": k, "TagValue": v} for k, v in merged_tags.items()]
         info = self._create_key_once(json.dumps(policy), kms_tags)
-        self._ensure_alias(info)
+        try:
+            self._ensure_alias(info)
+        except ConflictError:
+            # Another run created the key and its alias at the same time and won the alias.
+            # Use the winner (after the same ownership check) and retire the key made here.
+            winner = self._find_by_alias(KEY_ALIAS)
+            if winner is None or not self._is_ours(winner):
+                raise
+            self._kms.schedule_key_deletion(KeyId=info.key_id, PendingWindowInDays=7)
+            _log.info("another run won %s; scheduled deletion of the duplicate %s", KEY_ALIAS, info.arn)
+            self.check_usable(winner, step=step)
+            outcome = self.ensure_grants(winner, builder=builder)
+            return winner, ("adopted" if outcome == "unchanged" else outcome)
         return info, "created"
+
+    def _is_ours(self, info: KeyInfo) -> bool:
+        try:
+            tags = self._kms.list_resource_tags(KeyId=info.key_id).get("Tags", [])
+        except ClientError as exc:
+            raise self._fail(exc, "source-key", info.arn) from exc
+        return tag_dict(tags).get(TAG_MANAGED_BY) == MANAGED_BY
 
     def _create_key_once(self, policy: str, tags: list[TagTypeDef]) -> KeyInfo:
         """``CreateKey`` without duplicates.

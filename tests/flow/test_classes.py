@@ -8,6 +8,7 @@ from rdsshare import (
     AccountSession,
     ConflictError,
     InputError,
+    KeyInfo,
     KeyManager,
     ShareManager,
     SnapshotCopier,
@@ -171,3 +172,33 @@ class TestAccountSession:
     def test_bad_role_arn(self) -> None:
         with pytest.raises(InputError, match="not an IAM role ARN"):
             AccountSession.from_role("not-an-arn")
+
+
+def test_two_first_runs_racing_for_the_alias_leave_one_key(aws: EmulatedAWS) -> None:
+    source, _ = sessions(aws)
+    manager = KeyManager(
+        source.kms(), account_id=SOURCE, region=aws.region, caller_arn=source.caller_arn, emit=Emitter(None)
+    )
+    winner, _ = manager.ensure_share_key(target_account_ids=[TARGET])
+
+    class Loser(KeyManager):
+        """Looked for the alias just before the winner created it, so found nothing."""
+
+        looked = False
+
+        def _find_by_alias(self, alias: str) -> KeyInfo | None:
+            if not self.looked:
+                self.looked = True
+                return None
+            return super()._find_by_alias(alias)
+
+        def _find_orphan(self) -> KeyInfo | None:
+            return None
+
+    loser = Loser(source.kms(), account_id=SOURCE, region=aws.region, caller_arn=source.caller_arn, emit=Emitter(None))
+    key, outcome = loser.ensure_share_key(target_account_ids=[TARGET])
+    assert key.arn == winner.arn
+    assert outcome == "adopted"
+    kms = source.kms()
+    states = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]]
+    assert sorted(states) == ["Enabled", "PendingDeletion"]
