@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import Any, Literal, overload
 
 import attrs
 
@@ -20,6 +20,7 @@ from ._errors import (
 )
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
+from ._kinds import CLUSTER, SnapshotKind
 from ._manifest import Kind, Manifest, ManifestEntry
 from ._naming import derived_id, rds_tags
 from ._plan import Plan, Preflight, PreflightError
@@ -30,8 +31,7 @@ from ._share import MAX_SHARED_ACCOUNTS, ShareManager
 from ._validation import validate_identifier
 from ._waiting import WaitPolicy, retry_call
 
-if TYPE_CHECKING:
-    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
+Snapshot = dict[str, Any]
 
 __all__ = ["ShareResult", "TargetResult", "share_cluster_snapshot"]
 
@@ -390,10 +390,13 @@ class _Flow:
         run: str,
         emit: Emitter,
         wait: WaitPolicy,
-        specs: Mapping[str, ClusterRestoreSpec],
+        specs: Mapping[str, Any],
         slots: CopySlots | None = None,
+        kind: SnapshotKind = CLUSTER,
     ) -> None:
         target = targets[0]
+        self.kind = kind
+        self.manifest_kind: Kind = "cluster-snapshot" if kind.name == "cluster" else "db-snapshot"
         self.slots = slots
         self.source = source
         self.target = target
@@ -415,9 +418,17 @@ class _Flow:
         self.created: list[str] = []
         self.adopted: list[str] = []
         self.entries: list[ManifestEntry] = []
-        self.copier = SnapshotCopier(source.rds(), account_id=self.src, region=self.home_region, emit=emit, wait=wait)
+        self.copier = SnapshotCopier(
+            source.rds(), account_id=self.src, region=self.home_region, emit=emit, wait=wait, kind=kind
+        )
         self.share_copier = SnapshotCopier(
-            self.share_source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait, slots=slots
+            self.share_source.rds(),
+            account_id=self.src,
+            region=self.region,
+            emit=emit,
+            wait=wait,
+            slots=slots,
+            kind=kind,
         )
         self.home_keys = KeyManager(
             source.kms(),
@@ -510,6 +521,7 @@ class _Flow:
         source_kms_key: str | None,
         key_admin_principals: tuple[str, ...],
     ) -> ShareResult:
+        K = self.kind
         # Explicit target keys are resolved first: a wrong key fails before any copy.
         explicit: dict[str, KeyInfo | None] = {}
         for account, spec in self.specs.items():
@@ -517,12 +529,12 @@ class _Flow:
                 explicit[account] = self.restorers[account].target_key(spec, source_encrypted=True)
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
         shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals)
-        shared_id = shared["DBClusterSnapshotIdentifier"]
-        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit).share(shared_id, self.tgts)
+        shared_id = K.ident(shared)
+        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit, kind=K).share(shared_id, self.tgts)
         for account in self.tgts:
             self._record(
                 "updated",
-                shared["DBClusterSnapshotArn"],
+                K.arn(shared),
                 kind="snapshot-share",
                 role="share",
                 account=self.src,
@@ -543,8 +555,8 @@ class _Flow:
             region=self.region,
             source_account_id=self.src,
             target_account_id=self.tgt,
-            source_snapshot_arn=start["DBClusterSnapshotArn"],
-            shared_snapshot_arn=shared["DBClusterSnapshotArn"],
+            source_snapshot_arn=K.arn(start),
+            shared_snapshot_arn=K.arn(shared),
             source_kms_key_arn=key.arn if key else None,
             data_copies=copies,
             target_cluster_arn=first.target_cluster_arn,
@@ -566,22 +578,27 @@ class _Flow:
         )
 
     # -- steps ----------------------------------------------------------------------------------
-    def _source_snapshot(self, *, cluster_id: str | None, snapshot_id: str | None) -> DBClusterSnapshotTypeDef:
+    def _source_arn(self, source_id: str) -> str:
+        rds = self.source.rds()
+        if self.kind.name == "cluster":
+            return str(rds.describe_db_clusters(DBClusterIdentifier=source_id)["DBClusters"][0]["DBClusterArn"])
+        return str(rds.describe_db_instances(DBInstanceIdentifier=source_id)["DBInstances"][0]["DBInstanceArn"])
+
+    def _source_snapshot(self, *, cluster_id: str | None, snapshot_id: str | None) -> Snapshot:
+        K = self.kind
         if cluster_id is not None:
-            cluster_arn = self.source.rds().describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0][
-                "DBClusterArn"
-            ]
+            cluster_arn = self._source_arn(cluster_id)
             snap_id = derived_id(cluster_id, self.run_name)
-            snap, outcome = self.copier.ensure_cluster_snapshot(
-                cluster_id=cluster_id,
+            snap, outcome = self.copier.ensure_snapshot(
+                source_id=cluster_id,
                 snapshot_id=snap_id,
                 tags=rds_tags(run=self.run_name, source=cluster_arn, role="source-snapshot"),
                 source=cluster_arn,
             )
             self._record(
                 outcome,
-                snap.get("DBClusterSnapshotArn"),
-                kind="cluster-snapshot",
+                snap.get(K.arn_field),
+                kind=self.manifest_kind,
                 role="source-snapshot",
                 account=self.src,
                 region=self.home_region,
@@ -595,7 +612,7 @@ class _Flow:
                 step="snapshot",
                 account_id=self.src,
                 resource=snapshot_id,
-                error_code="DBClusterSnapshotNotFoundFault",
+                error_code=K.not_found,
                 fix="check the id/ARN and the source session's account and region",
             )
         status = found.get("Status")
@@ -608,7 +625,7 @@ class _Flow:
                     resource=snapshot_id,
                     fix="take a new snapshot",
                 )
-            found = self.copier.wait_available(found["DBClusterSnapshotIdentifier"], step="snapshot")
+            found = self.copier.wait_available(K.ident(found), step="snapshot")
         self.emit(
             StepSkipped(
                 step="snapshot",
@@ -621,14 +638,15 @@ class _Flow:
 
     def _shareable(
         self,
-        start: DBClusterSnapshotTypeDef,
+        start: Snapshot,
         source_kms_key: str | None,
         admins: tuple[str, ...],
-    ) -> tuple[DBClusterSnapshotTypeDef, KeyInfo | None, int, bool]:
+    ) -> tuple[Snapshot, KeyInfo | None, int, bool]:
         """The snapshot to share, its key, the data copies it took, and whether a key policy changed."""
-        start_id = start["DBClusterSnapshotIdentifier"]
+        K = self.kind
+        start_id = K.ident(start)
         automated = start.get("SnapshotType") != "manual"
-        encrypted = bool(start.get("StorageEncrypted"))
+        encrypted = K.encrypted(start)
         key = (
             self.home_keys.describe(start["KmsKeyId"], step="source-key")
             if encrypted and start.get("KmsKeyId")
@@ -698,17 +716,17 @@ class _Flow:
         suffix = "cmk" if copy_key is not None else ("copy" if self.cross_region else "manual")
         target_id = derived_id(base, self.run_name if not base.endswith(self.run_name) else "", suffix)
         shared, outcome = self.share_copier.ensure_copy(
-            source_snapshot=start["DBClusterSnapshotArn"],
+            source_snapshot=K.arn(start),
             target_id=target_id,
             kms_key_id=copy_key.arn if copy_key is not None else None,
-            tags=rds_tags(run=self.run_name, source=start["DBClusterSnapshotArn"], role="shareable-copy"),
-            source=start["DBClusterSnapshotArn"],
+            tags=rds_tags(run=self.run_name, source=K.arn(start), role="shareable-copy"),
+            source=K.arn(start),
             source_region=self.home_region if self.cross_region else None,
         )
         self._record(
             outcome,
-            shared.get("DBClusterSnapshotArn"),
-            kind="cluster-snapshot",
+            shared.get(K.arn_field),
+            kind=self.manifest_kind,
             role="shareable-copy",
             account=self.src,
         )
@@ -718,7 +736,7 @@ class _Flow:
         self,
         session: AccountSession,
         restore: ClusterRestoreSpec,
-        shared: DBClusterSnapshotTypeDef,
+        shared: Snapshot,
         target_key: KeyInfo | None,
         policy_changed: bool,
     ) -> TargetResult:

@@ -1,4 +1,4 @@
-"""SnapshotCopier: take, copy and wait for DB cluster snapshots, as ensures."""
+"""SnapshotCopier: take, copy and wait for DB cluster snapshots and DB snapshots, as ensures."""
 
 from __future__ import annotations
 
@@ -12,19 +12,18 @@ from botocore.exceptions import ClientError
 
 from ._errors import error_code, translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._kinds import CLUSTER, SnapshotKind
 from ._naming import check_ours
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
-    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
 
 __all__ = ["CopySlots", "SnapshotCopier"]
 
 _log = logging.getLogger("rdsshare.copier")
 
 SNAPSHOT_FAILED = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
-BUSY_CODES = ("InvalidDBClusterSnapshotStateFault", "InvalidDBClusterStateFault")
 BUSY_SECONDS = 1800.0
 
 
@@ -38,8 +37,11 @@ def _is_copy_quota(message: str) -> bool:
     return "manual snapshots" not in text and ("copy" in text or "progress" in text)
 
 
-def snapshot_observation(snap: DBClusterSnapshotTypeDef | dict[str, Any]) -> Observation:
-    """A cluster snapshot as a wait observation."""
+Snapshot = dict[str, Any]
+
+
+def snapshot_observation(snap: Snapshot) -> Observation:
+    """A snapshot as a wait observation."""
     status = str(snap.get("Status", "unknown"))
     percent = snap.get("PercentProgress")
     return Observation(
@@ -104,37 +106,40 @@ class SnapshotCopier:
         emit: Emitter,
         wait: WaitPolicy,
         slots: CopySlots | None = None,
+        kind: SnapshotKind = CLUSTER,
     ) -> None:
         self._rds = rds
+        self.kind = kind
         self.account_id = account_id
         self.region = region
         self._emit = emit
         self._wait = wait
         self._slots = slots or UNLIMITED
 
-    def find(self, snapshot: str, *, shared: bool = False) -> DBClusterSnapshotTypeDef | None:
+    def find(self, snapshot: str, *, shared: bool = False) -> Snapshot | None:
         """The snapshot named by id or ARN, or None. ``shared=True`` looks at snapshots shared with us."""
-        kwargs: dict[str, Any] = {"DBClusterSnapshotIdentifier": snapshot}
+        kind = self.kind
+        kwargs: dict[str, Any] = {kind.id_field: snapshot}
         if shared:
             kwargs["IncludeShared"] = True
         try:
-            found = self._rds.describe_db_cluster_snapshots(**kwargs)["DBClusterSnapshots"]
+            found = getattr(self._rds, kind.describe)(**kwargs)[kind.list_field]
         except ClientError as exc:
-            if error_code(exc) == "DBClusterSnapshotNotFoundFault":
+            if error_code(exc) == kind.not_found:
                 return None
             raise translate_client_error(exc, step="snapshot", account_id=self.account_id, resource=snapshot) from exc
         wanted = snapshot.lower()
         for snap in found:
             if wanted in (
-                snap.get("DBClusterSnapshotIdentifier", "").lower(),
-                snap.get("DBClusterSnapshotArn", "").lower(),
+                str(snap.get(kind.id_field, "")).lower(),
+                str(snap.get(kind.arn_field, "")).lower(),
             ):
-                return snap
+                return dict(snap)
         return None
 
-    def wait_available(self, snapshot: str, *, step: str) -> DBClusterSnapshotTypeDef:
+    def wait_available(self, snapshot: str, *, step: str) -> Snapshot:
         """Poll until the snapshot is ``available``; progress events carry ``PercentProgress``."""
-        latest: list[DBClusterSnapshotTypeDef] = []
+        latest: list[Snapshot] = []
 
         def poll() -> Observation | None:
             snap = self.find(snapshot)
@@ -153,16 +158,16 @@ class SnapshotCopier:
         )
         return latest[0]
 
-    def ensure_cluster_snapshot(
+    def ensure_snapshot(
         self,
         *,
-        cluster_id: str,
+        source_id: str,
         snapshot_id: str,
         tags: Sequence[dict[str, str]],
         source: str,
         step: str = "snapshot",
-    ) -> tuple[DBClusterSnapshotTypeDef, Outcome]:
-        """A manual snapshot ``snapshot_id`` of ``cluster_id``, available."""
+    ) -> tuple[Snapshot, Outcome]:
+        """A manual snapshot ``snapshot_id`` of the cluster (or instance) ``source_id``, available."""
         existing = self.find(snapshot_id)
         outcome: Outcome = "adopted"
         if existing is not None:
@@ -184,21 +189,19 @@ class SnapshotCopier:
             )
             try:
                 retry_call(
-                    lambda: self._rds.create_db_cluster_snapshot(
-                        DBClusterIdentifier=cluster_id,
-                        DBClusterSnapshotIdentifier=snapshot_id,
-                        Tags=list(tags),  # type: ignore[arg-type]
+                    lambda: getattr(self._rds, self.kind.create)(
+                        **{self.kind.source_param: source_id, self.kind.id_field: snapshot_id, "Tags": list(tags)}
                     ),
-                    retry_codes=BUSY_CODES,
+                    retry_codes=self.kind.busy_codes,
                     step=step,
                     account_id=self.account_id,
-                    resource=cluster_id,
+                    resource=source_id,
                     emit=self._emit,
                     max_seconds=BUSY_SECONDS,
                 )
                 outcome = "created"
             except ClientError as exc:
-                if error_code(exc) != "DBClusterSnapshotAlreadyExistsFault":
+                if error_code(exc) != self.kind.already_exists:
                     raise translate_client_error(
                         exc, step=step, account_id=self.account_id, resource=snapshot_id
                     ) from exc
@@ -218,7 +221,7 @@ class SnapshotCopier:
                 account_id=self.account_id,
                 resource=snapshot_id,
                 outcome=outcome,
-                arn=snap.get("DBClusterSnapshotArn"),
+                arn=snap.get(self.kind.arn_field),
             )
         )
         return snap, outcome
@@ -233,7 +236,7 @@ class SnapshotCopier:
         source: str,
         step: str = "copy",
         source_region: str | None = None,
-    ) -> tuple[DBClusterSnapshotTypeDef, Outcome]:
+    ) -> tuple[Snapshot, Outcome]:
         """A copy ``target_id`` of ``source_snapshot`` (id or ARN), under ``kms_key_id``, available.
 
         Waits and retries while 5 copies are already in flight (the per-region concurrent copy
@@ -252,8 +255,8 @@ class SnapshotCopier:
                 )
             else:
                 params: dict[str, Any] = {
-                    "SourceDBClusterSnapshotIdentifier": source_snapshot,
-                    "TargetDBClusterSnapshotIdentifier": target_id,
+                    self.kind.copy_source_param: source_snapshot,
+                    self.kind.copy_target_param: target_id,
                     "Tags": list(tags),
                     "CopyTags": False,
                 }
@@ -272,7 +275,7 @@ class SnapshotCopier:
                 try:
                     retry_call(
                         lambda: retry_call(
-                            lambda: self._rds.copy_db_cluster_snapshot(**params),
+                            lambda: getattr(self._rds, self.kind.copy)(**params),
                             retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
                             message_filter=_is_copy_quota,
                             step=step,
@@ -283,7 +286,7 @@ class SnapshotCopier:
                             initial_seconds=15.0,
                             max_interval_seconds=60.0,
                         ),
-                        retry_codes=BUSY_CODES,
+                        retry_codes=self.kind.busy_codes,
                         step=step,
                         account_id=self.account_id,
                         resource=source_snapshot,
@@ -292,7 +295,7 @@ class SnapshotCopier:
                     )
                     outcome = "created"
                 except ClientError as exc:
-                    if error_code(exc) != "DBClusterSnapshotAlreadyExistsFault":
+                    if error_code(exc) != self.kind.already_exists:
                         raise translate_client_error(
                             exc, step=step, account_id=self.account_id, resource=target_id
                         ) from exc
@@ -311,7 +314,7 @@ class SnapshotCopier:
                 account_id=self.account_id,
                 resource=target_id,
                 outcome=outcome,
-                arn=snap.get("DBClusterSnapshotArn"),
+                arn=snap.get(self.kind.arn_field),
             )
         )
         return snap, outcome

@@ -20,7 +20,9 @@ __all__ = ["SCHEMA_VERSION", "Manifest", "ManifestEntry"]
 
 SCHEMA_VERSION = 1
 
-Kind = Literal["cluster-snapshot", "kms-key", "key-grant", "snapshot-share", "db-cluster", "db-instance", "secret"]
+Kind = Literal[
+    "cluster-snapshot", "db-snapshot", "kms-key", "key-grant", "snapshot-share", "db-cluster", "db-instance", "secret"
+]
 
 
 @attrs.frozen(kw_only=True)

@@ -24,8 +24,6 @@ from ._restore import ClusterRestoreSpec, Restorer
 from ._share import ShareManager
 
 if TYPE_CHECKING:
-    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef
-
     from ._session import AccountSession
 
 __all__ = ["Plan", "PlanStep", "PreflightError", "Problem"]
@@ -293,7 +291,7 @@ class Preflight:
         return self._facts(snap)
 
     @staticmethod
-    def _facts(snap: DBClusterSnapshotTypeDef) -> dict[str, Any]:
+    def _facts(snap: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": snap["DBClusterSnapshotIdentifier"],
             "arn": snap["DBClusterSnapshotArn"],

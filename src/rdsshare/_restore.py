@@ -26,7 +26,7 @@ from ._waiting import Observation, WaitPolicy, is_transient, retry_call, sleep, 
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
-    from mypy_boto3_rds.type_defs import DBClusterSnapshotTypeDef, DBClusterTypeDef
+    from mypy_boto3_rds.type_defs import DBClusterTypeDef
 
 __all__ = ["ClusterRestoreSpec", "Restorer"]
 
@@ -233,7 +233,7 @@ class Restorer:
         self,
         spec: ClusterRestoreSpec,
         *,
-        snapshot: DBClusterSnapshotTypeDef,
+        snapshot: Mapping[str, Any],
         key: KeyInfo | None,
         run: str,
     ) -> tuple[DBClusterTypeDef, Outcome]:

@@ -1,4 +1,4 @@
-"""ShareManager: share a manual cluster snapshot with other accounts, never publicly."""
+"""ShareManager: share a manual snapshot (cluster or DB) with other accounts, never publicly."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from ._errors import AwsError, InputError, translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._kinds import CLUSTER, SnapshotKind
 from ._validation import validate_account_id
 from ._waiting import retry_call
 
@@ -19,7 +20,6 @@ __all__ = ["MAX_SHARED_ACCOUNTS", "ShareManager"]
 
 #: A manual snapshot can be shared with at most 20 accounts [AUR-SHARE].
 MAX_SHARED_ACCOUNTS = 20
-_BUSY = ("InvalidDBClusterSnapshotStateFault",)
 
 
 class ShareManager:
@@ -29,8 +29,9 @@ class ShareManager:
     going over the 20-account limit. After a change it reads the attribute back to verify.
     """
 
-    def __init__(self, rds: RDSClient, *, account_id: str, emit: Emitter) -> None:
+    def __init__(self, rds: RDSClient, *, account_id: str, emit: Emitter, kind: SnapshotKind = CLUSTER) -> None:
         self._rds = rds
+        self.kind = kind
         self.account_id = account_id
         self._emit = emit
 
@@ -67,10 +68,10 @@ class ShareManager:
     def shared_with(self, snapshot_id: str) -> list[str]:
         """The accounts in the snapshot's ``restore`` attribute."""
         try:
-            result = self._rds.describe_db_cluster_snapshot_attributes(DBClusterSnapshotIdentifier=snapshot_id)
+            result = getattr(self._rds, self.kind.describe_attributes)(**{self.kind.id_field: snapshot_id})
         except ClientError as exc:
             raise translate_client_error(exc, step="share", account_id=self.account_id, resource=snapshot_id) from exc
-        for attribute in result["DBClusterSnapshotAttributesResult"].get("DBClusterSnapshotAttributes", []):
+        for attribute in result[self.kind.attributes_result].get(self.kind.attributes_field, []):
             if attribute.get("AttributeName") == "restore":
                 return list(attribute.get("AttributeValues", []))
         return []
@@ -119,7 +120,7 @@ class ShareManager:
         now = self.shared_with(snapshot_id)
         if any(a not in now for a in missing):
             raise AwsError(
-                f"{snapshot_id} is not shared with {missing} after ModifyDBClusterSnapshotAttribute",
+                f"{snapshot_id} is not shared with {missing} after the attribute change",
                 step="share",
                 account_id=self.account_id,
                 resource=snapshot_id,
@@ -138,13 +139,13 @@ class ShareManager:
     def _modify(self, snapshot_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
         try:
             retry_call(
-                lambda: self._rds.modify_db_cluster_snapshot_attribute(
-                    DBClusterSnapshotIdentifier=snapshot_id,
+                lambda: getattr(self._rds, self.kind.modify_attribute)(
+                    **{self.kind.id_field: snapshot_id},
                     AttributeName="restore",
                     ValuesToAdd=list(add),
                     ValuesToRemove=list(remove),
                 ),
-                retry_codes=_BUSY,
+                retry_codes=self.kind.busy_codes,
                 step="share",
                 account_id=self.account_id,
                 resource=snapshot_id,

@@ -1,0 +1,105 @@
+"""The two kinds of RDS snapshot rdsshare moves: Aurora DB cluster snapshots and RDS DB snapshots.
+
+They have the same life cycle (take, copy, share through the ``restore`` attribute) under
+different API names; one descriptor per kind lets the same classes handle both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["CLUSTER", "INSTANCE", "SnapshotKind"]
+
+
+@attrs.frozen(kw_only=True)
+class SnapshotKind:
+    """API names and fields for one kind of snapshot."""
+
+    name: Literal["cluster", "instance"]
+    noun: str
+    id_field: str
+    arn_field: str
+    list_field: str
+    encrypted_field: str
+    source_field: str  # the cluster/instance a snapshot was taken of
+    source_param: str  # CreateDB*Snapshot's parameter naming it
+    describe: str
+    create: str
+    copy: str
+    copy_source_param: str
+    copy_target_param: str
+    describe_attributes: str
+    attributes_result: str
+    attributes_field: str
+    modify_attribute: str
+    not_found: str
+    already_exists: str
+    busy_codes: tuple[str, ...]
+    arn_type: str
+    identifier_kind: str
+
+    def ident(self, snap: Mapping[str, Any]) -> str:
+        """The snapshot's identifier."""
+        return str(snap[self.id_field])
+
+    def arn(self, snap: Mapping[str, Any]) -> str:
+        """The snapshot's ARN."""
+        return str(snap[self.arn_field])
+
+    def encrypted(self, snap: Mapping[str, Any]) -> bool:
+        """Whether the snapshot is encrypted."""
+        return bool(snap.get(self.encrypted_field))
+
+
+CLUSTER = SnapshotKind(
+    name="cluster",
+    noun="DB cluster snapshot",
+    id_field="DBClusterSnapshotIdentifier",
+    arn_field="DBClusterSnapshotArn",
+    list_field="DBClusterSnapshots",
+    encrypted_field="StorageEncrypted",
+    source_field="DBClusterIdentifier",
+    source_param="DBClusterIdentifier",
+    describe="describe_db_cluster_snapshots",
+    create="create_db_cluster_snapshot",
+    copy="copy_db_cluster_snapshot",
+    copy_source_param="SourceDBClusterSnapshotIdentifier",
+    copy_target_param="TargetDBClusterSnapshotIdentifier",
+    describe_attributes="describe_db_cluster_snapshot_attributes",
+    attributes_result="DBClusterSnapshotAttributesResult",
+    attributes_field="DBClusterSnapshotAttributes",
+    modify_attribute="modify_db_cluster_snapshot_attribute",
+    not_found="DBClusterSnapshotNotFoundFault",
+    already_exists="DBClusterSnapshotAlreadyExistsFault",
+    busy_codes=("InvalidDBClusterSnapshotStateFault", "InvalidDBClusterStateFault"),
+    arn_type="cluster-snapshot",
+    identifier_kind="cluster-snapshot",
+)
+
+INSTANCE = SnapshotKind(
+    name="instance",
+    noun="DB snapshot",
+    id_field="DBSnapshotIdentifier",
+    arn_field="DBSnapshotArn",
+    list_field="DBSnapshots",
+    encrypted_field="Encrypted",
+    source_field="DBInstanceIdentifier",
+    source_param="DBInstanceIdentifier",
+    describe="describe_db_snapshots",
+    create="create_db_snapshot",
+    copy="copy_db_snapshot",
+    copy_source_param="SourceDBSnapshotIdentifier",
+    copy_target_param="TargetDBSnapshotIdentifier",
+    describe_attributes="describe_db_snapshot_attributes",
+    attributes_result="DBSnapshotAttributesResult",
+    attributes_field="DBSnapshotAttributes",
+    modify_attribute="modify_db_snapshot_attribute",
+    not_found="DBSnapshotNotFound",
+    already_exists="DBSnapshotAlreadyExists",
+    busy_codes=("InvalidDBSnapshotState", "InvalidDBSnapshotStateFault", "InvalidDBInstanceState"),
+    arn_type="snapshot",
+    identifier_kind="snapshot",
+)
