@@ -19,7 +19,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0.dev0"
 
-from ._api import ShareResult, TargetResult, share_cluster_snapshot
+from ._api import ShareResult, TargetResult, share_cluster_snapshot, share_instance_snapshot
 from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
 from ._cleanup import CleanupAction, CleanupReport, cleanup
 from ._copier import CopySlots, SnapshotCopier
@@ -48,6 +48,7 @@ from ._events import (
     StepStarted,
 )
 from ._iam import required_iam_policy
+from ._instance import InstanceRestoreSpec
 from ._keys import KeyInfo, KeyManager
 from ._manifest import Manifest, ManifestEntry
 from ._plan import Plan, PlanStep, PreflightError, Problem
@@ -73,6 +74,7 @@ __all__ = [
     "Event",
     "EventHook",
     "InputError",
+    "InstanceRestoreSpec",
     "KeyInfo",
     "KeyManager",
     "KeyNotAccessibleError",
@@ -106,4 +108,5 @@ __all__ = [
     "set_testing",
     "share_cluster_snapshot",
     "share_cluster_snapshots",
+    "share_instance_snapshot",
 ]

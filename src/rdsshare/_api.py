@@ -19,8 +19,9 @@ from ._errors import (
     ResourceFailedError,
 )
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
+from ._instance import InstanceRestorer, InstanceRestoreSpec
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
-from ._kinds import CLUSTER, SnapshotKind
+from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._manifest import Kind, Manifest, ManifestEntry
 from ._naming import derived_id, rds_tags
 from ._plan import Plan, Preflight, PreflightError
@@ -33,14 +34,13 @@ from ._waiting import WaitPolicy, retry_call
 
 Snapshot = dict[str, Any]
 
-__all__ = ["ShareResult", "TargetResult", "share_cluster_snapshot"]
+__all__ = ["ShareResult", "TargetResult", "share_cluster_snapshot", "share_instance_snapshot"]
 
 _log = logging.getLogger("rdsshare")
 
 CleanupMode = Literal["none", "intermediates"]
 
 _RUN_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){0,39}")
-_SNAPSHOT_ARN = re.compile(r"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{12}):cluster-snapshot:(.+)")
 
 
 @attrs.frozen(kw_only=True)
@@ -53,6 +53,12 @@ class TargetResult:
     master_user_secret_arn: str | None = None
     instance_arns: tuple[str, ...] = ()
     backup_snapshot_arn: str | None = None
+    #: DB snapshots: the restored DB instance
+    target_instance_arn: str | None = None
+    #: DB snapshots: the target's own copy of the shared snapshot (under its key) it restored from
+    target_snapshot_arn: str | None = None
+    #: data copies made in this target account (DB snapshots: 1 when encrypted)
+    data_copies: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -87,6 +93,10 @@ class ShareResult:
     created: tuple[str, ...] = ()
     #: what this call found from an earlier run and adopted (ids or ARNs)
     adopted: tuple[str, ...] = ()
+    #: DB snapshots: the restored DB instance (first target)
+    target_instance_arn: str | None = None
+    #: DB snapshots: the first target's own copy of the shared snapshot
+    target_snapshot_arn: str | None = None
     #: one entry per target account, in the order given (the top-level target fields are the first's)
     targets: tuple[TargetResult, ...] = ()
     #: every resource the run created, adopted or changed (for :func:`rdsshare.cleanup`)
@@ -132,35 +142,36 @@ def _target_sessions(target: object, targets: object) -> list[AccountSession]:
     return list(targets)
 
 
-def _restore_specs(restore: object, *, multi: bool) -> Callable[[list[str]], dict[str, ClusterRestoreSpec]]:
+def _restore_specs(restore: object, *, multi: bool, spec_type: type[Any]) -> Callable[[list[str]], dict[str, Any]]:
     """Validate ``restore`` now; map it onto the target account ids once they are known."""
     if restore is None:
         return lambda _accounts: {}
-    if isinstance(restore, ClusterRestoreSpec):
+    name = spec_type.__name__
+    if isinstance(restore, spec_type):
         if multi:
             raise InputError(
-                "with targets=[...], restore must map target account ids to ClusterRestoreSpec",
+                f"with targets=[...], restore must map target account ids to {name}",
                 step="input",
-                fix="restore={'222222222222': ClusterRestoreSpec(...)}",
+                fix=f"restore={{'222222222222': {name}(...)}}",
             )
         return lambda accounts: {accounts[0]: restore}
     if isinstance(restore, Mapping):
         for account, spec in restore.items():
             if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
                 raise InputError(
-                    f"restore must be a ClusterRestoreSpec, or a mapping of target account ids to one; "
+                    f"restore must be a {name}, or a mapping of target account ids to one; "
                     f"{account!r} is not a 12-digit account id",
                     step="input",
-                    fix="restore=ClusterRestoreSpec(...) for one target; {'<account id>': ClusterRestoreSpec(...)}",
+                    fix=f"restore={name}(...) for one target; {{'<account id>': {name}(...)}} for several",
                 )
-            if not isinstance(spec, ClusterRestoreSpec):
+            if not isinstance(spec, spec_type):
                 raise InputError(
-                    f"restore[{account!r}] must be a ClusterRestoreSpec, got {type(spec).__name__}",
+                    f"restore[{account!r}] must be a {name}, got {type(spec).__name__}",
                     step="input",
-                    fix="restore={'<account id>': ClusterRestoreSpec(...)}",
+                    fix=f"restore={{'<account id>': {name}(...)}}",
                 )
 
-        def by_account(accounts: list[str]) -> dict[str, ClusterRestoreSpec]:
+        def by_account(accounts: list[str]) -> dict[str, Any]:
             unknown = sorted(set(restore) - set(accounts))
             if unknown:
                 raise InputError(
@@ -172,9 +183,9 @@ def _restore_specs(restore: object, *, multi: bool) -> Callable[[list[str]], dic
 
         return by_account
     raise InputError(
-        f"restore must be a ClusterRestoreSpec, got {type(restore).__name__}",
+        f"restore must be a {name}, got {type(restore).__name__}",
         step="input",
-        fix="restore=ClusterRestoreSpec(cluster_id=..., instance_class=...)",
+        fix=f"restore={name}(...)",
     )
 
 
@@ -277,26 +288,157 @@ def share_cluster_snapshot(
     ``copy_slots`` bounds snapshot copies in flight across concurrent calls that share it
     (at most 5 per account and destination region by default).
     """
+    return _share(
+        CLUSTER,
+        ClusterRestoreSpec,
+        source=source,
+        target=target,
+        targets=targets,
+        source_id=cluster_id,
+        snapshot_id=snapshot_id,
+        restore=restore,
+        run_name=run_name,
+        source_kms_key=source_kms_key,
+        key_admin_principals=key_admin_principals,
+        on_event=on_event,
+        wait=wait,
+        dry_run=dry_run,
+        cleanup=cleanup,
+        copy_slots=copy_slots,
+    )
+
+
+@overload
+def share_instance_snapshot(
+    *,
+    source: AccountSession,
+    target: AccountSession | None = ...,
+    targets: Sequence[AccountSession] | None = ...,
+    instance_id: str | None = ...,
+    snapshot_id: str | None = ...,
+    restore: InstanceRestoreSpec | Mapping[str, InstanceRestoreSpec] | None = ...,
+    run_name: str | None = ...,
+    source_kms_key: str | None = ...,
+    key_admin_principals: Sequence[str] = ...,
+    on_event: EventHook | None = ...,
+    wait: WaitPolicy | None = ...,
+    dry_run: Literal[False] = ...,
+    cleanup: CleanupMode = ...,
+    copy_slots: CopySlots | None = ...,
+) -> ShareResult: ...
+
+
+@overload
+def share_instance_snapshot(
+    *,
+    source: AccountSession,
+    target: AccountSession | None = ...,
+    targets: Sequence[AccountSession] | None = ...,
+    instance_id: str | None = ...,
+    snapshot_id: str | None = ...,
+    restore: InstanceRestoreSpec | Mapping[str, InstanceRestoreSpec] | None = ...,
+    run_name: str | None = ...,
+    source_kms_key: str | None = ...,
+    key_admin_principals: Sequence[str] = ...,
+    on_event: EventHook | None = ...,
+    wait: WaitPolicy | None = ...,
+    dry_run: Literal[True],
+    cleanup: CleanupMode = ...,
+    copy_slots: CopySlots | None = ...,
+) -> Plan: ...
+
+
+def share_instance_snapshot(
+    *,
+    source: AccountSession,
+    target: AccountSession | None = None,
+    targets: Sequence[AccountSession] | None = None,
+    instance_id: str | None = None,
+    snapshot_id: str | None = None,
+    restore: InstanceRestoreSpec | Mapping[str, InstanceRestoreSpec] | None = None,
+    run_name: str | None = None,
+    source_kms_key: str | None = None,
+    key_admin_principals: Sequence[str] = (),
+    on_event: EventHook | None = None,
+    wait: WaitPolicy | None = None,
+    dry_run: bool = False,
+    cleanup: CleanupMode = "none",
+    copy_slots: CopySlots | None = None,
+) -> ShareResult | Plan:
+    """Share an RDS DB instance's snapshot with another account and (optionally) restore it there.
+
+    The same flow as :func:`share_cluster_snapshot`, for DB (instance) snapshots: exactly one of
+    ``instance_id`` (a manual snapshot is taken) and ``snapshot_id``; a default-key snapshot is
+    copied once under a source CMK; the snapshot is shared; with ``restore``
+    (:class:`InstanceRestoreSpec`), the target copies it under a key it owns (AWS does not
+    restore a shared encrypted DB snapshot directly [RDS-SHARE]) and restores a DB instance
+    from that copy with ``ManageMasterUserPassword``. Snapshots whose option group has
+    permanent or persistent options (e.g. TDE) cannot be shared, and are refused before any
+    change. Returns a :class:`ShareResult` (``target_instance_arn``, ``target_snapshot_arn``),
+    or a :class:`Plan` with ``dry_run=True``.
+    """
+    return _share(
+        INSTANCE,
+        InstanceRestoreSpec,
+        source=source,
+        target=target,
+        targets=targets,
+        source_id=instance_id,
+        snapshot_id=snapshot_id,
+        restore=restore,
+        run_name=run_name,
+        source_kms_key=source_kms_key,
+        key_admin_principals=key_admin_principals,
+        on_event=on_event,
+        wait=wait,
+        dry_run=dry_run,
+        cleanup=cleanup,
+        copy_slots=copy_slots,
+    )
+
+
+def _share(
+    kind: SnapshotKind,
+    spec_type: type[Any],
+    *,
+    source: AccountSession,
+    target: AccountSession | None,
+    targets: Sequence[AccountSession] | None,
+    source_id: str | None,
+    snapshot_id: str | None,
+    restore: Any,
+    run_name: str | None,
+    source_kms_key: str | None,
+    key_admin_principals: Sequence[str],
+    on_event: EventHook | None,
+    wait: WaitPolicy | None,
+    dry_run: bool,
+    cleanup: CleanupMode,
+    copy_slots: CopySlots | None,
+) -> ShareResult | Plan:
+    """The flow for either kind of snapshot; the public functions only name the kind."""
     # -- input: nothing has been called yet ---------------------------------------------------
     sessions = _target_sessions(target, targets)
     _check_sessions(source, *sessions)
-    if (cluster_id is None) == (snapshot_id is None):
+    arg = f"{kind.name}_id"
+    if (source_id is None) == (snapshot_id is None):
         raise InputError(
-            "pass exactly one of cluster_id and snapshot_id",
+            f"pass exactly one of {arg} and snapshot_id",
             step="input",
-            fix="cluster_id='my-db' takes a new snapshot; snapshot_id='<id or ARN>' starts from an existing one",
+            fix=f"{arg}='my-db' takes a new snapshot; snapshot_id='<id or ARN>' starts from an existing one",
         )
-    if cluster_id is not None:
-        cluster_id = validate_identifier(cluster_id, "cluster", argument="cluster_id")
+    if source_id is not None:
+        source_id = validate_identifier(source_id, kind.name, argument=arg)
     if snapshot_id is not None and not isinstance(snapshot_id, str):
         raise InputError(
             f"snapshot_id must be a string, got {type(snapshot_id).__name__}",
             step="input",
             fix="pass the snapshot id or ARN as a string",
         )
-    if snapshot_id is not None and not _SNAPSHOT_ARN.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
-        validate_identifier(snapshot_id, "cluster-snapshot", argument="snapshot_id")
-    specs_by_position = _restore_specs(restore, multi=targets is not None)
+    arn_pattern = re.compile(rf"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{{12}}):{kind.arn_type}:(.+)")
+    if snapshot_id is not None and not arn_pattern.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
+        validate_identifier(snapshot_id, kind.identifier_kind, argument="snapshot_id")
+    specs_by_position = _restore_specs(restore, multi=targets is not None, spec_type=spec_type)
     _check_run_name(run_name)
     if cleanup not in ("none", "intermediates"):
         raise InputError(
@@ -335,7 +477,7 @@ def share_cluster_snapshot(
         )
     specs = specs_by_position(accounts)
     tgt = accounts[0]
-    m = _SNAPSHOT_ARN.fullmatch(snapshot_id) if snapshot_id is not None else None
+    m = arn_pattern.fullmatch(snapshot_id) if snapshot_id is not None else None
     if m is not None and (m.group(3) != src or m.group(2) != source.region):
         raise InputError(
             f"snapshot {snapshot_id} is not in the source account {src} / region {source.region}",
@@ -346,9 +488,11 @@ def share_cluster_snapshot(
     for admin in key_admin_principals:
         CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
     run = run_name or tgt
-    flow = _Flow(source=source, targets=sessions, run=run, emit=emit, wait=wait, specs=specs, slots=copy_slots)
+    flow = _Flow(
+        source=source, targets=sessions, run=run, emit=emit, wait=wait, specs=specs, slots=copy_slots, kind=kind
+    )
     plan = flow.preflight.check(
-        cluster_id=cluster_id,
+        cluster_id=source_id,
         snapshot_id=snapshot_id,
         restore=specs.get(tgt),
         source_kms_key=source_kms_key,
@@ -360,7 +504,7 @@ def share_cluster_snapshot(
     if not plan.ok:
         raise PreflightError(plan)
     result = flow.run(
-        cluster_id=cluster_id,
+        cluster_id=source_id,
         snapshot_id=snapshot_id,
         source_kms_key=source_kms_key,
         key_admin_principals=tuple(key_admin_principals),
@@ -446,7 +590,7 @@ class _Flow:
             emit=emit,
             partition=source.partition,
         )
-        self.restorers: dict[str, Restorer] = {}
+        self.restorers: dict[str, Any] = {}
         for session in self.targets:
             tkeys = KeyManager(
                 session.kms(),
@@ -456,9 +600,29 @@ class _Flow:
                 emit=emit,
                 partition=session.partition,
             )
-            self.restorers[session.account_id] = Restorer(
-                session.rds(), tkeys, account_id=session.account_id, region=self.region, emit=emit, wait=wait
-            )
+            if kind is INSTANCE:
+                tcopier = SnapshotCopier(
+                    session.rds(),
+                    account_id=session.account_id,
+                    region=self.region,
+                    emit=emit,
+                    wait=wait,
+                    slots=slots,
+                    kind=INSTANCE,
+                )
+                self.restorers[session.account_id] = InstanceRestorer(
+                    session.rds(),
+                    tkeys,
+                    account_id=session.account_id,
+                    region=self.region,
+                    emit=emit,
+                    wait=wait,
+                    copier=tcopier,
+                )
+            else:
+                self.restorers[session.account_id] = Restorer(
+                    session.rds(), tkeys, account_id=session.account_id, region=self.region, emit=emit, wait=wait
+                )
         self.preflight = Preflight(
             source=source,
             target=target,
@@ -468,6 +632,7 @@ class _Flow:
             copier=self.copier,
             share_copier=self.share_copier,
             restorer=self.restorers[self.tgt],
+            kind=kind,
         )
 
     def _record(
@@ -525,7 +690,7 @@ class _Flow:
         # Explicit target keys are resolved first: a wrong key fails before any copy.
         explicit: dict[str, KeyInfo | None] = {}
         for account, spec in self.specs.items():
-            if spec.kms_key_id is not None or spec.encrypt:
+            if spec.kms_key_id is not None or getattr(spec, "encrypt", None):
                 explicit[account] = self.restorers[account].target_key(spec, source_encrypted=True)
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
         shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals)
@@ -539,7 +704,7 @@ class _Flow:
                 role="share",
                 account=self.src,
                 managed=False,
-                detail={"target_account": account},
+                detail={"target_account": account, "snapshot_kind": K.name},
             )
         per_target: list[TargetResult] = []
         for session in self.targets:
@@ -548,7 +713,8 @@ class _Flow:
             if wanted is None:
                 per_target.append(TargetResult(target_account_id=account))
                 continue
-            per_target.append(self._restore(session, wanted, shared, explicit.get(account), policy_changed))
+            restore_one = self._restore_instance if K is INSTANCE else self._restore
+            per_target.append(restore_one(session, wanted, shared, explicit.get(account), policy_changed))
         first = per_target[0]
         return ShareResult(
             run_name=self.run_name,
@@ -558,8 +724,10 @@ class _Flow:
             source_snapshot_arn=K.arn(start),
             shared_snapshot_arn=K.arn(shared),
             source_kms_key_arn=key.arn if key else None,
-            data_copies=copies,
+            data_copies=copies + max(t.data_copies for t in per_target),
             target_cluster_arn=first.target_cluster_arn,
+            target_instance_arn=first.target_instance_arn,
+            target_snapshot_arn=first.target_snapshot_arn,
             target_kms_key_arn=first.target_kms_key_arn,
             master_user_secret_arn=first.master_user_secret_arn,
             instance_arns=first.instance_arns,
@@ -811,4 +979,64 @@ class _Flow:
             master_user_secret_arn=secret,
             instance_arns=tuple(instance_arns),
             backup_snapshot_arn=backup_arn,
+        )
+
+    def _restore_instance(
+        self,
+        session: AccountSession,
+        spec: InstanceRestoreSpec,
+        shared: Snapshot,
+        target_key: KeyInfo | None,
+        policy_changed: bool,
+    ) -> TargetResult:
+        """DB snapshots: copy into the target under its key, then restore from that copy [RDS-SHARE]."""
+        tgt = session.account_id
+        restorer: InstanceRestorer = self.restorers[tgt]
+        shared_arn = INSTANCE.arn(shared)
+        encrypted = INSTANCE.encrypted(shared)
+        if target_key is None:
+            target_key = restorer.target_key(spec, source_encrypted=encrypted)
+        view = SnapshotCopier(
+            session.rds(), account_id=tgt, region=self.region, emit=self.emit, wait=self.wait, kind=INSTANCE
+        ).find(shared_arn, shared=True)
+        if view is None:
+            raise NotFoundError(
+                f"the target account {tgt} cannot see {shared_arn}",
+                step="restore",
+                account_id=tgt,
+                resource=shared_arn,
+                fix="check that the snapshot is shared with the target and both sessions use the same region",
+            )
+        local: Snapshot = dict(shared)
+        copies = 0
+        if encrypted:
+
+            def copy() -> tuple[Snapshot, Any]:
+                return restorer.ensure_local_copy(shared, target_key, run=self.run_name)
+
+            if policy_changed:  # a key policy changed seconds ago may not be visible to RDS yet [KMS-EC]
+                local, outcome = retry_call(
+                    copy,
+                    retry_codes=("KMSKeyNotAccessibleFault",),
+                    step="target-copy",
+                    account_id=tgt,
+                    resource=shared_arn,
+                    emit=self.emit,
+                    max_seconds=KMS_PROPAGATION_SECONDS,
+                )
+            else:
+                local, outcome = copy()
+            copies = 1
+            self._record(outcome, INSTANCE.arn(local), kind="db-snapshot", role="target-copy", account=tgt)
+        instance, outcome = restorer.ensure_instance(spec, snapshot=local, run=self.run_name)
+        self._record(outcome, instance.get("DBInstanceArn"), kind="db-instance", role="restored-instance", account=tgt)
+        secret = instance.get("MasterUserSecret", {}).get("SecretArn")
+        self._record(outcome, secret, kind="secret", role="master-user-secret", account=tgt)
+        return TargetResult(
+            target_account_id=tgt,
+            target_instance_arn=instance.get("DBInstanceArn"),
+            target_snapshot_arn=INSTANCE.arn(local) if copies else None,
+            target_kms_key_arn=instance.get("KmsKeyId") or (target_key.arn if target_key else None),
+            master_user_secret_arn=secret,
+            data_copies=copies,
         )

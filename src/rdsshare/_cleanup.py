@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 from botocore.exceptions import ClientError
@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, translate_client_error
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
+from ._kinds import CLUSTER, INSTANCE
 from ._manifest import Manifest, ManifestEntry
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
@@ -102,7 +103,12 @@ class _Cleaner:
     # -- steps ---------------------------------------------------------------------------------
     def unshare(self) -> None:
         for entry in self.m.of("snapshot-share"):
-            manager = ShareManager(self.session(entry).rds(), account_id=self.m.source_account_id, emit=self.emit)
+            manager = ShareManager(
+                self.session(entry).rds(),
+                account_id=self.m.source_account_id,
+                emit=self.emit,
+                kind=INSTANCE if entry.detail.get("snapshot_kind") == "instance" else CLUSTER,
+            )
             snap = _snapshot_id(entry.arn)
             accounts = [entry.detail.get("target_account", self.m.target_account_id)]
             try:
@@ -120,14 +126,20 @@ class _Cleaner:
 
     def delete_snapshots(self, roles: tuple[str, ...]) -> None:
         for entry in self.m.entries:
-            if entry.kind != "cluster-snapshot" or entry.role not in roles:
+            if entry.kind not in ("cluster-snapshot", "db-snapshot") or entry.role not in roles:
                 continue
+            kind = CLUSTER if entry.kind == "cluster-snapshot" else INSTANCE
             if not entry.managed:
                 self.note("delete-snapshot", entry.account_id, entry.arn, "kept", "not created by rdsshare")
                 continue
             session = self.session(entry)
             copier = SnapshotCopier(
-                session.rds(), account_id=entry.account_id, region=self.m.region, emit=self.emit, wait=WaitPolicy()
+                session.rds(),
+                account_id=entry.account_id,
+                region=entry.region,
+                emit=self.emit,
+                wait=WaitPolicy(),
+                kind=kind,
             )
             snap = copier.find(_snapshot_id(entry.arn))
             if snap is None:
@@ -142,11 +154,10 @@ class _Cleaner:
                 self.note("delete-snapshot", entry.account_id, entry.arn, "would")
                 continue
             try:
-                session.rds().delete_db_cluster_snapshot(
-                    DBClusterSnapshotIdentifier=snap["DBClusterSnapshotIdentifier"]
-                )
+                delete = "delete_db_cluster_snapshot" if kind is CLUSTER else "delete_db_snapshot"
+                getattr(session.rds(), delete)(**{kind.id_field: kind.ident(snap)})
             except ClientError as exc:
-                if error_code(exc) != "DBClusterSnapshotNotFoundFault":
+                if error_code(exc) != kind.not_found:
                     raise translate_client_error(
                         exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
                     ) from exc
@@ -226,10 +237,12 @@ class _Cleaner:
     def _snapshots_using(self, key_arn: str, session: AccountSession) -> list[str]:
         deleted = {a.resource for a in self.actions if a.action == "delete-snapshot" and a.status in ("done", "would")}
         users = []
-        for page in session.rds().get_paginator("describe_db_cluster_snapshots").paginate():
-            for snap in page.get("DBClusterSnapshots", []):
-                if snap.get("KmsKeyId") == key_arn and snap["DBClusterSnapshotArn"] not in deleted:
-                    users.append(snap["DBClusterSnapshotIdentifier"])
+        for kind in (CLUSTER, INSTANCE):
+            paginator: Any = session.rds().get_paginator(kind.describe)  # type: ignore[call-overload]
+            for page in paginator.paginate():
+                for snap in page.get(kind.list_field, []):
+                    if snap.get("KmsKeyId") == key_arn and kind.arn(snap) not in deleted:
+                        users.append(kind.ident(snap))
         return users
 
     def delete_restored(self) -> None:
@@ -331,7 +344,7 @@ def cleanup(
         manifest, source, given, dry_run=dry_run, emit=Emitter(on_event), window_days=key_pending_window_days
     )
     cleaner.unshare()
-    cleaner.delete_snapshots(("source-snapshot", "shareable-copy"))
+    cleaner.delete_snapshots(("source-snapshot", "shareable-copy", "target-copy"))
     cleaner.revoke_key_grants()
     cleaner.retire_key()
     if delete_restored_cluster and _scope == "all":

@@ -88,20 +88,38 @@ def _source(
     clusters = [rds(f"cluster:{c}") for c in cluster_ids] or [rds("cluster:*")]
     snapshots = rds("cluster-snapshot:*")
     ours = rds("cluster-snapshot:rdsshare-*")
+    # DB (instance) snapshots: share_instance_snapshot.
+    db_snapshots = rds("snapshot:*")
+    db_ours = rds("snapshot:rdsshare-*")
+    instances = [rds(f"db:{c}") for c in cluster_ids] or [rds("db:*")]
     key = key_arn or _arn(partition, "kms", region, account, "key/*")
     managed = {"StringEquals": {"aws:ResourceTag/rdsshare:managed-by": "rdsshare"}}
     statements = [
         _statement("Identity", ["sts:GetCallerIdentity"], ["*"]),
         _statement(
-            "ReadClustersAndSnapshots",
-            ["rds:DescribeDBClusters", "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusterSnapshotAttributes"],
-            [*clusters, snapshots],
+            "ReadDatabasesAndSnapshots",
+            [
+                "rds:DescribeDBClusters",
+                "rds:DescribeDBClusterSnapshots",
+                "rds:DescribeDBClusterSnapshotAttributes",
+                "rds:DescribeDBInstances",
+                "rds:DescribeDBSnapshots",
+                "rds:DescribeDBSnapshotAttributes",
+                "rds:DescribeOptionGroups",
+            ],
+            ["*"],
         ),
-        _statement("SnapshotTheCluster", ["rds:CreateDBClusterSnapshot"], [*clusters, ours]),
-        # Copy reads any source snapshot (yours or automated) and writes only rdsshare-* copies.
-        _statement("CopySnapshots", ["rds:CopyDBClusterSnapshot"], [snapshots]),
         _statement(
-            "TagAndShareSnapshots", ["rds:AddTagsToResource", "rds:ModifyDBClusterSnapshotAttribute"], [snapshots]
+            "SnapshotTheDatabase",
+            ["rds:CreateDBClusterSnapshot", "rds:CreateDBSnapshot"],
+            [*clusters, *instances, ours, db_ours],
+        ),
+        # Copy reads any source snapshot (yours or automated) and writes only rdsshare-* copies.
+        _statement("CopySnapshots", ["rds:CopyDBClusterSnapshot", "rds:CopyDBSnapshot"], [snapshots, db_snapshots]),
+        _statement(
+            "TagAndShareSnapshots",
+            ["rds:AddTagsToResource", "rds:ModifyDBClusterSnapshotAttribute", "rds:ModifyDBSnapshotAttribute"],
+            [snapshots, db_snapshots],
         ),
         _statement("DescribeKeys", ["kms:DescribeKey", "kms:ListAliases", "kms:ListKeys"], ["*"]),
         _statement(
@@ -133,7 +151,7 @@ def _source(
     ]
     if cleanup:
         statements += [
-            _statement("CleanupSnapshots", ["rds:DeleteDBClusterSnapshot"], [ours]),
+            _statement("CleanupSnapshots", ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"], [ours, db_ours]),
             # Only keys rdsshare created (tagged at CreateKey) can be scheduled for deletion.
             _statement(
                 "CleanupShareKey",
@@ -177,6 +195,7 @@ def _target(
                 "rds:DescribeDBClusters",
                 "rds:DescribeDBClusterSnapshots",
                 "rds:DescribeDBInstances",
+                "rds:DescribeDBSnapshots",
                 "rds:DescribeDBSubnetGroups",
                 "rds:DescribeDBEngineVersions",
                 "rds:DescribeOrderableDBInstanceOptions",
@@ -203,6 +222,19 @@ def _target(
         ),
         _statement("ManageMasterPassword", ["rds:ModifyDBCluster"], clusters),
         _statement("BackupCopy", ["rds:CopyDBClusterSnapshot"], [shared, own_snapshots]),
+        # DB snapshots: copy the shared snapshot under the target's key, restore from the copy.
+        _statement(
+            "CopyAndRestoreDBSnapshots",
+            ["rds:CopyDBSnapshot", "rds:RestoreDBInstanceFromDBSnapshot"],
+            [
+                _arn(partition, "rds", region, source, "snapshot:*"),
+                rds("snapshot:*"),
+                *instances,
+                rds("subgrp:*"),
+                rds("pg:*"),
+                rds("og:*"),
+            ],
+        ),
         # The source CMK (cross-account): what AWS documents for the external account [AUR-SHARE].
         _statement(
             "UseSourceKey",
@@ -242,6 +274,10 @@ def _target(
     if cleanup:
         statements += [
             _statement("CleanupRestored", ["rds:DeleteDBCluster", "rds:DeleteDBInstance"], [*clusters, *instances]),
-            _statement("CleanupBackup", ["rds:DeleteDBClusterSnapshot"], [rds("cluster-snapshot:rdsshare-*")]),
+            _statement(
+                "CleanupBackup",
+                ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"],
+                [rds("cluster-snapshot:rdsshare-*"), rds("snapshot:rdsshare-*")],
+            ),
         ]
     return {"Version": "2012-10-17", "Statement": statements}

@@ -17,10 +17,11 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import InputError, RdsShareError, error_code, error_message
 from ._events import Emitter
+from ._instance import InstanceRestoreSpec, unshareable_options
 from ._keys import KeyInfo, KeyManager
+from ._kinds import CLUSTER, SnapshotKind
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
-from ._restore import ClusterRestoreSpec, Restorer
 from ._share import ShareManager
 
 if TYPE_CHECKING:
@@ -128,9 +129,11 @@ class Preflight:
         keys: KeyManager,
         copier: SnapshotCopier,
         share_copier: SnapshotCopier,
-        restorer: Restorer | None,
+        restorer: Any,
         manual_snapshot_quota: int = MANUAL_SNAPSHOT_QUOTA,
+        kind: SnapshotKind = CLUSTER,
     ) -> None:
+        self.kind = kind
         self.source = source
         self.target = target
         self.run = run
@@ -193,10 +196,10 @@ class Preflight:
         *,
         cluster_id: str | None,
         snapshot_id: str | None,
-        restore: ClusterRestoreSpec | None,
+        restore: Any,
         source_kms_key: str | None,
         admins: tuple[str, ...],
-        more_targets: Sequence[tuple[AccountSession, Restorer | None, ClusterRestoreSpec | None]] = (),
+        more_targets: Sequence[tuple[AccountSession, Any, Any]] = (),
     ) -> Plan:
         """All checks; ``more_targets`` are further (session, restorer, spec) beyond the first target."""
         self.tgts = [self.tgt, *(t.account_id for t, _, _ in more_targets)]
@@ -216,27 +219,65 @@ class Preflight:
                 self.target, self.tgt, self.restorer = first
         return self.plan()
 
-    def _source(self, cluster_id: str | None, snapshot_id: str | None) -> dict[str, Any] | None:
-        """The facts about the starting point: engine, encryption, key, snapshot id/arn, automated."""
+    def _describe_source(self, source_id: str) -> dict[str, Any] | None:
+        """The source cluster or instance, normalized: arn, status, encryption, key, engine, option groups."""
         rds = self.source.rds()
-        if cluster_id is not None:
-            clusters = self._try(
+        if self.kind.name == "cluster":
+            found = self._try(
                 "source-cluster",
                 self.src,
-                cluster_id,
+                source_id,
                 "check cluster_id and the source session's region",
-                lambda: rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"],
+                lambda: rds.describe_db_clusters(DBClusterIdentifier=source_id)["DBClusters"],
             )
-            if not clusters:
+            if not found:
                 return None
-            cluster = clusters[0]
-            if cluster.get("Status") not in ("available", "backing-up"):
+            c = found[0]
+            return {
+                "arn": c["DBClusterArn"],
+                "status": c.get("Status"),
+                "encrypted": c.get("StorageEncrypted"),
+                "key": c.get("KmsKeyId"),
+                "engine": c.get("Engine"),
+                "engine_version": c.get("EngineVersion"),
+                "option_groups": [],
+            }
+        found_i = self._try(
+            "source-instance",
+            self.src,
+            source_id,
+            "check instance_id and the source session's region",
+            lambda: rds.describe_db_instances(DBInstanceIdentifier=source_id)["DBInstances"],
+        )
+        if not found_i:
+            return None
+        i = found_i[0]
+        return {
+            "arn": i["DBInstanceArn"],
+            "status": i.get("DBInstanceStatus"),
+            "encrypted": i.get("StorageEncrypted"),
+            "key": i.get("KmsKeyId"),
+            "engine": i.get("Engine"),
+            "engine_version": i.get("EngineVersion"),
+            "option_groups": [
+                m["OptionGroupName"] for m in i.get("OptionGroupMemberships", []) if m.get("OptionGroupName")
+            ],
+        }
+
+    def _source(self, cluster_id: str | None, snapshot_id: str | None) -> dict[str, Any] | None:
+        """The facts about the starting point: engine, encryption, key, snapshot id/arn, automated."""
+        K = self.kind
+        if cluster_id is not None:
+            src = self._describe_source(cluster_id)
+            if src is None:
+                return None
+            if src["status"] not in ("available", "backing-up"):
                 self._problem(
-                    "source-cluster",
-                    f"cluster {cluster_id} is {cluster.get('Status')}",
+                    f"source-{K.name}",
+                    f"{K.name} {cluster_id} is {src['status']}",
                     "wait until it is available",
                     account=self.src,
-                    resource=cluster["DBClusterArn"],
+                    resource=src["arn"],
                 )
             snap_id = derived_id(cluster_id, self.run)
             existing = self._try(
@@ -253,28 +294,30 @@ class Preflight:
                     )
                 self._step("snapshot", self.src, "adopt", snap_id, "made by an earlier run")
             else:
-                self._step("snapshot", self.src, "create", snap_id, f"manual snapshot of cluster {cluster_id}")
-            return {
+                self._step("snapshot", self.src, "create", snap_id, f"manual snapshot of {K.name} {cluster_id}")
+            facts = {
                 "id": snap_id,
-                "arn": existing.get("DBClusterSnapshotArn") if existing else None,
+                "arn": existing.get(K.arn_field) if existing else None,
                 "exists": existing is not None,
                 "automated": False,
-                "encrypted": bool(cluster.get("StorageEncrypted")),
-                "key": cluster.get("KmsKeyId"),
-                "engine": cluster.get("Engine"),
-                "engine_version": cluster.get("EngineVersion"),
+                "encrypted": bool(src["encrypted"]),
+                "key": src["key"],
+                "engine": src["engine"],
+                "engine_version": src["engine_version"],
             }
+            self._option_groups(src["option_groups"], str(src["engine"] or ""))
+            return facts
         assert snapshot_id is not None
         snap = self._try("snapshot", self.src, snapshot_id, "check the id/ARN", lambda: self.copier.find(snapshot_id))
         if snap is None:
             if not any(p.check == "snapshot" for p in self.problems):
                 self._problem(
                     "snapshot",
-                    f"cluster snapshot {snapshot_id} not found",
+                    f"{K.noun} {snapshot_id} not found",
                     "check the id/ARN and the source session's account and region",
                     account=self.src,
                     resource=snapshot_id,
-                    code="DBClusterSnapshotNotFoundFault",
+                    code=K.not_found,
                 )
             return None
         if snap.get("Status") in ("failed", "error"):
@@ -283,21 +326,43 @@ class Preflight:
                 f"snapshot {snapshot_id} is {snap.get('Status')}",
                 "take a new snapshot",
                 account=self.src,
-                resource=snap["DBClusterSnapshotArn"],
+                resource=K.arn(snap),
             )
-        self._step(
-            "snapshot", self.src, "skip", snap["DBClusterSnapshotIdentifier"], "starting from an existing snapshot"
-        )
+        self._step("snapshot", self.src, "skip", K.ident(snap), "starting from an existing snapshot")
+        if snap.get("OptionGroupName"):
+            self._option_groups([str(snap["OptionGroupName"])], str(snap.get("Engine") or ""))
         return self._facts(snap)
 
-    @staticmethod
-    def _facts(snap: dict[str, Any]) -> dict[str, Any]:
+    def _option_groups(self, names: list[str], engine: str) -> None:
+        """DB snapshots with permanent/persistent options (TDE...) cannot be shared [RDS-SHARE]."""
+        for name in names:
+            try:
+                groups = self.source.rds().describe_option_groups(OptionGroupName=name)["OptionGroupsList"]
+            except ClientError as exc:
+                if "NotFound" in error_code(exc):
+                    continue  # default option groups are not always describable
+                self._problem("share", error_message(exc), "check RDS permissions", account=self.src, resource=name)
+                continue
+            for group in groups:
+                bad = unshareable_options(list(group.get("Options", [])), engine)
+                if bad:
+                    self._problem(
+                        "share",
+                        f"option group {name} has options that stop its snapshots from being shared: {', '.join(bad)}",
+                        "AWS does not share such snapshots; move the database to an option group without them "
+                        "(or, for TDE, export the data instead)",
+                        account=self.src,
+                        resource=str(group.get("OptionGroupArn", name)),
+                    )
+
+    def _facts(self, snap: dict[str, Any]) -> dict[str, Any]:
+        K = self.kind
         return {
-            "id": snap["DBClusterSnapshotIdentifier"],
-            "arn": snap["DBClusterSnapshotArn"],
+            "id": K.ident(snap),
+            "arn": K.arn(snap),
             "exists": True,
             "automated": snap.get("SnapshotType") != "manual",
-            "encrypted": bool(snap.get("StorageEncrypted")),
+            "encrypted": K.encrypted(snap),
             "key": snap.get("KmsKeyId"),
             "engine": snap.get("Engine"),
             "engine_version": snap.get("EngineVersion"),
@@ -406,7 +471,9 @@ class Preflight:
         self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
 
     def _shared_with(self, snapshot_id: str) -> list[str]:
-        return ShareManager(self.share_source.rds(), account_id=self.src, emit=Emitter(None)).shared_with(snapshot_id)
+        return ShareManager(
+            self.share_source.rds(), account_id=self.src, emit=Emitter(None), kind=self.kind
+        ).shared_with(snapshot_id)
 
     def _usable(self, key: KeyInfo) -> None:
         try:
@@ -445,10 +512,9 @@ class Preflight:
 
         def count() -> int:
             total = 0
-            for page in (
-                self.share_source.rds().get_paginator("describe_db_cluster_snapshots").paginate(SnapshotType="manual")
-            ):
-                total += len(page.get("DBClusterSnapshots", []))
+            paginator: Any = self.share_source.rds().get_paginator(self.kind.describe)  # type: ignore[call-overload]
+            for page in paginator.paginate(SnapshotType="manual"):
+                total += len(page.get(self.kind.list_field, []))
             return total
 
         have = self._try("quota", self.src, "manual cluster snapshots", "check RDS permissions", count)
@@ -463,7 +529,10 @@ class Preflight:
             )
 
     # -- target --------------------------------------------------------------------------------
-    def _target(self, spec: ClusterRestoreSpec, facts: dict[str, Any] | None) -> None:
+    def _target(self, spec: Any, facts: dict[str, Any] | None) -> None:
+        if isinstance(spec, InstanceRestoreSpec):
+            self._target_instance(spec, facts)
+            return
         restorer = self.restorer
         assert restorer is not None
         cluster_id = spec.cluster_id.lower()
@@ -519,10 +588,62 @@ class Preflight:
                 "ModifyDBCluster(ManageMasterUserPassword=True)",
             )
 
-    def _engine(self, spec: ClusterRestoreSpec, facts: dict[str, Any]) -> None:
+    def _target_instance(self, spec: InstanceRestoreSpec, facts: dict[str, Any] | None) -> None:
+        restorer = self.restorer
+        instance_id = spec.instance_id.lower()
+        encrypted = bool(facts and facts["encrypted"])
+        key = self._try(
+            "target-key",
+            self.tgt,
+            spec.kms_key_id or "alias/aws/rds",
+            "pass an enabled symmetric key of the target account and region",
+            lambda: restorer.target_key(spec, source_encrypted=encrypted),
+        )
+        if encrypted:
+            self._step(
+                "target-copy",
+                self.tgt,
+                "create",
+                instance_id,
+                "AWS restores a shared encrypted DB snapshot only from a copy under the target's key",
+            )
+        existing = self._try(
+            "restore", self.tgt, instance_id, "check RDS permissions", lambda: restorer.find_instance(instance_id)
+        )
+        if existing is not None:
+            tags = tag_dict(existing.get("TagList"))
+            if tags.get(TAG_MANAGED_BY) != MANAGED_BY:
+                self._problem(
+                    "restore",
+                    f"DB instance {instance_id} already exists and was not restored by rdsshare",
+                    "pick another restore.instance_id",
+                    account=self.tgt,
+                    resource=existing.get("DBInstanceArn"),
+                    code="DBInstanceAlreadyExists",
+                )
+            else:
+                self._step(
+                    "restore", self.tgt, "adopt", instance_id, f"restored by an earlier run from {tags.get(TAG_SOURCE)}"
+                )
+        else:
+            where = f"under {key.arn}" if key else "unencrypted"
+            self._step("restore", self.tgt, "create", instance_id, f"restore with a managed master password, {where}")
+        if facts is not None and facts.get("engine"):
+            self._engine(spec, facts)
+        vpc_ids = self._network(spec)
+        if len(vpc_ids) > 1:
+            self._problem(
+                "network",
+                f"the subnet group and security groups are in different VPCs: {sorted(vpc_ids)}",
+                "use security groups of the subnet group's VPC",
+                account=self.tgt,
+                resource=spec.subnet_group or ",".join(spec.security_group_ids),
+            )
+
+    def _engine(self, spec: Any, facts: dict[str, Any]) -> None:
         rds = self.target.rds()
         engine = str(facts["engine"])
-        version = spec.engine_version or facts.get("engine_version")
+        version = getattr(spec, "engine_version", None) or facts.get("engine_version")
         kwargs: dict[str, Any] = {"Engine": engine}
         if version:
             kwargs["EngineVersion"] = str(version)
@@ -551,7 +672,7 @@ class Preflight:
             "check RDS permissions",
             lambda: rds.describe_orderable_db_instance_options(**order)["OrderableDBInstanceOptions"],
         )
-        if options is not None and not options and spec.instance_count:
+        if options is not None and not options and int(getattr(spec, "instance_count", 1)):
             self._problem(
                 "instance-class",
                 f"{spec.instance_class} is not orderable for {engine} {version} in {self.region}",
@@ -560,7 +681,7 @@ class Preflight:
                 resource=spec.instance_class,
             )
 
-    def _network(self, spec: ClusterRestoreSpec) -> set[str]:
+    def _network(self, spec: Any) -> set[str]:
         vpcs: set[str] = set()
         subnet_group = spec.subnet_group
         if subnet_group:

@@ -1,0 +1,243 @@
+"""RDS DB (instance) snapshots: the restore side, and the option-group rule for sharing.
+
+AWS does not restore a DB snapshot that is both shared and encrypted [RDS-SHARE]: the target
+first copies it under a key of its own (which also makes the restored database independent of
+the source's key), then restores from that copy. ``RestoreDBInstanceFromDBSnapshot`` accepts
+``ManageMasterUserPassword``, so the master secret is created in the target by the restore
+itself [AUR-SM].
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from botocore.exceptions import ClientError
+
+from ._copier import SnapshotCopier
+from ._errors import InputError, error_code, translate_client_error
+from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._keys import KeyInfo, KeyManager
+from ._kinds import INSTANCE
+from ._naming import check_ours, derived_id, rds_tags
+from ._policy import _strings
+from ._restore import INSTANCE_FAILED, _instance_class, _port, _security_groups
+from ._validation import validate_identifier
+from ._waiting import Observation, WaitPolicy, wait_for
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+
+__all__ = ["InstanceRestoreSpec", "InstanceRestorer", "unshareable_options"]
+
+_log = logging.getLogger("rdsshare.instance")
+
+#: Options that make a DB snapshot unshareable: permanent/persistent options [RDS-SHARE], and
+#: TDE, whose encrypted snapshots cannot be shared (RDS share-encrypted-snapshot.html).
+_TDE = frozenset({"TDE", "TDE_SQLServer"})
+#: Oracle's Timezone and OLS are permanent/persistent but allowed [RDS-SHARE].
+_ALLOWED_PERMANENT = frozenset({"Timezone", "OLS"})
+
+
+def _instance_id(_inst: Any, _attr: Any, value: str) -> None:
+    validate_identifier(value, "instance", argument="restore.instance_id")
+
+
+@attrs.frozen(kw_only=True)
+class InstanceRestoreSpec:
+    """How to restore a shared DB snapshot in the target account.
+
+    ``kms_key_id`` is a key of the *target* account (id, ARN or alias) for the target's copy of
+    the snapshot and so for the restored database; by default the target's ``aws/rds``.
+    """
+
+    #: the new DB instance's identifier in the target account
+    instance_id: str = attrs.field(validator=_instance_id)
+    #: the DB instance class, e.g. ``db.t3.micro``
+    instance_class: str = attrs.field(validator=_instance_class)
+    #: a DB subnet group of the target account (default: the region's default subnet group)
+    subnet_group: str | None = None
+    #: VPC security groups of the target account (default: the VPC's default security group)
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_security_groups)
+    #: the database port (default: the engine's)
+    port: int | None = attrs.field(default=None, validator=_port)
+    #: a DB parameter group of the target account (default: the engine's default group)
+    parameter_group: str | None = None
+    #: a Multi-AZ deployment
+    multi_az: bool = False
+    #: turn on deletion protection for the restored instance
+    deletion_protection: bool = False
+    #: extra tags for the instance (rdsshare adds its own ``rdsshare:*`` tags)
+    tags: Mapping[str, str] = attrs.field(factory=dict)
+    #: the target-account key for the target's copy and the restored instance (default: ``aws/rds``)
+    kms_key_id: str | None = None
+    #: hand the master password to the target's Secrets Manager (RDS generates a new one)
+    manage_master_user_password: bool = True
+    #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
+    master_user_secret_kms_key_id: str | None = None
+
+
+def unshareable_options(options: list[Mapping[str, Any]], engine: str) -> list[str]:
+    """The option names that stop a DB snapshot from being shared [RDS-SHARE]."""
+    bad = []
+    for option in options:
+        name = str(option.get("OptionName", ""))
+        permanent = bool(option.get("Permanent")) or bool(option.get("Persistent"))
+        if name in _TDE or (permanent and not (engine.startswith("oracle") and name in _ALLOWED_PERMANENT)):
+            bad.append(name)
+    return bad
+
+
+def instance_observation(instance: Mapping[str, Any], *, require_secret: bool) -> Observation:
+    """A DB instance as a wait observation."""
+    status = str(instance.get("DBInstanceStatus", "unknown"))
+    done = status == "available"
+    if done and require_secret and not instance.get("MasterUserSecret", {}).get("SecretArn"):
+        return Observation(status="creating-secret")
+    return Observation(status=status, done=done, failed=status in INSTANCE_FAILED)
+
+
+class InstanceRestorer:
+    """Target-side work for DB snapshots: copy under the target's key, restore, wait, hand over the secret."""
+
+    def __init__(
+        self,
+        rds: RDSClient,
+        keys: KeyManager,
+        *,
+        account_id: str,
+        region: str,
+        emit: Emitter,
+        wait: WaitPolicy,
+        copier: SnapshotCopier,
+    ) -> None:
+        self._rds = rds
+        self._keys = keys
+        self.account_id = account_id
+        self.region = region
+        self._emit = emit
+        self._wait = wait
+        self._copier = copier
+
+    def target_key(self, spec: InstanceRestoreSpec, *, source_encrypted: bool) -> KeyInfo | None:
+        """The target-owned key for the copy and the instance (None for an unencrypted snapshot)."""
+        if not source_encrypted and spec.kms_key_id is None:
+            return None
+        info = self._keys.describe(spec.kms_key_id or "alias/aws/rds", step="target-key")
+        self._keys.check_usable(info, step="target-key", allow_aws_managed=True)
+        return info
+
+    def find_instance(self, instance_id: str) -> dict[str, Any] | None:
+        """The DB instance, or None."""
+        try:
+            found = self._rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"]
+        except ClientError as exc:
+            if error_code(exc) == "DBInstanceNotFound":
+                return None
+            raise translate_client_error(exc, step="restore", account_id=self.account_id, resource=instance_id) from exc
+        return dict(found[0]) if found else None
+
+    def ensure_local_copy(
+        self, shared: Mapping[str, Any], key: KeyInfo | None, *, run: str
+    ) -> tuple[dict[str, Any], Outcome]:
+        """The target's own copy of the shared snapshot, under ``key`` (required for encrypted ones)."""
+        shared_arn = INSTANCE.arn(shared)
+        if key is None and INSTANCE.encrypted(shared):
+            raise InputError("an encrypted shared DB snapshot needs a target key", step="target-copy")
+        return self._copier.ensure_copy(
+            source_snapshot=shared_arn,
+            target_id=derived_id(INSTANCE.ident(shared).removeprefix("rdsshare-"), "local"),
+            kms_key_id=key.arn if key is not None else None,
+            tags=rds_tags(run=run, source=shared_arn, role="target-copy"),
+            source=shared_arn,
+            step="target-copy",
+        )
+
+    def ensure_instance(
+        self, spec: InstanceRestoreSpec, *, snapshot: Mapping[str, Any], run: str
+    ) -> tuple[dict[str, Any], Outcome]:
+        """Restore ``spec.instance_id`` from ``snapshot`` (the target's copy), or adopt an earlier restore."""
+        step = "restore"
+        instance_id = spec.instance_id.lower()
+        snapshot_arn = INSTANCE.arn(snapshot)
+        existing = self.find_instance(instance_id)
+        outcome: Outcome = "adopted"
+        if existing is not None:
+            check_ours(
+                existing.get("TagList"),
+                source=snapshot_arn,
+                step=step,
+                account_id=self.account_id,
+                resource=instance_id,
+            )
+        else:
+            params: dict[str, Any] = {
+                "DBInstanceIdentifier": instance_id,
+                "DBSnapshotIdentifier": snapshot_arn,
+                "DBInstanceClass": spec.instance_class,
+                "PubliclyAccessible": False,
+                "MultiAZ": spec.multi_az,
+                "DeletionProtection": spec.deletion_protection,
+                "CopyTagsToSnapshot": True,
+                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-instance", extra=spec.tags),
+            }
+            if spec.subnet_group:
+                params["DBSubnetGroupName"] = spec.subnet_group
+            if spec.security_group_ids:
+                params["VpcSecurityGroupIds"] = list(spec.security_group_ids)
+            if spec.port is not None:
+                params["Port"] = spec.port
+            if spec.parameter_group:
+                params["DBParameterGroupName"] = spec.parameter_group
+            if spec.manage_master_user_password:
+                params["ManageMasterUserPassword"] = True
+                if spec.master_user_secret_kms_key_id:
+                    params["MasterUserSecretKmsKeyId"] = spec.master_user_secret_kms_key_id
+            self._emit(
+                StepStarted(step=step, account_id=self.account_id, resource=instance_id, action="restore instance")
+            )
+            try:
+                self._rds.restore_db_instance_from_db_snapshot(**params)
+                outcome = "created"
+            except ClientError as exc:
+                if error_code(exc) != "DBInstanceAlreadyExists":
+                    raise translate_client_error(
+                        exc, step=step, account_id=self.account_id, resource=instance_id
+                    ) from exc
+                raced = self.find_instance(instance_id)
+                check_ours(
+                    raced.get("TagList") if raced else None,
+                    source=snapshot_arn,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=instance_id,
+                )
+        instance = self.wait_instance(instance_id, require_secret=spec.manage_master_user_password)
+        self._emit(
+            StepFinished(
+                step=step,
+                account_id=self.account_id,
+                resource=instance_id,
+                outcome=outcome,
+                arn=instance.get("DBInstanceArn"),
+            )
+        )
+        return instance, outcome
+
+    def wait_instance(self, instance_id: str, *, require_secret: bool) -> dict[str, Any]:
+        """Poll until the instance is available (and has its managed secret, if asked)."""
+        latest: list[dict[str, Any]] = []
+
+        def poll() -> Observation | None:
+            found = self.find_instance(instance_id)
+            if found is None:
+                return None
+            latest[:] = [found]
+            return instance_observation(found, require_secret=require_secret)
+
+        wait_for(
+            poll, step="restore", account_id=self.account_id, resource=instance_id, emit=self._emit, policy=self._wait
+        )
+        return latest[0]
