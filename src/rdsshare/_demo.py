@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from ._api import ShareResult, share_cluster_snapshot
-from ._events import EventHook
+from ._errors import InputError
+from ._events import Emitter, EventHook, StepFinished, StepStarted
 from ._restore import ClusterRestoreSpec
 from ._session import AccountSession
 
 SOURCE_ACCOUNT = "111111111111"
 TARGET_ACCOUNT = "222222222222"
 REGION = "ap-northeast-1"
+SOURCE_CLUSTER = "example-db"
+TARGET_CLUSTER = "example-db-2"
 
 
 def run_demo(
@@ -25,27 +29,46 @@ def run_demo(
 
     Source: a VPC, subnet group, security group and an encrypted Aurora MySQL cluster
     ``example-db`` with one instance under the default ``aws/rds`` key. Target: its own network.
+    The setup is reported as ``setup`` steps through ``on_event``, like the flow's own steps.
     Returns the result and the source CMK's key policy.
     """
+    emit = Emitter(on_event)
+    emit(StepStarted(step="setup", account_id=SOURCE_ACCOUNT, resource="emulated AWS", action="start moto server"))
     try:
         from .testing import EmulatedAWS
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise SystemExit("the demo needs the testing extra: pip install 'rdsshare[testing]'") from exc
+        raise InputError(
+            f"the demo needs the testing extra ({exc})",
+            step="demo",
+            fix="pip install 'rdsshare[testing,cli]'",
+        ) from exc
 
     with EmulatedAWS(server=True, region=REGION, operation_seconds=operation_seconds) as aws:
-        log(f"Emulated AWS on {aws.endpoint_url}: source {SOURCE_ACCOUNT}, target {TARGET_ACCOUNT}, {REGION}")
-        source_net = aws.create_network(SOURCE_ACCOUNT, "example-db")
-        aws.create_cluster(SOURCE_ACCOUNT, "example-db", network=source_net, encrypted=True)
-        target_net = aws.create_network(TARGET_ACCOUNT, "example-db-2")
-        log("Source cluster example-db (aurora-mysql, encrypted with aws/rds) is available; starting the flow.\n")
+        assert aws.endpoint_url is not None
+        emit(StepFinished(step="setup", account_id=SOURCE_ACCOUNT, resource="emulated AWS", outcome="created"))
+        log(f"Emulated AWS on {aws.endpoint_url} ({REGION}): source {SOURCE_ACCOUNT}, target {TARGET_ACCOUNT}")
+        log(f"Each long-running AWS operation takes {operation_seconds:g}s.\n")
+        what = f"{SOURCE_CLUSTER} (aurora-mysql, aws/rds)"
+        emit(StepStarted(step="seed", account_id=SOURCE_ACCOUNT, resource=what, action="create VPC and cluster"))
+        source_net = aws.create_network(SOURCE_ACCOUNT, SOURCE_CLUSTER)
+        cluster = aws.create_cluster(SOURCE_ACCOUNT, SOURCE_CLUSTER, network=source_net, encrypted=True)
+        emit(
+            StepFinished(
+                step="seed", account_id=SOURCE_ACCOUNT, resource=what, outcome="created", arn=cluster["DBClusterArn"]
+            )
+        )
+        what = f"network {TARGET_CLUSTER}"
+        emit(StepStarted(step="seed", account_id=TARGET_ACCOUNT, resource=what, action="create VPC"))
+        target_net = aws.create_network(TARGET_ACCOUNT, TARGET_CLUSTER)
+        emit(StepFinished(step="seed", account_id=TARGET_ACCOUNT, resource=what, outcome="created"))
         source = AccountSession(aws.session(SOURCE_ACCOUNT), endpoint_url=aws.endpoint_url)
         target = AccountSession(aws.session(TARGET_ACCOUNT), endpoint_url=aws.endpoint_url)
         result = share_cluster_snapshot(
             source=source,
             target=target,
-            cluster_id="example-db",
+            cluster_id=SOURCE_CLUSTER,
             restore=ClusterRestoreSpec(
-                cluster_id="example-db-2",
+                cluster_id=TARGET_CLUSTER,
                 instance_class="db.t3.medium",
                 subnet_group=target_net.subnet_group,
                 security_group_ids=(target_net.security_group_id,),
@@ -54,8 +77,6 @@ def run_demo(
         )
         key_policy: dict[str, Any] = {}
         if result.source_kms_key_arn:
-            import json
-
             key_policy = json.loads(
                 source.kms().get_key_policy(KeyId=result.source_kms_key_arn, PolicyName="default")["Policy"]
             )

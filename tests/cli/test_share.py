@@ -1,0 +1,270 @@
+"""``rdsshare share`` and ``rdsshare cleanup`` in-process against the server-mode test bed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rdsshare._cli
+from rdsshare import Event, Manifest, share_cluster_snapshot
+from rdsshare.testing import Network
+
+from ..accounts import SOURCE, TARGET
+from ..flow.helpers import mutating_calls
+from .conftest import REGION, Cli, restore_args
+
+TARGET_CLUSTER_ARN = f"arn:aws:rds:{REGION}:{TARGET}:cluster:example-db-2"
+SNAPSHOT = "rdsshare-example-db-222222222222"
+
+
+def snapshot_ids(cli: Cli) -> set[str]:
+    snaps = cli.aws.client(SOURCE, "rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    return {s["DBClusterSnapshotIdentifier"] for s in snaps}
+
+
+def test_share_with_manifest_then_cleanup(cli: Cli, target_net: Network) -> None:
+    manifest = cli.tmp_path / "run.json"
+    result = cli(
+        "share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net), "--manifest", str(manifest)
+    )
+    assert result.code == 0, result.stderr
+    assert result.stderr == ""
+    assert f"target cluster   {TARGET_CLUSTER_ARN}" in result.stdout
+    assert "master secret    arn:aws:secretsmanager:" in result.stdout
+    assert f"rdsshare cleanup --manifest {manifest}" in result.stdout
+    written = Manifest.read(manifest)
+    assert (written.source_account_id, written.target_account_id) == (SOURCE, TARGET)
+    assert {e.kind for e in written.entries} >= {"cluster-snapshot", "kms-key", "db-cluster", "db-instance", "secret"}
+    assert snapshot_ids(cli) == {SNAPSHOT, f"{SNAPSHOT}-cmk"}
+
+    # A dry run of the cleanup changes nothing.
+    cli.aws.clear_calls()
+    dry = cli("cleanup", "--manifest", str(manifest), *cli.accounts, "--dry-run", "--delete-restored-cluster")
+    assert dry.code == 0, dry.stderr
+    assert "dry run" in dry.stdout
+    assert "would delete-snapshot" in dry.stdout
+    assert "would delete-db-cluster" in dry.stdout
+    assert mutating_calls(cli.aws) == []
+
+    done = cli("cleanup", "--manifest", str(manifest), *cli.accounts, "--delete-restored-cluster")
+    assert done.code == 0, done.stderr
+    assert "done  delete-snapshot" in done.stdout
+    assert "done  schedule-key-deletion" in done.stdout
+    assert "done  delete-db-cluster" in done.stdout
+    assert snapshot_ids(cli) == {"example-db-2-final"} or snapshot_ids(cli) == set()
+
+    again = cli("cleanup", "--manifest", str(manifest), *cli.accounts)
+    assert again.code == 0, again.stderr
+    assert "done " not in again.stdout  # idempotent: everything is gone already
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(cli: Cli, target_net: Network) -> None:
+    cli.aws.clear_calls()
+    result = cli(
+        "share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net), "--dry-run",
+        "--manifest", str(cli.tmp_path / "ignored.json"),
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert "Plan for run '222222222222'" in result.stdout
+    assert "copy        create  rdsshare-example-db-222222222222-cmk" in result.stdout
+    assert "OK: a real run would start." in result.stdout
+    assert mutating_calls(cli.aws) == []
+    assert not (cli.tmp_path / "ignored.json").exists()
+
+
+def test_dry_run_with_problems_exits_2_and_lists_each(cli: Cli, target_net: Network) -> None:
+    argv = ["share", "--cluster", "example-db", *cli.accounts, "--restore-cluster", "example-db-2"]
+    argv += ["--instance-class", "db.x9.huge", "--subnet-group", "no-such-group", "--dry-run"]
+    result = cli(*argv)
+    assert result.code == 2
+    problems = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    assert len(problems) == 2, result.stdout
+    assert any("no-such-group" in p for p in problems)
+    assert any("db.x9.huge" in p for p in problems)
+
+    as_json = cli("--json", *argv)
+    assert as_json.code == 2
+    [plan] = as_json.json_lines
+    assert plan["event"] == "Plan"
+    assert plan["ok"] is False
+    assert len(plan["problems"]) == 2
+
+
+def test_a_real_run_with_problems_stops_before_any_change(cli: Cli, target_net: Network) -> None:
+    cli.aws.clear_calls()
+    result = cli(
+        "share", "--cluster", "example-db", *cli.accounts, "--restore-cluster", "example-db-2",
+        "--subnet-group", "no-such-group", "--instance-class", "db.x9.huge",
+    )  # fmt: skip
+    assert result.code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "rdsshare: error: preflight found 2 problem(s); nothing was changed:"
+    assert [line[:4] for line in lines[1:]] == ["  - ", "  - "]
+    assert "Traceback" not in result.stderr
+    assert mutating_calls(cli.aws) == []
+
+
+def test_json_lines(cli: Cli, target_net: Network) -> None:
+    result = cli("share", "--json", "--cluster", "example-db", *cli.accounts, *restore_args(target_net))
+    assert result.code == 0, result.stderr
+    objects = result.json_lines
+    assert all("event" in o for o in objects)
+    assert {o["event"] for o in objects[:-1]} <= {
+        "StepStarted",
+        "StepProgress",
+        "StepFinished",
+        "StepSkipped",
+        "Retrying",
+    }
+    assert [o["step"] for o in objects if o["event"] == "StepFinished"] == [
+        "snapshot", "source-key", "copy", "share", "restore", "instances", "secret",
+    ]  # fmt: skip
+    final = objects[-1]
+    assert final["event"] == "Result"
+    assert final["target_cluster_arn"] == TARGET_CLUSTER_ARN
+    assert final["manifest"]["entries"]
+
+
+def test_an_aws_failure_exits_1_with_the_code(cli: Cli, target_net: Network) -> None:
+    cli.aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "InvalidParameterValue", times=5)
+    argv = ["share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net)]
+    result = cli(*argv)
+    line = result.assert_one_line_error(1)
+    assert "code=InvalidParameterValue" in line
+    assert "step=restore" in line
+    assert "Fix: " in line
+
+    as_json = cli("--json", *argv)
+    assert as_json.code == 1
+    error = as_json.json_lines[-1]
+    assert error["event"] == "Error"
+    assert (error["exit_code"], error["error_code"], error["step"]) == (1, "InvalidParameterValue", "restore")
+
+
+def test_debug_adds_the_traceback(cli: Cli) -> None:
+    result = cli("share", "--debug", "--cluster", "Bad_Name", *cli.accounts)
+    assert result.code == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "InputError" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("rdsshare: error: cluster_id 'Bad_Name'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "expect"),
+    [
+        (["--cluster", "Bad_Name"], "not a valid RDS cluster identifier"),
+        (["--cluster", "example-db", "--subnet-group", "x"], "--subnet-group only applies to a restore"),
+        (["--cluster", "example-db", "--run-name", "UPPER"], "run_name 'UPPER' is not valid"),
+        (["--cluster", "example-db", "--restore-cluster", "x", "--security-group", "nope"], "security group id"),
+        (["--cluster", "example-db", "--restore-cluster", "x", "--instances", "17"], "instance_count 17"),
+        (["--cluster", "example-db", "--cleanup-intermediates"], "--cleanup-intermediates only applies to a restore"),
+        (["--cluster", "example-db", "--manifest", "/no/such/dir/m.json"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_in_one_line(cli: Cli, argv: list[str], expect: str) -> None:
+    result = cli("share", *argv, *cli.accounts)
+    assert expect in result.assert_one_line_error(2)
+
+
+def test_bad_accounts_exit_2(cli: Cli) -> None:
+    endpoint = ["--endpoint-url", cli.aws.endpoint_url or ""]
+    none = cli("share", "--cluster", "example-db", *endpoint)
+    assert "no accounts given" in none.assert_one_line_error(2)
+    unknown = cli("share", "--cluster", "example-db", "--source-profile", "nope", "--target-profile", "tgt", *endpoint)
+    assert "nope" in unknown.assert_one_line_error(2)
+    same = cli("share", "--cluster", "example-db", "--source-profile", "src", "--target-profile", "src", *endpoint)
+    assert "same account" in same.assert_one_line_error(2)
+
+
+def test_cleanup_bad_input_exits_2(cli: Cli, tmp_path: Path) -> None:
+    missing = cli("cleanup", "--manifest", str(tmp_path / "missing.json"), *cli.accounts)
+    assert "cannot read manifest" in missing.assert_one_line_error(2)
+    manifest = tmp_path / "m.json"
+    Manifest(run_name="x", region=REGION, source_account_id=SOURCE, target_account_id=TARGET, entries=()).write(
+        manifest
+    )
+    region = cli("cleanup", "--manifest", str(manifest), *cli.accounts, "--region", "eu-west-1")
+    assert "not the manifest's region" in region.assert_one_line_error(2)
+    swapped = ["--source-profile", "tgt", "--target-profile", "src", "--endpoint-url", cli.aws.endpoint_url or ""]
+    accounts = cli("cleanup", "--manifest", str(manifest), *swapped)
+    assert "not the manifest's accounts" in accounts.assert_one_line_error(2)
+
+
+def test_interrupt_exits_130_and_a_rerun_resumes(
+    cli: Cli, target_net: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted_at_copy(**kwargs: Any) -> Any:
+        hook: Callable[[Event], object] = kwargs["on_event"]
+
+        def on_event(event: Event) -> None:
+            hook(event)
+            if event.step == "copy":
+                raise KeyboardInterrupt
+
+        return share_cluster_snapshot(**{**kwargs, "on_event": on_event})
+
+    argv = ["share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net)]
+    monkeypatch.setattr(rdsshare._cli, "share_cluster_snapshot", interrupted_at_copy)
+    result = cli("--json", *argv)
+    assert result.code == 130
+    assert result.stderr.strip() == "rdsshare: interrupted; rerun the same command to resume where it stopped"
+    assert result.json_lines[-1]["event"] == "Error"
+    monkeypatch.undo()
+
+    rerun = cli("--json", *argv)
+    assert rerun.code == 0, rerun.stderr
+    outcomes = {o["step"]: o["outcome"] for o in rerun.json_lines if o["event"] == "StepFinished"}
+    assert outcomes["snapshot"] == "adopted"
+    assert outcomes["restore"] == "created"
+
+
+def test_share_only_then_restore_later_hint(cli: Cli, target_net: Network) -> None:
+    result = cli("share", "--cluster", "example-db", *cli.accounts, "--run-name", "only-share")
+    assert result.code == 0, result.stderr
+    assert "The target account can now restore from arn:aws:rds:" in result.stdout
+    assert "target cluster" not in result.stdout
+
+
+def test_restore_flags_reach_the_restored_cluster(cli: Cli, target_net: Network) -> None:
+    result = cli(
+        "share", "--json", "--cluster", "example-db", *cli.accounts, *restore_args(target_net),
+        "--instances", "2", "--tag", "team=db", "--tag", "env=test", "--port", "3307", "--backup-copy",
+        "--cleanup-intermediates",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    final = result.json_lines[-1]
+    assert len(final["instance_arns"]) == 2
+    assert final["backup_snapshot_arn"]
+    assert final["cleanup_report"]["actions"]
+    cluster = cli.aws.client(TARGET, "rds").describe_db_clusters(DBClusterIdentifier="example-db-2")["DBClusters"][0]
+    tags = {t["Key"]: t["Value"] for t in cluster.get("TagList", [])}
+    assert (tags["team"], tags["env"]) == ("db", "test")
+    assert cluster["Port"] == 3307
+    assert json.dumps(final)  # the Result object is plain JSON
+
+
+def test_roles_instead_of_profiles(cli: Cli, target_net: Network) -> None:
+    roles = [
+        "--source-role", f"arn:aws:iam::{SOURCE}:role/rdsshare-source",
+        "--target-profile", "src", "--target-role", f"arn:aws:iam::{TARGET}:role/rdsshare-target",  # base: a profile
+        "--region", REGION, "--endpoint-url", cli.aws.endpoint_url or "",
+    ]  # fmt: skip
+    result = cli("share", "--dry-run", "--cluster", "example-db", *roles, *restore_args(target_net))
+    assert result.code == 0, result.stderr
+    assert f"Plan for run '{TARGET}': {SOURCE} -> {TARGET} ({REGION})" in result.stdout
+    bad = cli("share", "--cluster", "example-db", "--source-role", "not-an-arn", *cli.accounts[2:])
+    assert "is not an IAM role ARN" in bad.assert_one_line_error(2)
+
+
+def test_a_wait_timeout_exits_1_and_says_rerun(cli: Cli, target_net: Network) -> None:
+    cli.aws.operation_seconds = 3600
+    result = cli("share", "--cluster", "example-db", *cli.accounts, "--wait-timeout", "30s")
+    line = result.assert_one_line_error(1)
+    assert "not ready after 0:00:30" in line
+    assert "rerun" in line
+    bad = cli("share", "--cluster", "example-db", *cli.accounts, "--wait-timeout", "soon")
+    assert bad.code == 2
