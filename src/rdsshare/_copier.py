@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -158,54 +158,30 @@ class SnapshotCopier:
         )
         return latest[0]
 
-    def ensure_snapshot(
-        self,
-        *,
-        source_id: str,
-        snapshot_id: str,
-        tags: Sequence[dict[str, str]],
-        source: str,
-        step: str = "snapshot",
+    def _ensure(
+        self, snapshot_id: str, *, source: str, step: str, action: str, create: Callable[[], object]
     ) -> tuple[Snapshot, Outcome]:
-        """A manual snapshot ``snapshot_id`` of the cluster (or instance) ``source_id``, available."""
+        """Adopt ``snapshot_id`` if an earlier run made it, else ``create()`` it; then wait for it.
+
+        ``AlreadyExists`` from ``create`` (a concurrent run, or a retry whose first response was
+        lost) is adopted after the same ownership check (rdsshare tags for the same ``source``).
+        """
         existing = self.find(snapshot_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(
-                existing.get("TagList"),
-                source=source,
-                step=step,
-                account_id=self.account_id,
-                resource=snapshot_id,
+                existing.get("TagList"), source=source, step=step, account_id=self.account_id, resource=snapshot_id
             )
         else:
-            self._emit(
-                StepStarted(
-                    step=step,
-                    account_id=self.account_id,
-                    resource=snapshot_id,
-                    action="create snapshot",
-                )
-            )
+            self._emit(StepStarted(step=step, account_id=self.account_id, resource=snapshot_id, action=action))
             try:
-                retry_call(
-                    lambda: getattr(self._rds, self.kind.create)(
-                        **{self.kind.source_param: source_id, self.kind.id_field: snapshot_id, "Tags": list(tags)}
-                    ),
-                    retry_codes=self.kind.busy_codes,
-                    step=step,
-                    account_id=self.account_id,
-                    resource=source_id,
-                    emit=self._emit,
-                    max_seconds=BUSY_SECONDS,
-                )
+                create()
                 outcome = "created"
             except ClientError as exc:
                 if error_code(exc) != self.kind.already_exists:
                     raise translate_client_error(
                         exc, step=step, account_id=self.account_id, resource=snapshot_id
                     ) from exc
-                # Another run won the race: adopt it after the same ownership check.
                 raced = self.find(snapshot_id)
                 check_ours(
                     raced.get("TagList") if raced else None,
@@ -226,6 +202,32 @@ class SnapshotCopier:
         )
         return snap, outcome
 
+    def ensure_snapshot(
+        self,
+        *,
+        source_id: str,
+        snapshot_id: str,
+        tags: Sequence[dict[str, str]],
+        source: str,
+        step: str = "snapshot",
+    ) -> tuple[Snapshot, Outcome]:
+        """A manual snapshot ``snapshot_id`` of the cluster (or instance) ``source_id``, available."""
+
+        def create() -> object:
+            return retry_call(
+                lambda: getattr(self._rds, self.kind.create)(
+                    **{self.kind.source_param: source_id, self.kind.id_field: snapshot_id, "Tags": list(tags)}
+                ),
+                retry_codes=self.kind.busy_codes,
+                step=step,
+                account_id=self.account_id,
+                resource=source_id,
+                emit=self._emit,
+                max_seconds=BUSY_SECONDS,
+            )
+
+        return self._ensure(snapshot_id, source=source, step=step, action="create snapshot", create=create)
+
     def ensure_copy(
         self,
         *,
@@ -242,79 +244,41 @@ class SnapshotCopier:
         Waits and retries while 5 copies are already in flight (the per-region concurrent copy
         quota [AUR-COPY]); fails at once on the 100-manual-snapshots quota.
         """
-        with self._slots.hold(self.account_id, self.region):
-            existing = self.find(target_id)
-            outcome: Outcome = "adopted"
-            if existing is not None:
-                check_ours(
-                    existing.get("TagList"),
-                    source=source,
-                    step=step,
-                    account_id=self.account_id,
-                    resource=target_id,
-                )
-            else:
-                params: dict[str, Any] = {
-                    self.kind.copy_source_param: source_snapshot,
-                    self.kind.copy_target_param: target_id,
-                    "Tags": list(tags),
-                    "CopyTags": False,
-                }
-                if kms_key_id is not None:
-                    params["KmsKeyId"] = kms_key_id
-                if source_region is not None:
-                    params["SourceRegion"] = source_region
-                self._emit(
-                    StepStarted(
-                        step=step,
-                        account_id=self.account_id,
-                        resource=target_id,
-                        action="copy snapshot",
-                    )
-                )
-                try:
-                    retry_call(
-                        lambda: retry_call(
-                            lambda: getattr(self._rds, self.kind.copy)(**params),
-                            retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
-                            message_filter=_is_copy_quota,
-                            step=step,
-                            account_id=self.account_id,
-                            resource=target_id,
-                            emit=self._emit,
-                            max_seconds=self._wait.timeout.total_seconds(),
-                            initial_seconds=15.0,
-                            max_interval_seconds=60.0,
-                        ),
-                        retry_codes=self.kind.busy_codes,
-                        step=step,
-                        account_id=self.account_id,
-                        resource=source_snapshot,
-                        emit=self._emit,
-                        max_seconds=BUSY_SECONDS,
-                    )
-                    outcome = "created"
-                except ClientError as exc:
-                    if error_code(exc) != self.kind.already_exists:
-                        raise translate_client_error(
-                            exc, step=step, account_id=self.account_id, resource=target_id
-                        ) from exc
-                    raced = self.find(target_id)
-                    check_ours(
-                        raced.get("TagList") if raced else None,
-                        source=source,
-                        step=step,
-                        account_id=self.account_id,
-                        resource=target_id,
-                    )
-            snap = self.wait_available(target_id, step=step)
-        self._emit(
-            StepFinished(
+        params: dict[str, Any] = {
+            self.kind.copy_source_param: source_snapshot,
+            self.kind.copy_target_param: target_id,
+            "Tags": list(tags),
+            "CopyTags": False,
+        }
+        if kms_key_id is not None:
+            params["KmsKeyId"] = kms_key_id
+        if source_region is not None:
+            params["SourceRegion"] = source_region
+
+        def copy_once() -> object:
+            return retry_call(
+                lambda: getattr(self._rds, self.kind.copy)(**params),
+                retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
+                message_filter=_is_copy_quota,
                 step=step,
                 account_id=self.account_id,
                 resource=target_id,
-                outcome=outcome,
-                arn=snap.get(self.kind.arn_field),
+                emit=self._emit,
+                max_seconds=self._wait.timeout.total_seconds(),
+                initial_seconds=15.0,
+                max_interval_seconds=60.0,
             )
-        )
-        return snap, outcome
+
+        def create() -> object:
+            return retry_call(
+                copy_once,
+                retry_codes=self.kind.busy_codes,
+                step=step,
+                account_id=self.account_id,
+                resource=source_snapshot,
+                emit=self._emit,
+                max_seconds=BUSY_SECONDS,
+            )
+
+        with self._slots.hold(self.account_id, self.region):
+            return self._ensure(target_id, source=source, step=step, action="copy snapshot", create=create)

@@ -565,17 +565,7 @@ class Preflight:
         else:
             where = f"under {key.arn}" if key else "unencrypted"
             self._step("restore", self.tgt, "create", cluster_id, f"restore from the shared snapshot, {where}")
-        if facts is not None and facts.get("engine"):
-            self._engine(spec, facts)
-        vpc_ids = self._network(spec)
-        if len(vpc_ids) > 1:
-            self._problem(
-                "network",
-                f"the subnet group and security groups are in different VPCs: {sorted(vpc_ids)}",
-                "use security groups of the subnet group's VPC",
-                account=self.tgt,
-                resource=spec.subnet_group or ",".join(spec.security_group_ids),
-            )
+        self._environment(spec, facts)
         for instance_id in spec.instance_ids:
             self._step("instances", self.tgt, "adopt" if existing else "create", instance_id, spec.instance_class)
         if spec.manage_master_user_password:
@@ -628,6 +618,10 @@ class Preflight:
         else:
             where = f"under {key.arn}" if key else "unencrypted"
             self._step("restore", self.tgt, "create", instance_id, f"restore with a managed master password, {where}")
+        self._environment(spec, facts)
+
+    def _environment(self, spec: Any, facts: dict[str, Any] | None) -> None:
+        """What the target region and network must offer: engine version, instance class, one VPC."""
         if facts is not None and facts.get("engine"):
             self._engine(spec, facts)
         vpc_ids = self._network(spec)
