@@ -26,11 +26,12 @@ from typing import Any, TextIO
 import attrs
 
 from . import __version__
-from ._api import ShareResult, share_cluster_snapshot
+from ._api import ShareResult, share_cluster_snapshot, share_instance_snapshot
 from ._cleanup import CleanupReport, cleanup
 from ._errors import ConflictError, InputError, RdsShareError
 from ._events import Event, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
 from ._iam import required_iam_policy
+from ._instance import InstanceRestoreSpec
 from ._manifest import Manifest
 from ._plan import Plan, PreflightError
 from ._policy import CmkPolicyBuilder
@@ -376,7 +377,7 @@ class Reporter:
         else:
             for name, value in rows:
                 self.print(f"  {name:<16} {value}")
-        if result.target_cluster_arn is None:
+        if result.target_cluster_arn is None and result.target_instance_arn is None:
             self.print(f"\nThe target account can now restore from {result.shared_snapshot_arn}")
         if result.cleanup_report is not None:
             self.show_cleanup(result.cleanup_report, heading="Intermediates cleaned up:")
@@ -502,6 +503,8 @@ def summary_rows(result: ShareResult) -> list[tuple[str, str]]:
         ("source KMS key", result.source_kms_key_arn),
         ("data copies", str(result.data_copies)),
         ("target cluster", result.target_cluster_arn),
+        ("target snapshot", result.target_snapshot_arn),
+        ("target instance", result.target_instance_arn),
         ("target KMS key", result.target_kms_key_arn),
         ("master secret", result.master_user_secret_arn),
     ]
@@ -624,19 +627,56 @@ _RESTORE_FLAGS = (
 )
 
 
-def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | None:
-    if not args.restore_cluster:
+_CLUSTER_ONLY_FLAGS = ("instances", "engine_version", "cluster_parameter_group", "backup_copy")
+
+
+def _is_instance_flow(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "instance", None) or getattr(args, "db_snapshot", None))
+
+
+def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRestoreSpec | None:
+    instance_flow = _is_instance_flow(args)
+    wanted = args.restore_instance if instance_flow else args.restore_cluster
+    wrong = args.restore_cluster if instance_flow else args.restore_instance
+    if wrong:
+        raise InputError(
+            f"{'--restore-cluster' if instance_flow else '--restore-instance'} does not fit "
+            f"{'a DB instance' if instance_flow else 'a cluster'} source",
+            step="input",
+            fix="use --restore-cluster with --cluster/--snapshot, --restore-instance with --instance/--db-snapshot",
+        )
+    if not wanted:
         given = [_flag(d) for d in _RESTORE_FLAGS if getattr(args, d) not in (None, False, [])]
         if given:
             raise InputError(
                 f"{', '.join(given)} only appl{'ies' if len(given) == 1 else 'y'} to a restore",
                 step="input",
-                fix="add --restore-cluster ID, or leave those flags out to stop after sharing",
+                fix=f"add {'--restore-instance' if instance_flow else '--restore-cluster'} ID, "
+                "or leave those flags out to stop after sharing",
             )
         return None
     security_groups = [sg.strip() for value in args.security_group or () for sg in value.split(",") if sg.strip()]
+    if instance_flow:
+        cluster_only = [_flag(d) for d in _CLUSTER_ONLY_FLAGS if getattr(args, d) not in (None, False, [])]
+        if cluster_only:
+            raise InputError(
+                f"{', '.join(cluster_only)} only apply to cluster restores",
+                step="input",
+                fix="leave them out for a DB instance restore",
+            )
+        return InstanceRestoreSpec(
+            instance_id=wanted,
+            instance_class=args.instance_class or DEFAULT_INSTANCE_CLASS,
+            subnet_group=args.subnet_group,
+            security_group_ids=tuple(security_groups),
+            port=args.port,
+            deletion_protection=args.deletion_protection,
+            tags=dict(args.tag or ()),
+            kms_key_id=args.target_kms_key,
+            master_user_secret_kms_key_id=args.secret_kms_key,
+        )
     return ClusterRestoreSpec(
-        cluster_id=args.restore_cluster,
+        cluster_id=wanted,
         instance_class=args.instance_class or DEFAULT_INSTANCE_CLASS,
         subnet_group=args.subnet_group,
         security_group_ids=tuple(security_groups),
@@ -676,35 +716,27 @@ def cmd_share(args: argparse.Namespace, out: Reporter) -> int:
     out.set_sessions(source=source, target=target)
     out.pending("preflight", "read-only checks of both accounts")
     admins = tuple(args.key_admin or ())
+    common: dict[str, Any] = {
+        "source": source,
+        "target": target,
+        "restore": restore,
+        "run_name": args.run_name,
+        "source_kms_key": args.source_kms_key,
+        "key_admin_principals": admins,
+        "on_event": out,
+        "wait": wait,
+    }
+    if _is_instance_flow(args):
+        common.update(instance_id=args.instance, snapshot_id=args.db_snapshot)
+        share: Any = share_instance_snapshot
+    else:
+        common.update(cluster_id=args.cluster, snapshot_id=args.snapshot)
+        share = share_cluster_snapshot
     if args.dry_run:
-        plan = share_cluster_snapshot(
-            source=source,
-            target=target,
-            cluster_id=args.cluster,
-            snapshot_id=args.snapshot,
-            restore=restore,
-            run_name=args.run_name,
-            source_kms_key=args.source_kms_key,
-            key_admin_principals=admins,
-            on_event=out,
-            wait=wait,
-            dry_run=True,
-        )
+        plan = share(**common, dry_run=True)
         out.show_plan(plan)
         return EXIT_OK if plan.ok else EXIT_INPUT
-    result = share_cluster_snapshot(
-        source=source,
-        target=target,
-        cluster_id=args.cluster,
-        snapshot_id=args.snapshot,
-        restore=restore,
-        run_name=args.run_name,
-        source_kms_key=args.source_kms_key,
-        key_admin_principals=admins,
-        on_event=out,
-        wait=wait,
-        cleanup="intermediates" if args.cleanup_intermediates else "none",
-    )
+    result = share(**common, cleanup="intermediates" if args.cleanup_intermediates else "none")
     extra: dict[str, Any] = {}
     if args.manifest:
         try:
@@ -873,6 +905,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = start.add_mutually_exclusive_group(required=True)
     src.add_argument("--cluster", metavar="ID", help="source cluster id (a manual snapshot is taken)")
     src.add_argument("--snapshot", metavar="ID|ARN", help="existing manual or automated source snapshot")
+    src.add_argument("--instance", metavar="ID", help="source RDS DB instance id (a manual DB snapshot is taken)")
+    src.add_argument("--db-snapshot", metavar="ID|ARN", help="existing manual or automated source DB snapshot")
     _session_flags(share)
     run = share.add_argument_group("run")
     run.add_argument("--dry-run", action="store_true", help="print the plan and every problem; change nothing")
@@ -895,6 +929,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore = share.add_argument_group("restore in the target account")
     restore.add_argument("--restore-cluster", metavar="ID", help="restore into this new cluster id")
+    restore.add_argument(
+        "--restore-instance", metavar="ID", help="with --instance/--db-snapshot: restore into this new DB instance id"
+    )
     restore.add_argument(
         "--instance-class", metavar="CLASS", help=f"instance class (default: {DEFAULT_INSTANCE_CLASS})"
     )

@@ -268,3 +268,38 @@ def test_a_wait_timeout_exits_1_and_says_rerun(cli: Cli, target_net: Network) ->
     assert "rerun" in line
     bad = cli("share", "--cluster", "example-db", *cli.accounts, "--wait-timeout", "soon")
     assert bad.code == 2
+
+
+def test_share_an_instance_snapshot_and_restore_it(cli: Cli) -> None:
+    source_net = cli.aws.create_network(SOURCE, "orders")
+    cli.aws.client(SOURCE, "rds").create_db_instance(
+        DBInstanceIdentifier="orders-db", Engine="mysql", EngineVersion="8.0.35", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword="source-password-1", AllocatedStorage=20, StorageEncrypted=True,
+        DBSubnetGroupName=source_net.subnet_group,
+    )  # fmt: skip
+    cli.aws.finish_pending()
+    net = cli.aws.create_network(TARGET, "orders-2")
+    argv = [
+        "share", "--instance", "orders-db", *cli.accounts, "--restore-instance", "orders-db-2",
+        "--instance-class", "db.t3.micro", "--subnet-group", net.subnet_group,
+        "--security-group", net.security_group_id,
+    ]  # fmt: skip
+    result = cli(*argv)
+    assert result.code == 0, result.stderr
+    assert f"target instance  arn:aws:rds:{REGION}:{TARGET}:db:orders-db-2" in result.stdout
+    assert "target snapshot  arn:aws:rds:" in result.stdout
+    assert "master secret    arn:aws:secretsmanager:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--instance", "orders-db", "--restore-cluster", "x"], "--restore-cluster does not fit a DB instance source"),
+        (["--cluster", "example-db", "--restore-instance", "x"], "--restore-instance does not fit a cluster source"),
+        (["--instance", "orders-db", "--restore-instance", "x", "--instances", "2"], "only apply to cluster restores"),
+    ],
+)
+def test_instance_and_cluster_flags_do_not_mix(cli: Cli, argv: list[str], match: str) -> None:
+    result = cli("share", *argv, *cli.accounts)
+    assert result.code == 2
+    assert match in result.stderr
