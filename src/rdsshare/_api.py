@@ -900,6 +900,26 @@ class _Flow:
         )
         return shared, (copy_key or key), 1, policy_changed
 
+    def _require_visible(self, session: AccountSession, shared: Snapshot) -> None:
+        """The target must see the shared snapshot by its ARN before it restores or copies it."""
+        arn = self.kind.arn(shared)
+        copier = SnapshotCopier(
+            session.rds(),
+            account_id=session.account_id,
+            region=self.region,
+            emit=self.emit,
+            wait=self.wait,
+            kind=self.kind,
+        )
+        if copier.find(arn, shared=True) is None:
+            raise NotFoundError(
+                f"the target account {session.account_id} cannot see {arn}",
+                step="restore",
+                account_id=session.account_id,
+                resource=arn,
+                fix="check that the snapshot is shared with the target and both sessions use the same region",
+            )
+
     def _restore(
         self,
         session: AccountSession,
@@ -913,22 +933,7 @@ class _Flow:
         encrypted = bool(shared.get("StorageEncrypted"))
         if target_key is None:
             target_key = restorer.target_key(restore, source_encrypted=encrypted)
-        # The target sees the shared snapshot by ARN.
-        view = SnapshotCopier(
-            session.rds(),
-            account_id=tgt,
-            region=self.region,
-            emit=self.emit,
-            wait=self.wait,
-        ).find(shared["DBClusterSnapshotArn"], shared=True)
-        if view is None:
-            raise NotFoundError(
-                f"the target account {tgt} cannot see {shared['DBClusterSnapshotArn']}",
-                step="restore",
-                account_id=tgt,
-                resource=shared["DBClusterSnapshotArn"],
-                fix="check that the snapshot is shared with the target and both sessions use the same region",
-            )
+        self._require_visible(session, shared)
 
         def do_restore() -> Any:
             return restorer.ensure_cluster(restore, snapshot=shared, key=target_key, run=self.run_name)
@@ -996,17 +1001,7 @@ class _Flow:
         encrypted = INSTANCE.encrypted(shared)
         if target_key is None:
             target_key = restorer.target_key(spec, source_encrypted=encrypted)
-        view = SnapshotCopier(
-            session.rds(), account_id=tgt, region=self.region, emit=self.emit, wait=self.wait, kind=INSTANCE
-        ).find(shared_arn, shared=True)
-        if view is None:
-            raise NotFoundError(
-                f"the target account {tgt} cannot see {shared_arn}",
-                step="restore",
-                account_id=tgt,
-                resource=shared_arn,
-                fix="check that the snapshot is shared with the target and both sessions use the same region",
-            )
+        self._require_visible(session, shared)
         local: Snapshot = dict(shared)
         copies = 0
         if encrypted:
