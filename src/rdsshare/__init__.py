@@ -20,6 +20,7 @@ from __future__ import annotations
 __version__ = "0.1.0.dev0"
 
 from ._api import ShareResult, TargetResult, share_cluster_snapshot, share_instance_snapshot
+from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
 from ._cleanup import CleanupAction, CleanupReport, cleanup
 from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
@@ -61,6 +62,8 @@ __all__ = [
     "AccessDeniedError",
     "AccountSession",
     "AwsError",
+    "BatchItemResult",
+    "BatchResult",
     "CleanupAction",
     "CleanupReport",
     "ClusterRestoreSpec",
@@ -104,5 +107,6 @@ __all__ = [
     "required_iam_policy",
     "set_testing",
     "share_cluster_snapshot",
+    "share_cluster_snapshots",
     "share_instance_snapshot",
 ]

@@ -846,15 +846,16 @@ class _Flow:
                 policy_changed = outcome in ("created", "updated")
                 self._record(outcome, copy_key.arn, kind="kms-key", role="share-key", account=self.src)
                 self._record_grant(copy_key)
-                self.emit(
-                    StepFinished(
-                        step="source-key",
-                        account_id=self.src,
-                        resource=copy_key.arn,
-                        outcome=outcome,
-                        arn=copy_key.arn,
+                if outcome == "created":  # an adopted key's policy check already reported the step
+                    self.emit(
+                        StepFinished(
+                            step="source-key",
+                            account_id=self.src,
+                            resource=copy_key.arn,
+                            outcome=outcome,
+                            arn=copy_key.arn,
+                        )
                     )
-                )
         elif key is not None:
             self.keys.check_usable(key, step="source-key")
             policy_changed = self.keys.ensure_grants(key, builder=builder) == "updated"

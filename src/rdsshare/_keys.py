@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,20 @@ class KeyInfo:
 
 def _no_retry(**_: Any) -> bool:
     return False
+
+
+_KEY_LOCKS: dict[tuple[str, str], threading.RLock] = {}
+_KEY_LOCKS_GUARD = threading.Lock()
+
+
+def _key_lock(account_id: str, region: str) -> threading.RLock:
+    """One lock per account and region for rdsshare's key work in this process.
+
+    Concurrent shares (a batch) would otherwise each create a share key and race for its alias,
+    and their read-modify-write of one key policy could lose a grant.
+    """
+    with _KEY_LOCKS_GUARD:
+        return _KEY_LOCKS.setdefault((account_id, region), threading.RLock())
 
 
 class KeyManager:
@@ -154,6 +169,23 @@ class KeyManager:
         """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
 
         Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
+        replaced. Serialized per account and region within the process.
+        """
+        with _key_lock(self.account_id, self.region):
+            return self._ensure_share_key(
+                target_account_ids=target_account_ids, admin_principals=admin_principals, tags=tags
+            )
+
+    def _ensure_share_key(
+        self,
+        *,
+        target_account_ids: Sequence[str],
+        admin_principals: Sequence[str] = (),
+        tags: Sequence[dict[str, str]] = (),
+    ) -> tuple[KeyInfo, Outcome]:
+        """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
+
+        Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
         replaced.
         """
         step = "source-key"
@@ -175,7 +207,7 @@ class KeyManager:
                 )
             self.check_usable(info, step=step)
             self._ensure_alias(info)
-            outcome = self.ensure_grants(info, builder=builder)
+            outcome = self._ensure_grants(info, builder=builder)
             return info, ("adopted" if outcome == "unchanged" else outcome)
 
         policy = builder.build()
@@ -195,7 +227,7 @@ class KeyManager:
             self._kms.schedule_key_deletion(KeyId=info.key_id, PendingWindowInDays=7)
             _log.info("another run won %s; scheduled deletion of the duplicate %s", KEY_ALIAS, info.arn)
             self.check_usable(winner, step=step)
-            outcome = self.ensure_grants(winner, builder=builder)
+            outcome = self._ensure_grants(winner, builder=builder)
             return winner, ("adopted" if outcome == "unchanged" else outcome)
         return info, "created"
 
@@ -317,6 +349,10 @@ class KeyManager:
     # -- policy -----------------------------------------------------------------------------
     def ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
         """Merge ``builder``'s grants into the key's policy; ``PutKeyPolicy`` only if it changes."""
+        with _key_lock(info.account_id, info.region):
+            return self._ensure_grants(info, builder=builder)
+
+    def _ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
         step = "source-key"
         try:
             current = retry_call(

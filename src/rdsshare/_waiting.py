@@ -4,6 +4,9 @@ boto3's RDS waiters poll every 30 s and give up after 60 attempts (about 30 minu
 under a new key can take hours [AUR-COPY]. rdsshare polls itself instead: fast at first, then
 at most every ``max_interval_seconds``, with the interval growing with the elapsed time and
 shrinking when ``PercentProgress`` says the end is near, until a deadline (24 h by default).
+A pause is at most ``max(min_interval_seconds, elapsed_fraction x time waited so far)`` and jitter
+only shortens it, so a step is noticed within ``max(0.9 s, 4.5 % of its duration)`` plus one poll's
+round trip, whatever ``PercentProgress`` says (docs/performance.md has the numbers).
 
 tenacity is used in one place, :func:`retry_call`, for what botocore cannot know: KMS
 propagation right after a key policy change, resources that are busy for a while, and the
@@ -103,26 +106,43 @@ class WaitPolicy:
 
     #: how long one wait may take before :class:`~rdsshare.WaitTimeoutError`
     timeout: timedelta = timedelta(hours=24)
-    #: the shortest pause between two polls
-    min_interval_seconds: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    #: the shortest pause between two polls; below 1 s so that, with the poll's own round trip,
+    #: a short step is noticed less than a second after it finished
+    min_interval_seconds: float = attrs.field(default=0.9, validator=attrs.validators.gt(0))
     #: the longest pause between two polls
     max_interval_seconds: float = attrs.field(default=120.0, validator=attrs.validators.gt(0))
-    #: fraction of the elapsed time to wait between polls (bounds detection latency)
-    elapsed_fraction: float = attrs.field(default=0.05, validator=attrs.validators.gt(0))
-    #: random variation of each pause, as a fraction of it (0.1: plus or minus 10 %)
+    #: the longest pause as a fraction of the time waited so far: bounds the detection latency of a
+    #: long step to this fraction of its duration (4.5 % leaves room for the poll's round trip under 5 %)
+    elapsed_fraction: float = attrs.field(default=0.045, validator=attrs.validators.gt(0))
+    #: random shortening of each pause, as a fraction of it (0.1: up to 10 % shorter), so that
+    #: concurrent waits spread their polls; it never lengthens a pause past the latency bound
     jitter: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
+    #: opt-in: while ``PercentProgress`` says the end is far, wait this fraction of the estimated
+    #: remaining time (linear extrapolation) even when it is longer than ``elapsed_fraction`` allows.
+    #: Saves most polls of long copies, but then the latency bound relies on PercentProgress
+    #: rising roughly linearly; 0 (the default) never trusts it for longer pauses.
+    progress_fraction: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
 
     def next_delay(self, elapsed: float, percent: int | None) -> float:
-        """Seconds until the next poll."""
+        """Seconds until the next poll.
+
+        ``max(min_interval_seconds, elapsed_fraction * elapsed)``, capped at ``max_interval_seconds``;
+        shorter when ``percent`` puts the estimated end sooner (polls at the estimate), and up to
+        ``jitter`` shorter at random. Never below ``min_interval_seconds``.
+        """
+        floor = min(self.min_interval_seconds, self.max_interval_seconds)
         delay = max(self.min_interval_seconds, elapsed * self.elapsed_fraction)
         if percent is not None and 0 < percent < 100 and elapsed > 0:
-            remaining = elapsed * (100 - percent) / percent
-            # Do not overshoot the estimated end by more than the latency budget.
-            delay = min(delay, max(self.min_interval_seconds, remaining))
+            remaining = elapsed * (100 - percent) / percent  # linear extrapolation
+            if remaining < delay:
+                # The estimated end comes before the latency budget: poll at the estimate.
+                delay = max(floor, remaining)
+            elif self.progress_fraction:
+                delay = max(delay, remaining * self.progress_fraction)
         delay = min(delay, self.max_interval_seconds)
         if self.jitter:
-            delay *= 1 + random.uniform(-self.jitter, self.jitter)  # noqa: S311 - not crypto
-        return max(0.0, delay)
+            delay *= 1 - random.uniform(0, self.jitter)  # noqa: S311 - not crypto
+        return max(floor, delay)
 
 
 @attrs.frozen(kw_only=True)

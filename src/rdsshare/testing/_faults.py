@@ -180,43 +180,52 @@ def error_code_of(body: Any) -> str:
 def install(patcher: Patcher, recorder: Recorder) -> None:
     """Hook ``BaseResponse.call_action`` for faults, recording and the caller context."""
 
+    # moto's backends are plain dicts: a describe iterating them while another thread's request
+    # adds to them fails with "OrderedDict mutated during iteration". AWS serves concurrent
+    # clients, so the test bed serves one request at a time to let concurrent code (a batch) run.
+    lock = threading.RLock()
+
     def factory(original: Callable[..., Any]) -> Callable[..., Any]:
         def call_action(self: Any) -> Any:
-            service = str(self.boto3_service_name)
-            try:
-                operation = str(self._get_action() or "")
-            except Exception:  # some protocols cannot name the action; record what we can
-                operation = ""
-            account_id = str(self.current_account)
-            region = str(self.region)
-            internal = self.headers.get(INTERNAL_HEADER) is not None
-            with caller_scope(caller_from_response(self)):
-                fault = None if internal else recorder.take_fault(service, operation, account_id)
-                if fault is not None and fault.after:
-                    # The request is served (side effects happen), then the client sees an error.
-                    result = original(self)
-                    _log.debug("losing the response of %s:%s as %s", service, operation, fault.code)
-                    recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
-                    message = fault.message or f"Injected fault after the call was served: {fault.code}"
-                    del result  # served, then lost
-                    return error_response(self, fault.code, message, fault.status)
-                if fault is not None:
-                    _log.debug("injecting %s into %s:%s", fault.code, service, operation)
-                    recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
-                    message = fault.message or f"Injected fault: {fault.code}"
-                    return error_response(self, fault.code, message, fault.status)
-                try:
-                    result = original(self)
-                except Exception as exc:
-                    if not internal:
-                        recorder.record(RecordedCall(account_id, region, service, operation, type(exc).__name__))
-                    raise
-                if not internal:
-                    status = int(result[0])
-                    failed = error_code_of(result[2]) if status >= 400 else None
-                    recorder.record(RecordedCall(account_id, region, service, operation, failed))
-                return result
+            with lock:
+                return serve(self, original)
 
         return call_action
+
+    def serve(self: Any, original: Callable[..., Any]) -> Any:
+        service = str(self.boto3_service_name)
+        try:
+            operation = str(self._get_action() or "")
+        except Exception:  # some protocols cannot name the action; record what we can
+            operation = ""
+        account_id = str(self.current_account)
+        region = str(self.region)
+        internal = self.headers.get(INTERNAL_HEADER) is not None
+        with caller_scope(caller_from_response(self)):
+            fault = None if internal else recorder.take_fault(service, operation, account_id)
+            if fault is not None and fault.after:
+                # The request is served (side effects happen), then the client sees an error.
+                result = original(self)
+                _log.debug("losing the response of %s:%s as %s", service, operation, fault.code)
+                recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                message = fault.message or f"Injected fault after the call was served: {fault.code}"
+                del result  # served, then lost
+                return error_response(self, fault.code, message, fault.status)
+            if fault is not None:
+                _log.debug("injecting %s into %s:%s", fault.code, service, operation)
+                recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                message = fault.message or f"Injected fault: {fault.code}"
+                return error_response(self, fault.code, message, fault.status)
+            try:
+                result = original(self)
+            except Exception as exc:
+                if not internal:
+                    recorder.record(RecordedCall(account_id, region, service, operation, type(exc).__name__))
+                raise
+            if not internal:
+                status = int(result[0])
+                failed = error_code_of(result[2]) if status >= 400 else None
+                recorder.record(RecordedCall(account_id, region, service, operation, failed))
+            return result
 
     patcher.wrap(BaseResponse, "call_action", factory)

@@ -1,0 +1,1 @@
+"""rdsshare benchmarks on the offline test bed: ``python benchmarks/run.py`` runs them all."""

@@ -1,0 +1,157 @@
+"""Comparison 2, analytically: rdsshare's polling schedule against boto3's waiter for any duration.
+
+``wait_for`` runs for real, with instant sleeps (``set_testing``) and a clock that advances by the
+pauses the policy chooses; the resource becomes available ``duration`` seconds after the wait began.
+boto3's RDS waiters describe at once and then every 30 s (``Delay`` 30, ``MaxAttempts`` 60), so they
+make ``1 + ceil(T / 30)`` calls and notice the end ``30 * ceil(T / 30) - T`` seconds late (and give
+up after 30 minutes, which the comparison ignores).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import attrs
+
+from rdsshare import WaitPolicy, set_testing
+from rdsshare._events import Emitter
+from rdsshare._waiting import Observation, wait_for
+
+Progress = Callable[[float, float], "int | None"]
+
+WAITER_DELAY = 30.0
+
+
+def no_progress(_now: float, _duration: float) -> int | None:
+    """Clusters and instances report no PercentProgress."""
+    return None
+
+
+def bed_progress(now: float, duration: float) -> int | None:
+    """The test bed's snapshots: 0, 10, ... 90 %."""
+    return max(0, min(90, int(now / duration * 10) * 10))
+
+
+def linear_progress(now: float, duration: float) -> int | None:
+    """An ideal PercentProgress: the integer percentage of the time elapsed."""
+    return min(99, int(now / duration * 100))
+
+
+def simulate(policy: WaitPolicy, duration: float, progress: Progress, seed: int = 0) -> tuple[int, float]:
+    """(describe calls, detection latency in seconds) of one wait."""
+    random.seed(seed)
+    now = 0.0
+    calls = 0
+
+    @attrs.frozen(kw_only=True)
+    class FakeClockPolicy(WaitPolicy):
+        def next_delay(self, elapsed: float, percent: int | None) -> float:
+            nonlocal now
+            delay = policy.next_delay(elapsed, percent)
+            now += delay
+            return delay
+
+    def poll() -> Observation:
+        nonlocal calls
+        calls += 1
+        if now >= duration:
+            return Observation(status="available", done=True)
+        return Observation(status="busy", percent=progress(now, duration))
+
+    fake = FakeClockPolicy(**attrs.asdict(policy, recurse=False))
+    set_testing(True)
+    try:
+        wait_for(poll, step="copy", account_id="1", resource="s", emit=Emitter(None), policy=fake, clock=lambda: 0.0)
+    finally:
+        set_testing(False)
+    return calls, now - duration
+
+
+def waiter(duration: float) -> tuple[int, float]:
+    """(calls, latency) of boto3's waiter at its defaults."""
+    polls = math.ceil(duration / WAITER_DELAY)
+    return 1 + polls, polls * WAITER_DELAY - duration
+
+
+def fewest_calls(duration: float, max_interval: float = math.inf) -> int:
+    """The fewest describes any schedule needs to notice every duration within max(1 s, 5 %)."""
+    t, calls = 0.0, 1
+    while t < duration:
+        t = max(t + 1.0, min(t / 0.95, t + max_interval))
+        calls += 1
+    return calls
+
+
+def goal(duration: float) -> float:
+    """The latency goal: max(1 s, 5 % of the step's duration)."""
+    return max(1.0, 0.05 * duration)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One duration T: boto3's waiter, rdsshare's default policy, the opt-in progress policy.
+
+    Calls are means and latencies the worst over 25 durations in T .. 1.1 T (and jitter seeds);
+    ``*_of_goal`` is the worst latency as a fraction of the goal for that duration.
+    """
+
+    duration: float
+    waiter_calls: float
+    waiter_latency: float
+    waiter_of_goal: float
+    fewest: int
+    calls: float
+    latency: float
+    of_goal: float
+    opt_in_calls: float
+    opt_in_latency: float
+    opt_in_of_goal: float
+
+
+DURATIONS = (5.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 4 * 3600.0, 12 * 3600.0, 23 * 3600.0)
+
+
+def table(durations: tuple[float, ...] = DURATIONS, samples: int = 25) -> list[Row]:
+    """One row per duration."""
+    default = WaitPolicy(timeout=timedelta(hours=48))
+    opt_in = WaitPolicy(timeout=timedelta(hours=48), progress_fraction=0.25)
+    rows = []
+    for duration in durations:
+        spread = [duration * (1 + 0.1 * i / samples) for i in range(samples)]
+        # Without PercentProgress (clusters, instances) and with the test bed's (snapshots).
+        ours = [(t, *simulate(default, t, no_progress, seed=i)) for i, t in enumerate(spread)]
+        ours += [(t, *simulate(default, t, bed_progress, seed=i)) for i, t in enumerate(spread)]
+        trusting = [(t, *simulate(opt_in, t, linear_progress, seed=i)) for i, t in enumerate(spread)]
+        waits = [(t, *waiter(t)) for t in spread]
+        rows.append(
+            Row(
+                duration=duration,
+                waiter_calls=sum(c for _, c, _ in waits) / len(waits),
+                waiter_latency=max(lat for _, _, lat in waits),
+                waiter_of_goal=max(lat / goal(t) for t, _, lat in waits),
+                fewest=fewest_calls(duration, default.max_interval_seconds),
+                calls=sum(c for _, c, _ in ours) / len(ours),
+                latency=max(lat for _, _, lat in ours),
+                of_goal=max(lat / goal(t) for t, _, lat in ours),
+                opt_in_calls=sum(c for _, c, _ in trusting) / len(trusting),
+                opt_in_latency=max(lat for _, _, lat in trusting),
+                opt_in_of_goal=max(lat / goal(t) for t, _, lat in trusting),
+            )
+        )
+    return rows
+
+
+def break_even() -> tuple[float, float]:
+    """The shortest durations from which (any latency-bound schedule, the default policy) make no
+    more calls than the waiter, checked every 30 s up to 3 h."""
+    default = WaitPolicy(jitter=0, timeout=timedelta(hours=48))
+    steps = range(30, 3 * 3600, 30)
+    lower = next(t for t in steps if all(fewest_calls(u) <= waiter(u)[0] for u in range(t, 3 * 3600, 30)))
+    ours = next(
+        t for t in steps if all(simulate(default, u, no_progress)[0] <= waiter(u)[0] for u in range(t, 3 * 3600, 30))
+    )
+    return float(lower), float(ours)

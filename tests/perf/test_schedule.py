@@ -1,0 +1,182 @@
+"""The polling schedule on a fake clock: detection latency and describe calls against boto3's waiters.
+
+``wait_for`` runs for real with instant sleeps (``set_testing``); the clock it reads advances by the
+pauses the policy chooses, so each case is deterministic (jitter is seeded) and takes no time.
+A resource becomes available ``duration`` seconds after the wait starts.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from rdsshare import WaitPolicy, set_testing
+from rdsshare._events import Emitter
+from rdsshare._waiting import Observation, wait_for
+
+Progress = Callable[[float, float], "int | None"]
+
+MINUTE = 60.0
+HOUR = 3600.0
+DURATIONS = [5.0, 7.3, 12.0, 30.0, 61.0, 5 * MINUTE, 17 * MINUTE, 45 * MINUTE, HOUR, 2 * HOUR, 5.5 * HOUR, 12 * HOUR]
+
+
+def no_progress(_now: float, _duration: float) -> int | None:
+    """Clusters and instances: no PercentProgress."""
+    return None
+
+
+def bed_progress(now: float, duration: float) -> int | None:
+    """The test bed's snapshots: 0, 10, ... 90 % in steps of ten."""
+    return max(0, min(90, int(now / duration * 10) * 10))
+
+
+def linear_progress(now: float, duration: float) -> int | None:
+    """An ideal PercentProgress: the integer percentage of the time elapsed."""
+    return min(99, int(now / duration * 100))
+
+
+@pytest.fixture(autouse=True)
+def _instant() -> Iterator[None]:
+    set_testing(True)
+    yield
+    set_testing(False)
+
+
+def simulate(policy: WaitPolicy, duration: float, progress: Progress, seed: int = 0) -> tuple[int, float]:
+    """(describe calls, detection latency) of one wait for a resource ready after ``duration`` s."""
+    random.seed(seed)
+    now = 0.0
+    calls = 0
+
+    @attrs.frozen(kw_only=True)
+    class FakeClockPolicy(WaitPolicy):
+        def next_delay(self, elapsed: float, percent: int | None) -> float:
+            nonlocal now
+            delay = policy.next_delay(elapsed, percent)
+            now += delay
+            return delay
+
+    def poll() -> Observation:
+        nonlocal calls
+        calls += 1
+        if now >= duration:
+            return Observation(status="available", done=True)
+        return Observation(status="copying", percent=progress(now, duration))
+
+    fake = FakeClockPolicy(**attrs.asdict(policy, recurse=False))
+    wait_for(poll, step="copy", account_id="1", resource="s", emit=Emitter(None), policy=fake, clock=lambda: 0.0)
+    return calls, now - duration
+
+
+def waiter_calls(duration: float, delay: float = 30.0) -> int:
+    """boto3's waiter: a describe at once, then one every ``delay`` seconds until it sees the resource ready."""
+    return 1 + math.ceil(duration / delay)
+
+
+def fewest_calls(duration: float, max_interval: float = math.inf) -> int:
+    """The fewest describes any schedule needs to notice *every* duration within max(1 s, 5 %).
+
+    The next poll after one at ``t`` must come by ``t + max(1, 0.05 t')`` (the resource may become
+    ready just after ``t``); taking the latest such time each step is optimal. ``max_interval``
+    adds the same cap on pauses as the policy's.
+    """
+    t, calls = 0.0, 1
+    while t < duration:
+        t = max(t + 1.0, min(t / 0.95, t + max_interval))
+        calls += 1
+    return calls
+
+
+@pytest.mark.parametrize("progress", [no_progress, bed_progress, linear_progress])
+@pytest.mark.parametrize("duration", DURATIONS)
+def test_latency_stays_within_one_second_or_five_percent(duration: float, progress: Progress) -> None:
+    policy = WaitPolicy(timeout=timedelta(hours=48))
+    for seed in range(5):
+        _, latency = simulate(policy, duration, progress, seed)
+        assert 0 <= latency < max(1.0, 0.05 * duration)
+        # The design bound leaves room for the poll's own round trip inside the goal.
+        assert latency <= max(policy.min_interval_seconds, policy.elapsed_fraction * duration)
+
+
+@pytest.mark.parametrize("duration", DURATIONS)
+def test_calls_are_close_to_the_fewest_possible_for_that_latency(duration: float) -> None:
+    policy = WaitPolicy(jitter=0, timeout=timedelta(hours=48))
+    calls, _ = simulate(policy, duration, no_progress)
+    # 0.9 s / 4.5 % instead of 1 s / 5 % (the round-trip margin) costs up to ~11 % more polls.
+    assert calls <= math.ceil(1.15 * fewest_calls(duration, policy.max_interval_seconds))
+
+
+@pytest.mark.parametrize("duration", [2 * HOUR, 5.5 * HOUR, 12 * HOUR, 23 * HOUR])
+def test_long_waits_make_fewer_calls_than_the_waiter(duration: float) -> None:
+    policy = WaitPolicy(timeout=timedelta(hours=48))
+    for progress in (no_progress, bed_progress):
+        calls, _ = simulate(policy, duration, progress)
+        assert calls < waiter_calls(duration)
+    if duration >= 5 * HOUR:
+        # Once the pause reaches the max interval (after ~45 min), one poll per 120 s against
+        # the waiter's one per 30 s.
+        assert calls < waiter_calls(duration) / 2
+
+
+@pytest.mark.parametrize("duration", [5.0, 30.0, 5 * MINUTE, 30 * MINUTE])
+def test_short_waits_need_more_calls_than_the_waiter(duration: float) -> None:
+    # The price of the latency goal: no schedule notices every duration within max(1 s, 5 %) with
+    # the waiter's 1 + ceil(T / 30) calls, until about an hour.
+    assert fewest_calls(duration) > waiter_calls(duration)
+    calls, _ = simulate(WaitPolicy(jitter=0), duration, no_progress)
+    assert calls >= fewest_calls(duration)
+
+
+def test_fewest_calls_break_even_with_the_waiter_near_an_hour() -> None:
+    even = next(t for t in range(30, 3 * 3600, 30) if fewest_calls(t) <= waiter_calls(t))
+    assert 40 * MINUTE <= even <= 75 * MINUTE
+
+
+def test_progress_never_lengthens_a_pause_by_default() -> None:
+    policy = WaitPolicy()
+    for elapsed in (0.0, 0.5, 3.0, 19.0, 20.0, 100.0, 1000.0, 5000.0, 50000.0):
+        budget = min(max(policy.min_interval_seconds, policy.elapsed_fraction * elapsed), policy.max_interval_seconds)
+        for percent in (None, 0, 1, 10, 50, 90, 99, 100):
+            for _ in range(20):
+                delay = policy.next_delay(elapsed, percent)
+                assert policy.min_interval_seconds <= delay <= budget + 1e-9
+
+
+def test_jitter_only_shortens() -> None:
+    policy = WaitPolicy(jitter=0.1)
+    nominal = WaitPolicy(jitter=0).next_delay(1000.0, None)
+    delays = {policy.next_delay(1000.0, None) for _ in range(200)}
+    assert len(delays) > 100  # spread out
+    assert all(0.9 * nominal - 1e-9 <= d <= nominal for d in delays)
+
+
+def test_polls_at_the_estimated_end_when_it_is_near() -> None:
+    policy = WaitPolicy(jitter=0)
+    # 400 s waited, 99 %: about 4 s left, sooner than the 18 s budget.
+    assert policy.next_delay(400.0, 99) == pytest.approx(400.0 / 99)
+    assert policy.next_delay(400.0, 99) < policy.next_delay(400.0, 10)
+
+
+def test_max_interval_bounds_every_pause() -> None:
+    policy = WaitPolicy(max_interval_seconds=45.0, progress_fraction=1.0)
+    for elapsed in (10.0, 1e3, 1e4, 1e5):
+        for percent in (None, 1, 50):
+            assert policy.next_delay(elapsed, percent) <= 45.0
+
+
+@pytest.mark.parametrize("duration", [5 * MINUTE, 17 * MINUTE, HOUR, 5.5 * HOUR])
+def test_opt_in_progress_fraction_saves_calls_when_progress_is_linear(duration: float) -> None:
+    default = WaitPolicy()
+    trusting = WaitPolicy(progress_fraction=0.25)
+    calls_default, _ = simulate(default, duration, linear_progress)
+    calls_trusting, latency = simulate(trusting, duration, linear_progress)
+    assert calls_trusting < calls_default
+    assert latency < max(1.0, 0.05 * duration)
+    if duration >= 17 * MINUTE:
+        assert calls_trusting <= waiter_calls(duration)
