@@ -16,6 +16,7 @@ from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     InputError,
     NotFoundError,
+    RdsShareError,
     ResourceFailedError,
 )
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
@@ -503,12 +504,17 @@ def _share(
         return plan
     if not plan.ok:
         raise PreflightError(plan)
-    result = flow.run(
-        cluster_id=source_id,
-        snapshot_id=snapshot_id,
-        source_kms_key=source_kms_key,
-        key_admin_principals=tuple(key_admin_principals),
-    )
+    try:
+        result = flow.run(
+            cluster_id=source_id,
+            snapshot_id=snapshot_id,
+            source_kms_key=source_kms_key,
+            key_admin_principals=tuple(key_admin_principals),
+        )
+    except (RdsShareError, KeyboardInterrupt) as exc:
+        # What was made so far, so that a failed run can be cleaned up (or resumed and then cleaned up).
+        exc.manifest = flow.manifest()  # type: ignore[union-attr]  # KeyboardInterrupt gets it too
+        raise
     if cleanup == "intermediates":
         assert result.manifest is not None
         report = run_cleanup(
@@ -735,14 +741,7 @@ class _Flow:
             targets=tuple(per_target),
             created=tuple(self.created),
             adopted=tuple(self.adopted),
-            manifest=Manifest(
-                run_name=self.run_name,
-                region=self.region,
-                source_account_id=self.src,
-                target_account_id=self.tgt,
-                target_account_ids=tuple(self.tgts),
-                entries=tuple(self.entries),
-            ),
+            manifest=self.manifest(),
         )
 
     # -- steps ----------------------------------------------------------------------------------
@@ -900,6 +899,17 @@ class _Flow:
             account=self.src,
         )
         return shared, (copy_key or key), 1, policy_changed
+
+    def manifest(self) -> Manifest:
+        """Everything this run created, adopted or changed so far."""
+        return Manifest(
+            run_name=self.run_name,
+            region=self.region,
+            source_account_id=self.src,
+            target_account_id=self.tgt,
+            target_account_ids=tuple(self.tgts),
+            entries=tuple(self.entries),
+        )
 
     def _require_visible(self, session: AccountSession, shared: Snapshot) -> None:
         """The target must see the shared snapshot by its ARN before it restores or copies it."""

@@ -736,7 +736,15 @@ def cmd_share(args: argparse.Namespace, out: Reporter) -> int:
         plan = share(**common, dry_run=True)
         out.show_plan(plan)
         return EXIT_OK if plan.ok else EXIT_INPUT
-    result = share(**common, cleanup="intermediates" if args.cleanup_intermediates else "none")
+    try:
+        result = share(**common, cleanup="intermediates" if args.cleanup_intermediates else "none")
+    except (RdsShareError, KeyboardInterrupt) as exc:
+        partial = getattr(exc, "manifest", None)
+        if args.manifest and isinstance(partial, Manifest) and partial.entries:
+            with contextlib.suppress(OSError):
+                partial.write(args.manifest)
+                out.print(f"Partial manifest written to {args.manifest} (rerun to resume, or rdsshare cleanup)")
+        raise
     extra: dict[str, Any] = {}
     if args.manifest:
         try:

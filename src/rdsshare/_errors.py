@@ -24,7 +24,7 @@ error code (never by catching everything) and chained with ``raise ... from``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -73,6 +73,8 @@ class RdsShareError(Exception):
         self.error_code = error_code
         #: what to do about it, when rdsshare knows
         self.fix = fix
+        #: for errors raised by a share run: the manifest of what the run had made so far
+        self.manifest: Any = None
         super().__init__(self._render())
 
     def _render(self) -> str:

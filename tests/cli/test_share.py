@@ -303,3 +303,18 @@ def test_instance_and_cluster_flags_do_not_mix(cli: Cli, argv: list[str], match:
     result = cli("share", *argv, *cli.accounts)
     assert result.code == 2
     assert match in result.stderr
+
+
+def test_failed_share_writes_a_partial_manifest(cli: Cli, target_net: Network) -> None:
+    manifest = cli.tmp_path / "partial.json"
+    cli.aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "InvalidParameterCombination", times=5)
+    result = cli(
+        "share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net), "--manifest", str(manifest)
+    )
+    assert result.code == 1
+    assert "InvalidParameterCombination" in result.stderr
+    written = Manifest.read(manifest)
+    assert {e.role for e in written.entries} >= {"source-snapshot", "shareable-copy"}
+    done = cli("cleanup", "--manifest", str(manifest), *cli.accounts)
+    assert done.code == 0, done.stderr
+    assert snapshot_ids(cli) == set()

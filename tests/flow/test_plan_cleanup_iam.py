@@ -286,3 +286,19 @@ def test_iam_policy_scopes_to_given_resources() -> None:
 def test_mutating_prefixes_cover_every_write() -> None:
     # The helper used by "no change was made" assertions must know every write verb used here.
     assert {"Create", "Copy", "Modify", "Restore", "Delete", "Put", "Schedule"} <= set(MUTATING_PREFIXES)
+
+
+def test_failed_run_carries_a_manifest_that_cleans_up(aws: EmulatedAWS) -> None:
+    from rdsshare import RdsShareError
+
+    aws.create_cluster(SOURCE, "example-db")
+    source, target = sessions(aws)
+    spec = restore_spec(aws)
+    aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "InvalidParameterCombination", times=5)
+    with pytest.raises(RdsShareError) as info:
+        share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+    manifest = info.value.manifest
+    assert isinstance(manifest, Manifest)
+    assert {e.role for e in manifest.entries} >= {"source-snapshot", "share-key", "shareable-copy", "share"}
+    cleanup(manifest, source=source, target=target)
+    assert aws.client(SOURCE, "rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"] == []
