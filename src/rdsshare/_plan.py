@@ -544,27 +544,14 @@ class Preflight:
             "pass an enabled symmetric key of the target account and region",
             lambda: restorer.target_key(spec, source_encrypted=encrypted),
         )
-        existing = self._try(
-            "restore", self.tgt, cluster_id, "check RDS permissions", lambda: restorer.find_cluster(cluster_id)
+        existing = self._restore_step(
+            cluster_id,
+            lambda: restorer.find_cluster(cluster_id),
+            noun="cluster",
+            arn_field="DBClusterArn",
+            code="DBClusterAlreadyExistsFault",
+            create_reason=f"restore from the shared snapshot, {f'under {key.arn}' if key else 'unencrypted'}",
         )
-        if existing is not None:
-            tags = tag_dict(existing.get("TagList"))
-            if tags.get(TAG_MANAGED_BY) != MANAGED_BY:
-                self._problem(
-                    "restore",
-                    f"cluster {cluster_id} already exists and was not restored by rdsshare",
-                    "pick another restore.cluster_id",
-                    account=self.tgt,
-                    resource=existing.get("DBClusterArn"),
-                    code="DBClusterAlreadyExistsFault",
-                )
-            else:
-                self._step(
-                    "restore", self.tgt, "adopt", cluster_id, f"restored by an earlier run from {tags.get(TAG_SOURCE)}"
-                )
-        else:
-            where = f"under {key.arn}" if key else "unencrypted"
-            self._step("restore", self.tgt, "create", cluster_id, f"restore from the shared snapshot, {where}")
         self._environment(spec, facts)
         for instance_id in spec.instance_ids:
             self._step("instances", self.tgt, "adopt" if existing else "create", instance_id, spec.instance_class)
@@ -597,28 +584,44 @@ class Preflight:
                 instance_id,
                 "AWS restores a shared encrypted DB snapshot only from a copy under the target's key",
             )
-        existing = self._try(
-            "restore", self.tgt, instance_id, "check RDS permissions", lambda: restorer.find_instance(instance_id)
+        self._restore_step(
+            instance_id,
+            lambda: restorer.find_instance(instance_id),
+            noun="DB instance",
+            arn_field="DBInstanceArn",
+            code="DBInstanceAlreadyExists",
+            create_reason=f"restore with a managed master password, {f'under {key.arn}' if key else 'unencrypted'}",
         )
-        if existing is not None:
-            tags = tag_dict(existing.get("TagList"))
-            if tags.get(TAG_MANAGED_BY) != MANAGED_BY:
-                self._problem(
-                    "restore",
-                    f"DB instance {instance_id} already exists and was not restored by rdsshare",
-                    "pick another restore.instance_id",
-                    account=self.tgt,
-                    resource=existing.get("DBInstanceArn"),
-                    code="DBInstanceAlreadyExists",
-                )
-            else:
-                self._step(
-                    "restore", self.tgt, "adopt", instance_id, f"restored by an earlier run from {tags.get(TAG_SOURCE)}"
-                )
-        else:
-            where = f"under {key.arn}" if key else "unencrypted"
-            self._step("restore", self.tgt, "create", instance_id, f"restore with a managed master password, {where}")
         self._environment(spec, facts)
+
+    def _restore_step(
+        self,
+        ident: str,
+        find: Callable[[], Any],
+        *,
+        noun: str,
+        arn_field: str,
+        code: str,
+        create_reason: str,
+    ) -> Any:
+        """Plan the restore of ``ident``: adopt an earlier rdsshare restore, refuse anyone else's."""
+        existing = self._try("restore", self.tgt, ident, "check RDS permissions", find)
+        if existing is None:
+            self._step("restore", self.tgt, "create", ident, create_reason)
+            return None
+        tags = tag_dict(existing.get("TagList"))
+        if tags.get(TAG_MANAGED_BY) != MANAGED_BY:
+            self._problem(
+                "restore",
+                f"{noun} {ident} already exists and was not restored by rdsshare",
+                f"pick another restore id for the {noun}",
+                account=self.tgt,
+                resource=existing.get(arn_field),
+                code=code,
+            )
+        else:
+            self._step("restore", self.tgt, "adopt", ident, f"restored by an earlier run from {tags.get(TAG_SOURCE)}")
+        return existing
 
     def _environment(self, spec: Any, facts: dict[str, Any] | None) -> None:
         """What the target region and network must offer: engine version, instance class, one VPC."""
