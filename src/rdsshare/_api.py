@@ -746,6 +746,8 @@ class _Flow:
 
     # -- steps ----------------------------------------------------------------------------------
     def _source_arn(self, source_id: str) -> str:
+        if self.preflight.source_arn is not None:  # preflight described it moments ago
+            return self.preflight.source_arn
         rds = self.source.rds()
         if self.kind.name == "cluster":
             return str(rds.describe_db_clusters(DBClusterIdentifier=source_id)["DBClusters"][0]["DBClusterArn"])

@@ -149,6 +149,8 @@ class Preflight:
         self.share_copier = share_copier
         self.restorer = restorer
         self.quota = manual_snapshot_quota
+        #: the ARN of the source cluster/instance, once preflight has described it (the run reuses it)
+        self.source_arn: str | None = None
         self.steps: list[PlanStep] = []
         self.problems: list[Problem] = []
 
@@ -271,6 +273,7 @@ class Preflight:
             src = self._describe_source(cluster_id)
             if src is None:
                 return None
+            self.source_arn = str(src["arn"])
             if src["status"] not in ("available", "backing-up"):
                 self._problem(
                     f"source-{K.name}",
