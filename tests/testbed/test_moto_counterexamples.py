@@ -180,6 +180,12 @@ def test_rule8_moto_never_has_copies_in_progress(plain: Clients) -> None:
         assert (copy["Status"], copy["PercentProgress"]) == ("available", 100)
 
 
+def test_rule8_moto_cannot_report_snapshot_quotas(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    with pytest.raises(NotImplementedError, match="describe_account_attributes"):
+        rds.describe_account_attributes()
+
+
 def test_rule9_moto_crashes_restoring_managed_password_clusters(plain: Clients) -> None:
     rds = plain(SOURCE, "rds")
     _cluster_snapshot(rds, ManageMasterUserPassword=True)

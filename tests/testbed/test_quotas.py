@@ -38,6 +38,35 @@ def test_manual_snapshot_quota_counts_only_manual_snapshots(aws: EmulatedAWS) ->
     rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="m3")
 
 
+def _quotas(aws: EmulatedAWS, account: str) -> dict[str, tuple[int, int]]:
+    answer = aws.client(account, "rds").describe_account_attributes()["AccountQuotas"]
+    return {q["AccountQuotaName"]: (q["Used"], q["Max"]) for q in answer}
+
+
+def test_account_attributes_report_manual_snapshot_usage_and_quota(aws: EmulatedAWS) -> None:
+    aws.manual_snapshot_quota = 250  # a raised quota: preflight must not assume the default 100
+    aws.create_cluster(SOURCE, "orders")
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="single",
+        Engine="mysql",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin",
+        MasterUserPassword="password-1",
+        AllocatedStorage=20,
+    )
+    aws.finish_pending()
+    assert _quotas(aws, SOURCE) == {"ManualClusterSnapshots": (0, 250), "ManualSnapshots": (0, 250)}
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="m1")
+    rds.copy_db_cluster_snapshot(SourceDBClusterSnapshotIdentifier="m1", TargetDBClusterSnapshotIdentifier="m2")
+    rds.create_db_snapshot(DBInstanceIdentifier="single", DBSnapshotIdentifier="d1")
+    # Automated snapshots do not count; other accounts and regions have their own usage.
+    assert _quotas(aws, SOURCE) == {"ManualClusterSnapshots": (2, 250), "ManualSnapshots": (1, 250)}
+    assert _quotas(aws, TARGET)["ManualClusterSnapshots"] == (0, 250)
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier="m2")
+    assert _quotas(aws, SOURCE)["ManualClusterSnapshots"] == (1, 250)
+
+
 def test_concurrent_copy_quota(aws: EmulatedAWS) -> None:
     aws.create_cluster(SOURCE, "orders")
     rds = aws.client(SOURCE, "rds")

@@ -19,7 +19,9 @@ Rule numbers follow the test bed's brief; the tag in brackets is the source in a
 7. Copy of an unencrypted cluster snapshot with ``KmsKeyId`` is refused; restore with ``KmsKeyId``
    encrypts under it; existing ids are refused; restores keep the snapshot's engine [BC-RDS].
 8. Manual snapshot quota and concurrent copy quota (``SnapshotQuotaExceeded``) [AUR-COPY], aws-rules.md
-   §2 Quotas, §4.
+   §2 Quotas, §4; ``DescribeAccountAttributes`` reports both manual snapshot quotas with their usage
+   (``ManualClusterSnapshots``, ``ManualSnapshots``), which moto does not implement [BC-RDS
+   DescribeAccountAttributes].
 9. Managed master user secrets: random password, no crash on restore, secret in the restoring account
    [AUR-SM], aws-rules.md §6.
 
@@ -113,6 +115,10 @@ def _snapshot_state_error(kind: str, snapshot: Any, doing: str) -> RDSClientErro
     if kind == "cluster":
         return InvalidDBClusterSnapshotStateFault(message)
     return RDSClientError("InvalidDBSnapshotState", message)
+
+
+def _manual_count(store: Any) -> int:
+    return sum(1 for s in list(store.values()) if s.snapshot_type == "manual")
 
 
 def _cluster_state_error(cluster: Any) -> RDSClientError:
@@ -329,6 +335,7 @@ class RdsRules:
         patcher.wrap(RDSBackend, "copy_db_snapshot", self._copy_db_snapshot)
         patcher.set(RDSBackend, "restore_db_cluster_from_snapshot", self._restore_cluster())
         patcher.set(RDSBackend, "restore_db_instance_from_db_snapshot", self._restore_instance())
+        patcher.set(RDSResponse, "describe_account_attributes", self._describe_account_attributes())
         patcher.set(DBCluster, "get_cfg", _get_cfg)
         patcher.set(MasterUserSecret, "_generate_secret_string", _generate_secret_string)
 
@@ -596,9 +603,29 @@ class RdsRules:
             require_key_for_rds(source.kms_key_id, caller=caller, region=source.region, actions=source_actions)
         return dest
 
+    def _describe_account_attributes(self) -> Callable[..., Any]:
+        """Rule 8: the account's manual snapshot quotas with their usage in the region.
+
+        Only the two quotas rdsshare reads; AWS lists ~17 (DBInstances, DBClusters, ...).
+        """
+        from moto.core.responses import ActionResult
+
+        rules = self
+
+        def describe_account_attributes(response: Any) -> Any:
+            backend = response.backend
+            quota = rules.settings.manual_snapshot_quota
+            quotas = [
+                {"AccountQuotaName": name, "Used": _manual_count(kind.snapshots(backend)), "Max": quota}
+                for name, kind in (("ManualClusterSnapshots", CLUSTER), ("ManualSnapshots", DB))
+            ]
+            return ActionResult({"AccountQuotas": quotas})
+
+        return describe_account_attributes
+
     def _check_manual_quota(self, store: Any) -> None:
         quota = self.settings.manual_snapshot_quota
-        if sum(1 for s in list(store.values()) if s.snapshot_type == "manual") >= quota:
+        if _manual_count(store) >= quota:
             raise _manual_quota_error(quota)
 
     @staticmethod
