@@ -6,12 +6,10 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
-from ._cleanup import CleanupReport
-from ._cleanup import cleanup as run_cleanup
 from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     InputError,
@@ -32,6 +30,9 @@ from ._session import AccountSession
 from ._share import MAX_SHARED_ACCOUNTS, ShareManager
 from ._validation import validate_identifier
 from ._waiting import WaitPolicy, retry_call
+
+if TYPE_CHECKING:
+    from ._cleanup import CleanupReport
 
 Snapshot = dict[str, Any]
 
@@ -517,6 +518,8 @@ def _share(
         raise
     if cleanup == "intermediates":
         assert result.manifest is not None
+        from ._cleanup import cleanup as run_cleanup  # only runs that clean up pay for importing it
+
         report = run_cleanup(
             result.manifest,
             source=source,
@@ -565,6 +568,7 @@ class _Flow:
         self.region = target.region
         self.cross_region = self.home_region != self.region
         self.share_source = source.in_region(self.region)
+        self.from_cluster = True
         self.created: list[str] = []
         self.adopted: list[str] = []
         self.entries: list[ManifestEntry] = []
@@ -698,10 +702,15 @@ class _Flow:
         for account, spec in self.specs.items():
             if spec.kms_key_id is not None or getattr(spec, "encrypt", None):
                 explicit[account] = self.restorers[account].target_key(spec, source_encrypted=True)
+        self.from_cluster = cluster_id is not None
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
         shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals)
         shared_id = K.ident(shared)
-        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit, kind=K).share(shared_id, self.tgts)
+        # A snapshot this run made is shared with nobody yet; otherwise preflight read the attribute.
+        current = [] if K.arn(shared) in self.created else self.preflight.shared_with.get(shared_id.lower())
+        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit, kind=K).share(
+            shared_id, self.tgts, current=current
+        )
         for account in self.tgts:
             self._record(
                 "updated",
@@ -774,7 +783,9 @@ class _Flow:
             )
             return snap
         assert snapshot_id is not None
-        found = self.copier.find(snapshot_id)
+        known, found = self.copier.take_known(snapshot_id)  # preflight's lookup, moments ago
+        if not known:
+            found = self.copier.find(snapshot_id)
         if found is None:
             raise NotFoundError(
                 f"cluster snapshot {snapshot_id} not found",
@@ -843,6 +854,10 @@ class _Flow:
                     target_account_ids=self.tgts,
                     admin_principals=admins,
                     tags=rds_tags(run=self.run_name, source=self.src, role="share-key"),
+                    # A key made by a run that crashed before naming it: from a cluster, such a
+                    # run had taken its snapshot first, so only a resumed run can find one. From
+                    # an existing snapshot nothing tells, so look.
+                    look_for_orphans=self.preflight.resuming or not self.from_cluster,
                 )
                 policy_changed = outcome in ("created", "updated")
                 self._record(outcome, copy_key.arn, kind="kms-key", role="share-key", account=self.src)
@@ -913,26 +928,6 @@ class _Flow:
             entries=tuple(self.entries),
         )
 
-    def _require_visible(self, session: AccountSession, shared: Snapshot) -> None:
-        """The target must see the shared snapshot by its ARN before it restores or copies it."""
-        arn = self.kind.arn(shared)
-        copier = SnapshotCopier(
-            session.rds(),
-            account_id=session.account_id,
-            region=self.region,
-            emit=self.emit,
-            wait=self.wait,
-            kind=self.kind,
-        )
-        if copier.find(arn, shared=True) is None:
-            raise NotFoundError(
-                f"the target account {session.account_id} cannot see {arn}",
-                step="restore",
-                account_id=session.account_id,
-                resource=arn,
-                fix="check that the snapshot is shared with the target and both sessions use the same region",
-            )
-
     def _restore(
         self,
         session: AccountSession,
@@ -946,7 +941,6 @@ class _Flow:
         encrypted = bool(shared.get("StorageEncrypted"))
         if target_key is None:
             target_key = restorer.target_key(restore, source_encrypted=encrypted)
-        self._require_visible(session, shared)
 
         def do_restore() -> Any:
             return restorer.ensure_cluster(restore, snapshot=shared, key=target_key, run=self.run_name)
@@ -965,10 +959,15 @@ class _Flow:
         else:
             cluster, outcome = do_restore()
         self._record(outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=tgt)
-        instance_arns, inst_outcome = restorer.ensure_instances(restore, cluster=cluster, run=self.run_name)
+        instance_arns, inst_outcome = restorer.ensure_instances(
+            restore, cluster=cluster, run=self.run_name, new_cluster=outcome == "created"
+        )
         for arn in instance_arns:
             self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=tgt)
-        secret, secret_outcome = restorer.ensure_master_secret(restore, cluster_id=cluster["DBClusterIdentifier"])
+        # The restore's wait just described the cluster; adding instances does not change its secret.
+        secret, secret_outcome = restorer.ensure_master_secret(
+            restore, cluster_id=cluster["DBClusterIdentifier"], cluster=cluster
+        )
         self._record(secret_outcome, secret, kind="secret", role="master-user-secret", account=tgt)
         backup_arn = None
         if restore.backup_copy:
@@ -1014,7 +1013,6 @@ class _Flow:
         encrypted = INSTANCE.encrypted(shared)
         if target_key is None:
             target_key = restorer.target_key(spec, source_encrypted=encrypted)
-        self._require_visible(session, shared)
         local: Snapshot = dict(shared)
         copies = 0
         if encrypted:

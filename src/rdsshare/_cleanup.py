@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, translate_client_error
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
+from ._keys import key_changed
 from ._kinds import CLUSTER, INSTANCE
 from ._manifest import Manifest, ManifestEntry
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, tag_dict
@@ -188,7 +189,10 @@ class _Cleaner:
                 self.note("revoke-key-grant", entry.account_id, entry.arn, "would", f"remove {account}")
             else:
                 builder.check_lockout(reduced, caller_arn=self.source.caller_arn)
-                kms.put_key_policy(KeyId=entry.arn, PolicyName="default", Policy=json.dumps(reduced))
+                try:
+                    kms.put_key_policy(KeyId=entry.arn, PolicyName="default", Policy=json.dumps(reduced))
+                finally:
+                    key_changed(entry.account_id, entry.region)
                 self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
 
     def retire_key(self) -> None:
@@ -228,10 +232,13 @@ class _Cleaner:
             if self.dry_run:
                 self.note("schedule-key-deletion", entry.account_id, entry.arn, "would", f"{self.window}-day window")
                 continue
-            for page in kms.get_paginator("list_aliases").paginate(KeyId=meta["KeyId"]):
-                for alias in page.get("Aliases", []):
-                    kms.delete_alias(AliasName=alias["AliasName"])
-            kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
+            try:
+                for page in kms.get_paginator("list_aliases").paginate(KeyId=meta["KeyId"]):
+                    for alias in page.get("Aliases", []):
+                        kms.delete_alias(AliasName=alias["AliasName"])
+                kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
+            finally:
+                key_changed(entry.account_id, entry.region)
             self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
 
     def _snapshots_using(self, key_arn: str, session: AccountSession) -> list[str]:

@@ -115,6 +115,48 @@ class SnapshotCopier:
         self._emit = emit
         self._wait = wait
         self._slots = slots or UNLIMITED
+        self._known: dict[str, Snapshot | None] = {}
+        self._known_lock = threading.Lock()
+
+    def remember(self, snapshot_id: str, snapshot: Snapshot | None) -> None:
+        """What a read moments ago found under ``snapshot_id`` (None: nothing).
+
+        The next ensure of that id starts from it instead of describing again (once: later
+        lookups ask AWS). Preflight hands its findings to the run this way.
+        """
+        with self._known_lock:
+            self._known[snapshot_id.lower()] = snapshot
+
+    def take_known(self, snapshot_id: str) -> tuple[bool, Snapshot | None]:
+        """``(True, what was remembered)`` once after :meth:`remember`, else ``(False, None)``."""
+        with self._known_lock:
+            key = snapshot_id.lower()
+            if key not in self._known:
+                return False, None
+            return True, self._known.pop(key)
+
+    def find_many(self, snapshot_ids: Sequence[str]) -> dict[str, Snapshot | None]:
+        """Several of this account's snapshots by identifier, with one describe call.
+
+        Returns every requested id (lower-cased) mapped to its snapshot or None.
+        """
+        wanted = [i.lower() for i in snapshot_ids]
+        out: dict[str, Snapshot | None] = dict.fromkeys(wanted)
+        if not wanted:
+            return out
+        kind = self.kind
+        try:
+            paginator: Any = self._rds.get_paginator(kind.describe)  # type: ignore[call-overload]
+            for page in paginator.paginate(Filters=[{"Name": kind.id_filter, "Values": wanted}]):
+                for snap in page.get(kind.list_field, []):
+                    ident = str(snap.get(kind.id_field, "")).lower()
+                    if ident in out:
+                        out[ident] = dict(snap)
+        except ClientError as exc:
+            raise translate_client_error(
+                exc, step="snapshot", account_id=self.account_id, resource=", ".join(wanted)
+            ) from exc
+        return out
 
     def find(self, snapshot: str, *, shared: bool = False) -> Snapshot | None:
         """The snapshot named by id or ARN, or None. ``shared=True`` looks at snapshots shared with us."""
@@ -166,7 +208,9 @@ class SnapshotCopier:
         ``AlreadyExists`` from ``create`` (a concurrent run, or a retry whose first response was
         lost) is adopted after the same ownership check (rdsshare tags for the same ``source``).
         """
-        existing = self.find(snapshot_id)
+        known, existing = self.take_known(snapshot_id)
+        if not known:
+            existing = self.find(snapshot_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(
@@ -190,7 +234,10 @@ class SnapshotCopier:
                     account_id=self.account_id,
                     resource=snapshot_id,
                 )
-        snap = self.wait_available(snapshot_id, step=step)
+        if existing is not None and existing.get("Status") == "available":
+            snap = existing  # described moments ago: nothing to wait for
+        else:
+            snap = self.wait_available(snapshot_id, step=step)
         self._emit(
             StepFinished(
                 step=step,

@@ -99,6 +99,7 @@ def _source(
         _statement(
             "ReadDatabasesAndSnapshots",
             [
+                "rds:DescribeAccountAttributes",
                 "rds:DescribeDBClusters",
                 "rds:DescribeDBClusterSnapshots",
                 "rds:DescribeDBClusterSnapshotAttributes",

@@ -17,7 +17,7 @@ import attrs
 from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
-from ._errors import InputError, error_code, translate_client_error
+from ._errors import InputError, NotFoundError, error_code, translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
@@ -120,14 +120,21 @@ class InstanceRestorer:
         self._emit = emit
         self._wait = wait
         self._copier = copier
+        self._known: dict[str, dict[str, Any] | None] = {}
 
-    def target_key(self, spec: InstanceRestoreSpec, *, source_encrypted: bool) -> KeyInfo | None:
+    def target_key(
+        self, spec: InstanceRestoreSpec, *, source_encrypted: bool, remember: bool = False
+    ) -> KeyInfo | None:
         """The target-owned key for the copy and the instance (None for an unencrypted snapshot)."""
         if not source_encrypted and spec.kms_key_id is None:
             return None
-        info = self._keys.describe(spec.kms_key_id or "alias/aws/rds", step="target-key")
+        info = self._keys.describe(spec.kms_key_id or "alias/aws/rds", step="target-key", remember=remember)
         self._keys.check_usable(info, step="target-key", allow_aws_managed=True)
         return info
+
+    def remember_instance(self, instance_id: str, instance: dict[str, Any] | None) -> None:
+        """What a read moments ago found under ``instance_id``: the next ensure starts from it (once)."""
+        self._known[instance_id.lower()] = instance
 
     def find_instance(self, instance_id: str) -> dict[str, Any] | None:
         """The DB instance, or None."""
@@ -146,14 +153,26 @@ class InstanceRestorer:
         shared_arn = INSTANCE.arn(shared)
         if key is None and INSTANCE.encrypted(shared):
             raise InputError("an encrypted shared DB snapshot needs a target key", step="target-copy")
-        return self._copier.ensure_copy(
-            source_snapshot=shared_arn,
-            target_id=derived_id(INSTANCE.ident(shared).removeprefix("rdsshare-"), "local"),
-            kms_key_id=key.arn if key is not None else None,
-            tags=rds_tags(run=run, source=shared_arn, role="target-copy"),
-            source=shared_arn,
-            step="target-copy",
-        )
+        try:
+            return self._copier.ensure_copy(
+                source_snapshot=shared_arn,
+                target_id=derived_id(INSTANCE.ident(shared).removeprefix("rdsshare-"), "local"),
+                kms_key_id=key.arn if key is not None else None,
+                tags=rds_tags(run=run, source=shared_arn, role="target-copy"),
+                source=shared_arn,
+                step="target-copy",
+            )
+        except NotFoundError as exc:
+            if exc.error_code != INSTANCE.not_found:
+                raise
+            raise NotFoundError(
+                f"the target account {self.account_id} cannot see {shared_arn}",
+                step="target-copy",
+                account_id=self.account_id,
+                resource=shared_arn,
+                error_code=exc.error_code,
+                fix="check that the snapshot is shared with the target and both sessions use the same region",
+            ) from exc
 
     def ensure_instance(
         self, spec: InstanceRestoreSpec, *, snapshot: Mapping[str, Any], run: str
@@ -162,7 +181,7 @@ class InstanceRestorer:
         step = "restore"
         instance_id = spec.instance_id.lower()
         snapshot_arn = INSTANCE.arn(snapshot)
-        existing = self.find_instance(instance_id)
+        existing = self._known.pop(instance_id) if instance_id in self._known else self.find_instance(instance_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(
@@ -202,6 +221,15 @@ class InstanceRestorer:
                 self._rds.restore_db_instance_from_db_snapshot(**params)
                 outcome = "created"
             except ClientError as exc:
+                if error_code(exc) == INSTANCE.not_found:
+                    raise NotFoundError(
+                        f"the target account {self.account_id} cannot see {snapshot_arn}",
+                        step=step,
+                        account_id=self.account_id,
+                        resource=snapshot_arn,
+                        error_code=error_code(exc),
+                        fix="check that the snapshot is shared with the target and both sessions use the same region",
+                    ) from exc
                 if error_code(exc) != "DBInstanceAlreadyExists":
                     raise translate_client_error(
                         exc, step=step, account_id=self.account_id, resource=instance_id
@@ -214,7 +242,13 @@ class InstanceRestorer:
                     account_id=self.account_id,
                     resource=instance_id,
                 )
-        instance = self.wait_instance(instance_id, require_secret=spec.manage_master_user_password)
+        if (
+            existing is not None
+            and instance_observation(existing, require_secret=spec.manage_master_user_password).done
+        ):
+            instance = existing  # described moments ago: nothing to wait for
+        else:
+            instance = self.wait_instance(instance_id, require_secret=spec.manage_master_user_password)
         self._emit(
             StepFinished(
                 step=step,

@@ -87,6 +87,24 @@ def _key_lock(account_id: str, region: str) -> threading.RLock:
         return _KEY_LOCKS.setdefault((account_id, region), threading.RLock())
 
 
+_KEY_CHANGES: dict[tuple[str, str], int] = {}
+
+
+def key_changed(account_id: str, region: str) -> None:
+    """Note that rdsshare changed a key or alias of ``account_id`` in ``region`` in this process.
+
+    Answers remembered from earlier reads (preflight's) are only reused while this count stands
+    still, so a share key created or a policy changed by a concurrent run is never missed.
+    """
+    with _KEY_LOCKS_GUARD:
+        _KEY_CHANGES[(account_id, region)] = _KEY_CHANGES.get((account_id, region), 0) + 1
+
+
+def _changes(account_id: str, region: str) -> int:
+    with _KEY_LOCKS_GUARD:
+        return _KEY_CHANGES.get((account_id, region), 0)
+
+
 class KeyManager:
     """Key work in one account: describe keys, create or adopt the share CMK, keep its policy.
 
@@ -109,6 +127,11 @@ class KeyManager:
         self.caller_arn = caller_arn
         self.partition = partition
         self._emit = emit
+        # One-shot answers of reads made moments ago (see remember=True below), with the key
+        # change count they were read at.
+        self._known_keys: dict[str, KeyInfo] = {}
+        self._known_alias: tuple[int, KeyInfo | None] | None = None
+        self._known_policies: dict[str, tuple[int, dict[str, Any]]] = {}
         # See _create_key_once: rdsshare retries CreateKey itself, after looking for the key.
         kms.meta.events.register_first(
             "needs-retry.kms.CreateKey",
@@ -119,8 +142,15 @@ class KeyManager:
     def _fail(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
 
-    def describe(self, key: str, *, step: str) -> KeyInfo:
-        """``DescribeKey`` on an id, ARN, alias name or alias ARN."""
+    def describe(self, key: str, *, step: str, remember: bool = False) -> KeyInfo:
+        """``DescribeKey`` on an id, ARN, alias name or alias ARN.
+
+        ``remember=True`` keeps the answer for the next ``describe`` of the same ``key`` (once):
+        preflight's reads stand in for the run's.
+        """
+        known = self._known_keys.pop(key, None)
+        if known is not None:
+            return known
         parts = key.split(":")
         if key.startswith("arn:") and len(parts) > 3 and parts[3] != self.region:
             raise KeyNotAccessibleError(
@@ -134,7 +164,21 @@ class KeyManager:
             meta = self._kms.describe_key(KeyId=key)["KeyMetadata"]
         except ClientError as exc:
             raise self._fail(exc, step, key) from exc
-        return KeyInfo.from_metadata(meta)
+        info = KeyInfo.from_metadata(meta)
+        if remember:
+            self._known_keys[key] = info
+        return info
+
+    def find_share_key(self, *, remember: bool = False) -> KeyInfo | None:
+        """rdsshare's share key (by its alias), or None. ``remember``: see :meth:`describe`."""
+        changes = _changes(self.account_id, self.region)
+        info = self._find_by_alias(KEY_ALIAS)
+        if remember:
+            self._known_alias = (changes, info)
+        return info
+
+    def _changed(self) -> None:
+        key_changed(self.account_id, self.region)
 
     def check_usable(self, info: KeyInfo, *, step: str, allow_aws_managed: bool = False) -> None:
         """Raise unless ``info`` can encrypt a snapshot copy/restore in this account and region."""
@@ -165,15 +209,25 @@ class KeyManager:
         target_account_ids: Sequence[str],
         admin_principals: Sequence[str] = (),
         tags: Sequence[dict[str, str]] = (),
+        look_for_orphans: bool = True,
     ) -> tuple[KeyInfo, Outcome]:
         """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
 
         Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
         replaced. Serialized per account and region within the process.
+
+        An orphan is a key a run created but crashed before naming (``CreateAlias``); finding
+        one means reading every key of the account (``ListKeys`` + ``DescribeKey`` each).
+        ``look_for_orphans=False`` skips that when the caller knows no earlier run of the same
+        share got that far (the facade: nothing of this run existed yet); a lost ``CreateKey``
+        response is always followed by the search.
         """
         with _key_lock(self.account_id, self.region):
             return self._ensure_share_key(
-                target_account_ids=target_account_ids, admin_principals=admin_principals, tags=tags
+                target_account_ids=target_account_ids,
+                admin_principals=admin_principals,
+                tags=tags,
+                look_for_orphans=look_for_orphans,
             )
 
     def _ensure_share_key(
@@ -182,12 +236,8 @@ class KeyManager:
         target_account_ids: Sequence[str],
         admin_principals: Sequence[str] = (),
         tags: Sequence[dict[str, str]] = (),
+        look_for_orphans: bool = True,
     ) -> tuple[KeyInfo, Outcome]:
-        """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
-
-        Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
-        replaced.
-        """
         step = "source-key"
         builder = CmkPolicyBuilder(
             owner_account_id=self.account_id,
@@ -195,7 +245,14 @@ class KeyManager:
             admin_principals=admin_principals,
             partition=self.partition,
         )
-        info = self._find_by_alias(KEY_ALIAS) or self._find_orphan()
+        known, self._known_alias = self._known_alias, None
+        if known is not None and known[0] == _changes(self.account_id, self.region):
+            info = known[1]
+        else:
+            info = self._find_by_alias(KEY_ALIAS)
+        orphan = info is None and look_for_orphans
+        if orphan:
+            info = self._find_orphan()
         if info is not None:
             if info.state == "PendingDeletion":
                 raise KeyNotAccessibleError(
@@ -206,7 +263,8 @@ class KeyManager:
                     fix="cancel the deletion (kms cancel-key-deletion, then enable-key) or delete the alias",
                 )
             self.check_usable(info, step=step)
-            self._ensure_alias(info)
+            if orphan:
+                self._ensure_alias(info)
             outcome = self._ensure_grants(info, builder=builder)
             return info, ("adopted" if outcome == "unchanged" else outcome)
 
@@ -216,6 +274,7 @@ class KeyManager:
         merged_tags = {**{t["Key"]: t["Value"] for t in tags}, TAG_MANAGED_BY: MANAGED_BY}
         kms_tags: list[TagTypeDef] = [{"TagKey": k, "TagValue": v} for k, v in merged_tags.items()]
         info = self._create_key_once(json.dumps(policy), kms_tags)
+        self._changed()
         try:
             self._ensure_alias(info)
         except ConflictError:
@@ -225,6 +284,7 @@ class KeyManager:
             if winner is None or not self._is_ours(winner):
                 raise
             self._kms.schedule_key_deletion(KeyId=info.key_id, PendingWindowInDays=7)
+            self._changed()
             _log.info("another run won %s; scheduled deletion of the duplicate %s", KEY_ALIAS, info.arn)
             self.check_usable(winner, step=step)
             outcome = self._ensure_grants(winner, builder=builder)
@@ -305,17 +365,13 @@ class KeyManager:
         return None
 
     def _ensure_alias(self, info: KeyInfo) -> None:
-        """Point rdsshare's alias at ``info`` (it may not be visible yet right after CreateKey)."""
+        """Point rdsshare's alias at ``info`` (it may not be visible yet right after CreateKey).
 
-        def has_alias() -> bool:
-            for page in self._kms.get_paginator("list_aliases").paginate(KeyId=info.key_id):
-                if any(a.get("AliasName") == KEY_ALIAS for a in page.get("Aliases", [])):
-                    return True
-            return False
+        No read first: ``AlreadyExistsException`` says the alias exists, and then where it points
+        decides (a retried CreateAlias whose first response was lost points at ``info``).
+        """
 
         def create() -> None:
-            if has_alias():
-                return
             try:
                 self._kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=info.key_id)
             except ClientError as exc:
@@ -345,6 +401,8 @@ class KeyManager:
             )
         except ClientError as exc:
             raise self._fail(exc, "source-key", KEY_ALIAS) from exc
+        finally:
+            self._changed()
 
     # -- policy -----------------------------------------------------------------------------
     def ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
@@ -354,6 +412,17 @@ class KeyManager:
 
     def _ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
         step = "source-key"
+        known = self._known_policies.pop(info.key_id, None)
+        # Preflight read the policy moments ago and nothing here changed it since. If it already
+        # grants the targets there is nothing to write; a write reads it afresh first.
+        fresh = known is not None and known[0] == _changes(self.account_id, self.region)
+        if known is not None and fresh and builder.merge(known[1]) == known[1]:
+            self._emit(
+                StepFinished(
+                    step=step, account_id=self.account_id, resource=info.arn, outcome="unchanged", arn=info.arn
+                )
+            )
+            return "unchanged"
         try:
             current = retry_call(
                 lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"],
@@ -391,6 +460,8 @@ class KeyManager:
             )
         except ClientError as exc:
             raise self._fail(exc, step, info.arn) from exc
+        finally:
+            self._changed()
         self._emit(
             StepFinished(
                 step=step,
@@ -402,9 +473,13 @@ class KeyManager:
         )
         return "updated"
 
-    def key_policy(self, key_id: str) -> dict[str, Any]:
-        """The key's current ``default`` policy."""
+    def key_policy(self, key_id: str, *, remember: bool = False) -> dict[str, Any]:
+        """The key's current ``default`` policy. ``remember``: see :meth:`describe`."""
+        changes = _changes(self.account_id, self.region)
         try:
-            return dict(json.loads(self._kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]))
+            policy = dict(json.loads(self._kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]))
         except ClientError as exc:
             raise self._fail(exc, "source-key", key_id) from exc
+        if remember:
+            self._known_policies[key_id] = (changes, policy)
+        return policy

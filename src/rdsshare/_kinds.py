@@ -40,6 +40,8 @@ class SnapshotKind:
     busy_codes: tuple[str, ...]
     arn_type: str
     identifier_kind: str
+    id_filter: str  # the describe filter on snapshot identifiers (takes several values)
+    quota_name: str  # DescribeAccountAttributes' name of the manual snapshot quota
 
     def ident(self, snap: Mapping[str, Any]) -> str:
         """The snapshot's identifier."""
@@ -77,6 +79,8 @@ CLUSTER = SnapshotKind(
     busy_codes=("InvalidDBClusterSnapshotStateFault", "InvalidDBClusterStateFault"),
     arn_type="cluster-snapshot",
     identifier_kind="cluster-snapshot",
+    id_filter="db-cluster-snapshot-id",
+    quota_name="ManualClusterSnapshots",
 )
 
 INSTANCE = SnapshotKind(
@@ -102,4 +106,6 @@ INSTANCE = SnapshotKind(
     busy_codes=("InvalidDBSnapshotState", "InvalidDBSnapshotStateFault", "InvalidDBInstanceState"),
     arn_type="snapshot",
     identifier_kind="snapshot",
+    id_filter="db-snapshot-id",
+    quota_name="ManualSnapshots",
 )

@@ -34,9 +34,6 @@ T = TypeVar("T")
 
 Action = Literal["create", "adopt", "update", "skip"]
 
-#: The default per-region quota of manual cluster snapshots (adjustable) [CHAP_Limits].
-MANUAL_SNAPSHOT_QUOTA = 100
-
 
 @attrs.frozen(kw_only=True)
 class PlanStep:
@@ -130,7 +127,6 @@ class Preflight:
         copier: SnapshotCopier,
         share_copier: SnapshotCopier,
         restorer: Any,
-        manual_snapshot_quota: int = MANUAL_SNAPSHOT_QUOTA,
         kind: SnapshotKind = CLUSTER,
     ) -> None:
         self.kind = kind
@@ -148,9 +144,12 @@ class Preflight:
         self.copier = copier
         self.share_copier = share_copier
         self.restorer = restorer
-        self.quota = manual_snapshot_quota
         #: the ARN of the source cluster/instance, once preflight has described it (the run reuses it)
         self.source_arn: str | None = None
+        #: the ``restore`` attribute of the snapshot to share, when preflight read it (the run reuses it)
+        self.shared_with: dict[str, list[str]] = {}
+        # snapshots looked up together (lower-cased id -> snapshot or None)
+        self._found: dict[str, dict[str, Any] | None] = {}
         self.steps: list[PlanStep] = []
         self.problems: list[Problem] = []
 
@@ -191,6 +190,11 @@ class Preflight:
             steps=tuple(self.steps),
             problems=tuple(self.problems),
         )
+
+    @property
+    def resuming(self) -> bool:
+        """Whether an earlier run of the same share got as far as making something (it may have crashed)."""
+        return any(s.action == "adopt" and s.step in ("snapshot", "copy", "restore") for s in self.steps)
 
     # -- the checks ----------------------------------------------------------------------------
     def check(
@@ -283,9 +287,16 @@ class Preflight:
                     resource=src["arn"],
                 )
             snap_id = derived_id(cluster_id, self.run)
-            existing = self._try(
-                "snapshot", self.src, snap_id, "check RDS permissions", lambda: self.copier.find(snap_id)
+            # One describe answers for the snapshot and every copy id the run may need (same region).
+            ids = [snap_id] if self.cross_region else [snap_id, *self._copy_ids(snap_id)]
+            found = self._try(
+                "snapshot", self.src, snap_id, "check RDS permissions", lambda: self.copier.find_many(ids)
             )
+            if found is None:
+                return None
+            self._found.update(found)
+            existing = found[snap_id.lower()]
+            self.copier.remember(snap_id, existing)
             if existing is not None:
                 if tag_dict(existing.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
                     self._problem(
@@ -312,6 +323,8 @@ class Preflight:
             return facts
         assert snapshot_id is not None
         snap = self._try("snapshot", self.src, snapshot_id, "check the id/ARN", lambda: self.copier.find(snapshot_id))
+        if snap is not None:
+            self.copier.remember(snapshot_id, snap)
         if snap is None:
             if not any(p.check == "snapshot" for p in self.problems):
                 self._problem(
@@ -335,6 +348,14 @@ class Preflight:
         if snap.get("OptionGroupName"):
             self._option_groups([str(snap["OptionGroupName"])], str(snap.get("Engine") or ""))
         return self._facts(snap)
+
+    def _copy_id(self, snapshot_id: str, suffix: str) -> str:
+        """The deterministic id of the shareable copy of ``snapshot_id`` (the run derives the same)."""
+        base = snapshot_id.removeprefix("rds:").removeprefix("rdsshare-")
+        return derived_id(base, self.run if not base.endswith(self.run) else "", suffix)
+
+    def _copy_ids(self, snapshot_id: str) -> list[str]:
+        return [self._copy_id(snapshot_id, suffix) for suffix in ("cmk", "manual")]
 
     def _option_groups(self, names: list[str], engine: str) -> None:
         """DB snapshots with permanent/persistent options (TDE...) cannot be shared [RDS-SHARE]."""
@@ -385,7 +406,7 @@ class Preflight:
                 self.src,
                 facts["key"],
                 "allow kms:DescribeKey on the snapshot's key",
-                lambda: self.home_keys.describe(facts["key"], step="source-key"),
+                lambda: self.home_keys.describe(facts["key"], step="source-key", remember=True),
             )
             if key is None:
                 return
@@ -397,7 +418,7 @@ class Preflight:
                 self.src,
                 source_kms_key,
                 "pass a key of the source account",
-                lambda: self.keys.describe(source_kms_key, step="source-key"),
+                lambda: self.keys.describe(source_kms_key, step="source-key", remember=True),
             )
             if copy_key is not None:
                 self._usable(copy_key)
@@ -406,7 +427,11 @@ class Preflight:
                     copy_key = None
         elif needs_cmk:
             existing = self._try(
-                "source-key", self.src, KEY_ALIAS, "allow kms:DescribeKey", lambda: self.keys._find_by_alias(KEY_ALIAS)
+                "source-key",
+                self.src,
+                KEY_ALIAS,
+                "allow kms:DescribeKey",
+                lambda: self.keys.find_share_key(remember=True),
             )
             if existing is not None:
                 self._usable(existing)
@@ -441,12 +466,17 @@ class Preflight:
             self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
             shared_id, shared_exists = facts["id"], facts["exists"]
         else:
-            base = facts["id"].removeprefix("rds:").removeprefix("rdsshare-")
             suffix = "cmk" if copy_key else ("copy" if self.cross_region else "manual")
-            shared_id = derived_id(base, self.run if not base.endswith(self.run) else "", suffix)
-            found = self._try(
-                "copy", self.src, shared_id, "check RDS permissions", lambda: self.share_copier.find(shared_id)
-            )
+            shared_id = self._copy_id(facts["id"], suffix)
+            problems = len(self.problems)
+            if shared_id.lower() in self._found:
+                found = self._found[shared_id.lower()]
+            else:
+                found = self._try(
+                    "copy", self.src, shared_id, "check RDS permissions", lambda: self.share_copier.find(shared_id)
+                )
+            if len(self.problems) == problems:
+                self.share_copier.remember(shared_id, found)
             shared_exists = found is not None
             if found is not None:
                 self._step("copy", self.src, "adopt", shared_id, "made by an earlier run")
@@ -468,6 +498,8 @@ class Preflight:
                 "allow rds:DescribeDBClusterSnapshotAttributes",
                 lambda: self._shared_with(shared_id),
             )
+            if accounts is not None:
+                self.shared_with[shared_id.lower()] = accounts
             if accounts is not None and all(t in accounts for t in self.tgts):
                 self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
                 return
@@ -490,7 +522,7 @@ class Preflight:
             self.src,
             key.arn,
             "allow kms:GetKeyPolicy on the key",
-            lambda: self.keys.key_policy(key.key_id),
+            lambda: self.keys.key_policy(key.key_id, remember=True),
         )
         if policy is None:
             return
@@ -510,24 +542,34 @@ class Preflight:
             )
 
     def _quota(self, needed: int) -> None:
+        """Room for ``needed`` more manual snapshots in the account's quota.
+
+        The quota is adjustable (100 by default), so it is read with its usage, not assumed
+        [BC-RDS DescribeAccountAttributes].
+        """
         if not needed:
             return
+        name = self.kind.quota_name
 
-        def count() -> int:
-            total = 0
-            paginator: Any = self.share_source.rds().get_paginator(self.kind.describe)  # type: ignore[call-overload]
-            for page in paginator.paginate(SnapshotType="manual"):
-                total += len(page.get(self.kind.list_field, []))
-            return total
+        def read() -> tuple[int, int] | None:
+            quotas = self.share_source.rds().describe_account_attributes().get("AccountQuotas", [])
+            for quota in quotas:
+                if quota.get("AccountQuotaName") == name:
+                    return int(quota.get("Used", 0)), int(quota.get("Max", 0))
+            return None
 
-        have = self._try("quota", self.src, "manual cluster snapshots", "check RDS permissions", count)
-        if have is not None and have + needed > self.quota:
+        found = self._try("quota", self.src, name, "allow rds:DescribeAccountAttributes", read)
+        if found is None:
+            return
+        used, limit = found
+        if used + needed > limit:
+            noun = "manual cluster snapshots" if self.kind.name == "cluster" else "manual DB snapshots"
             self._problem(
                 "quota",
-                f"{have} manual cluster snapshots exist; this run needs {needed} more and the quota is {self.quota}",
+                f"{used} {noun} exist in {self.region}; this run needs {needed} more and the quota is {limit}",
                 "delete unused manual snapshots or raise the quota in Service Quotas",
                 account=self.src,
-                resource="manual cluster snapshots",
+                resource=name,
                 code="SnapshotQuotaExceeded",
             )
 
@@ -545,11 +587,12 @@ class Preflight:
             self.tgt,
             spec.kms_key_id or "alias/aws/rds",
             "pass an enabled symmetric key of the target account and region",
-            lambda: restorer.target_key(spec, source_encrypted=encrypted),
+            lambda: restorer.target_key(spec, source_encrypted=encrypted, remember=True),
         )
         existing = self._restore_step(
             cluster_id,
             lambda: restorer.find_cluster(cluster_id),
+            remember=restorer.remember_cluster,
             noun="cluster",
             arn_field="DBClusterArn",
             code="DBClusterAlreadyExistsFault",
@@ -577,7 +620,7 @@ class Preflight:
             self.tgt,
             spec.kms_key_id or "alias/aws/rds",
             "pass an enabled symmetric key of the target account and region",
-            lambda: restorer.target_key(spec, source_encrypted=encrypted),
+            lambda: restorer.target_key(spec, source_encrypted=encrypted, remember=True),
         )
         if encrypted:
             self._step(
@@ -590,6 +633,7 @@ class Preflight:
         self._restore_step(
             instance_id,
             lambda: restorer.find_instance(instance_id),
+            remember=restorer.remember_instance,
             noun="DB instance",
             arn_field="DBInstanceArn",
             code="DBInstanceAlreadyExists",
@@ -602,13 +646,17 @@ class Preflight:
         ident: str,
         find: Callable[[], Any],
         *,
+        remember: Callable[[str, Any], None],
         noun: str,
         arn_field: str,
         code: str,
         create_reason: str,
     ) -> Any:
         """Plan the restore of ``ident``: adopt an earlier rdsshare restore, refuse anyone else's."""
+        problems = len(self.problems)
         existing = self._try("restore", self.tgt, ident, "check RDS permissions", find)
+        if len(self.problems) == problems:  # the lookup worked: the run starts from its answer
+            remember(ident, existing)
         if existing is None:
             self._step("restore", self.tgt, "create", ident, create_reason)
             return None

@@ -14,6 +14,7 @@ from ._errors import (
     ConflictError,
     InputError,
     KeyNotAccessibleError,
+    NotFoundError,
     error_code,
     translate_client_error,
 )
@@ -172,13 +173,17 @@ class Restorer:
         self.region = region
         self._emit = emit
         self._wait = wait
+        self._known: dict[str, DBClusterTypeDef | None] = {}
 
     def _error(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
 
     # -- key ----------------------------------------------------------------------------------
-    def target_key(self, spec: ClusterRestoreSpec, *, source_encrypted: bool) -> KeyInfo | None:
-        """The target-owned key for the restored cluster, or None to restore unencrypted."""
+    def target_key(self, spec: ClusterRestoreSpec, *, source_encrypted: bool, remember: bool = False) -> KeyInfo | None:
+        """The target-owned key for the restored cluster, or None to restore unencrypted.
+
+        ``remember=True`` keeps the key's description for the next call (see ``KeyManager.describe``).
+        """
         encrypt = source_encrypted or bool(spec.encrypt) or spec.kms_key_id is not None
         if spec.encrypt is False and source_encrypted:
             raise InputError(
@@ -190,11 +195,15 @@ class Restorer:
         if not encrypt:
             return None
         key = spec.kms_key_id or "alias/aws/rds"
-        info = self._keys.describe(key, step="target-key")
+        info = self._keys.describe(key, step="target-key", remember=remember)
         self._keys.check_usable(info, step="target-key", allow_aws_managed=True)
         return info
 
     # -- cluster ------------------------------------------------------------------------------
+    def remember_cluster(self, cluster_id: str, cluster: DBClusterTypeDef | None) -> None:
+        """What a read moments ago found under ``cluster_id``: the next ensure starts from it (once)."""
+        self._known[cluster_id.lower()] = cluster
+
     def find_cluster(self, cluster_id: str) -> DBClusterTypeDef | None:
         """The cluster, or None."""
         try:
@@ -241,7 +250,7 @@ class Restorer:
         step = "restore"
         snapshot_arn = snapshot["DBClusterSnapshotArn"]
         cluster_id = spec.cluster_id.lower()
-        existing = self.find_cluster(cluster_id)
+        existing = self._known.pop(cluster_id) if cluster_id in self._known else self.find_cluster(cluster_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(
@@ -286,6 +295,15 @@ class Restorer:
                 self._rds.restore_db_cluster_from_snapshot(**params)
                 outcome = "created"
             except ClientError as exc:
+                if error_code(exc) in ("DBClusterSnapshotNotFoundFault", "DBSnapshotNotFound"):
+                    raise NotFoundError(
+                        f"the target account {self.account_id} cannot see {snapshot_arn}",
+                        step=step,
+                        account_id=self.account_id,
+                        resource=snapshot_arn,
+                        error_code=error_code(exc),
+                        fix="check that the snapshot is shared with the target and both sessions use the same region",
+                    ) from exc
                 if error_code(exc) != "DBClusterAlreadyExistsFault":
                     raise self._error(exc, step, cluster_id) from exc
                 raced = self.find_cluster(cluster_id)
@@ -296,7 +314,10 @@ class Restorer:
                     account_id=self.account_id,
                     resource=cluster_id,
                 )
-        cluster = self.wait_cluster(cluster_id, step=step)
+        if existing is not None and existing.get("Status") == "available":
+            cluster = existing  # described moments ago: nothing to wait for
+        else:
+            cluster = self.wait_cluster(cluster_id, step=step)
         self._emit(
             StepFinished(
                 step=step,
@@ -322,9 +343,13 @@ class Restorer:
 
     # -- instances ----------------------------------------------------------------------------
     def ensure_instances(
-        self, spec: ClusterRestoreSpec, *, cluster: DBClusterTypeDef, run: str
+        self, spec: ClusterRestoreSpec, *, cluster: DBClusterTypeDef, run: str, new_cluster: bool = False
     ) -> tuple[list[str], Outcome]:
-        """Create the cluster's DB instances (adopting existing ones), then wait for all of them."""
+        """Create the cluster's DB instances (adopting existing ones), then wait for all of them.
+
+        ``new_cluster=True`` (this run restored it) skips looking for existing instances: a
+        restored Aurora cluster has none.
+        """
         step = "instances"
         cluster_id = cluster["DBClusterIdentifier"]
         wanted = spec.instance_ids
@@ -338,7 +363,7 @@ class Restorer:
                 )
             )
             return [], "unchanged"
-        existing = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
+        existing = {} if new_cluster else {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
         source = tag_dict(cluster.get("TagList")).get(TAG_SOURCE, cluster.get("DBClusterArn", ""))
         created = False
         for instance_id in wanted:
@@ -384,7 +409,10 @@ class Restorer:
                         fix="delete or rename that instance, or restore under another cluster id",
                     ) from exc
                 raise self._error(exc, step, instance_id) from exc
-        arns = self.wait_instances(cluster_id, wanted)
+        if not created and all(w in existing and existing[w].get("DBInstanceStatus") == "available" for w in wanted):
+            arns = [str(existing[w].get("DBInstanceArn", "")) for w in wanted]  # listed moments ago
+        else:
+            arns = self.wait_instances(cluster_id, wanted)
         outcome: Outcome = "created" if created else "adopted"
         self._emit(StepFinished(step=step, account_id=self.account_id, resource=cluster_id, outcome=outcome))
         return arns, outcome
@@ -432,12 +460,19 @@ class Restorer:
         return [arns[w] for w in wanted]
 
     # -- master secret --------------------------------------------------------------------------
-    def ensure_master_secret(self, spec: ClusterRestoreSpec, *, cluster_id: str) -> tuple[str | None, Outcome]:
+    def ensure_master_secret(
+        self,
+        spec: ClusterRestoreSpec,
+        *,
+        cluster_id: str,
+        cluster: DBClusterTypeDef | Mapping[str, Any] | None = None,
+    ) -> tuple[str | None, Outcome]:
         """Have RDS manage the master password in the target's Secrets Manager.
 
         ``RestoreDBClusterFromSnapshot`` cannot do it [AUR-SM]; ``ModifyDBCluster`` with
         ``ManageMasterUserPassword`` after the restore does, and Aurora generates a new
-        password, so the source's password stops working in the target.
+        password, so the source's password stops working in the target. ``cluster`` is the
+        cluster as the caller last described it (the restore's wait); without it, it is read.
         """
         step = "secret"
         if not spec.manage_master_user_password:
@@ -450,7 +485,8 @@ class Restorer:
                 )
             )
             return None, "unchanged"
-        cluster = self.find_cluster(cluster_id)
+        if cluster is None:
+            cluster = self.find_cluster(cluster_id)
         secret = (cluster or {}).get("MasterUserSecret", {}).get("SecretArn")
         if secret:
             self._emit(
@@ -509,8 +545,8 @@ class Restorer:
         except ClientError as exc:
             if not has_secret():
                 raise self._error(exc, step, cluster_id) from exc
-        cluster = self.wait_cluster(cluster_id, step=step, require_secret=True)
-        secret = cluster["MasterUserSecret"]["SecretArn"]
+        done = self.wait_cluster(cluster_id, step=step, require_secret=True)
+        secret = done["MasterUserSecret"]["SecretArn"]
         self._emit(
             StepFinished(
                 step=step,

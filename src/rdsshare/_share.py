@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -26,7 +26,7 @@ class ShareManager:
     """Adds accounts to (or removes them from) a cluster snapshot's ``restore`` attribute.
 
     Only explicit 12-digit account ids: ``all`` (public) is refused before any call, as is
-    going over the 20-account limit. After a change it reads the attribute back to verify.
+    going over the 20-account limit. After a change it checks the attribute in the answer.
     """
 
     def __init__(self, rds: RDSClient, *, account_id: str, emit: Emitter, kind: SnapshotKind = CLUSTER) -> None:
@@ -71,15 +71,22 @@ class ShareManager:
             result = getattr(self._rds, self.kind.describe_attributes)(**{self.kind.id_field: snapshot_id})
         except ClientError as exc:
             raise translate_client_error(exc, step="share", account_id=self.account_id, resource=snapshot_id) from exc
-        for attribute in result[self.kind.attributes_result].get(self.kind.attributes_field, []):
+        return self._restore_values(result)
+
+    def _restore_values(self, result: Any) -> list[str]:
+        for attribute in result.get(self.kind.attributes_result, {}).get(self.kind.attributes_field, []):
             if attribute.get("AttributeName") == "restore":
                 return list(attribute.get("AttributeValues", []))
         return []
 
-    def share(self, snapshot_id: str, account_ids: Sequence[str]) -> Outcome:
-        """Ensure ``account_ids`` can restore ``snapshot_id``. Returns ``unchanged`` if they already can."""
+    def share(self, snapshot_id: str, account_ids: Sequence[str], *, current: Sequence[str] | None = None) -> Outcome:
+        """Ensure ``account_ids`` can restore ``snapshot_id``. Returns ``unchanged`` if they already can.
+
+        ``current`` is the ``restore`` attribute when the caller knows it (a copy it just made has
+        none; preflight read it moments ago); otherwise it is read first.
+        """
         accounts = self.validate_accounts(account_ids, owner=self.account_id)
-        current = self.shared_with(snapshot_id)
+        current = list(current) if current is not None else self.shared_with(snapshot_id)
         if "all" in current:
             raise AwsError(
                 f"{snapshot_id} is public ('all'); rdsshare will not share a public snapshot",
@@ -116,8 +123,9 @@ class ShareManager:
                 action=f"share with {', '.join(missing)}",
             )
         )
-        self._modify(snapshot_id, add=missing)
-        now = self.shared_with(snapshot_id)
+        answer = self._modify(snapshot_id, add=missing)
+        # The answer carries the attribute as it now is [BC-RDS ModifyDBClusterSnapshotAttribute].
+        now = self._restore_values(answer) if self.kind.attributes_result in answer else self.shared_with(snapshot_id)
         if any(a not in now for a in missing):
             raise AwsError(
                 f"{snapshot_id} is not shared with {missing} after the attribute change",
@@ -136,9 +144,9 @@ class ShareManager:
         self._modify(snapshot_id, remove=present)
         return "updated"
 
-    def _modify(self, snapshot_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+    def _modify(self, snapshot_id: str, *, add: Sequence[str] = (), remove: Sequence[str] = ()) -> Any:
         try:
-            retry_call(
+            return retry_call(
                 lambda: getattr(self._rds, self.kind.modify_attribute)(
                     **{self.kind.id_field: snapshot_id},
                     AttributeName="restore",

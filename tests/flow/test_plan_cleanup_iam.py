@@ -103,6 +103,18 @@ class TestDryRun:
         plan = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", dry_run=True)
         assert [p.check for p in plan.problems] == ["quota"]
         assert plan.problems[0].error_code == "SnapshotQuotaExceeded"
+        assert "99 manual cluster snapshots exist" in plan.problems[0].message
+        assert "the quota is 100" in plan.problems[0].message
+
+    def test_a_raised_quota_is_read_not_assumed(self, aws: EmulatedAWS) -> None:
+        aws.manual_snapshot_quota = 150  # raised in Service Quotas
+        aws.create_cluster(SOURCE, "example-db")
+        rds = aws.client(SOURCE, "rds")
+        for n in range(120):
+            rds.create_db_cluster_snapshot(DBClusterIdentifier="example-db", DBClusterSnapshotIdentifier=f"keep-{n}")
+        source, target = sessions(aws)
+        plan = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", dry_run=True)
+        assert plan.problems == ()
 
 
 class TestManifestAndCleanup:

@@ -26,17 +26,15 @@ OPERATIONS = [
     ("rds", "DescribeDBClusters"),
     ("rds", "DescribeDBClusterSnapshots"),
     ("kms", "DescribeKey"),
+    ("rds", "DescribeAccountAttributes"),
     ("rds", "DescribeDBEngineVersions"),
     ("rds", "DescribeOrderableDBInstanceOptions"),
     ("rds", "DescribeDBSubnetGroups"),
     ("ec2", "DescribeSecurityGroups"),
     ("rds", "CreateDBClusterSnapshot"),
-    ("kms", "ListKeys"),
     ("kms", "CreateKey"),
-    ("kms", "ListAliases"),
     ("kms", "CreateAlias"),
     ("rds", "CopyDBClusterSnapshot"),
-    ("rds", "DescribeDBClusterSnapshotAttributes"),
     ("rds", "ModifyDBClusterSnapshotAttribute"),
     ("rds", "RestoreDBClusterFromSnapshot"),
     ("rds", "DescribeDBInstances"),
@@ -51,7 +49,6 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 # KMS propagation: right after CreateKey, the key may be "not found" to the next calls.
 PROPAGATION = [
-    ("kms", "ListAliases", "NotFoundException"),
     ("kms", "CreateAlias", "NotFoundException"),
     ("rds", "RestoreDBClusterFromSnapshot", "KMSKeyNotAccessibleFault"),
 ]

@@ -146,3 +146,46 @@ def _compute_baseline_first() -> None:
     set_testing(True)
     _baseline()
     set_testing(False)
+
+
+def _share_keys(aws: EmulatedAWS) -> list[str]:
+    """rdsshare's keys in the source account that are not pending deletion."""
+    kms = aws.client(SOURCE, "kms")
+    keys = []
+    for entry in kms.list_keys()["Keys"]:
+        meta = kms.describe_key(KeyId=entry["KeyId"])["KeyMetadata"]
+        if meta.get("Description", "").startswith("rdsshare:") and meta["KeyState"] != "PendingDeletion":
+            keys.append(meta["Arn"])
+    return keys
+
+
+@pytest.mark.parametrize("start", ["cluster", "snapshot"])
+def test_crash_between_create_key_and_its_alias_then_rerun_adopts_the_key(start: str) -> None:
+    """The one window where a key exists without its alias: the rerun finds it, and makes no second key."""
+    with EmulatedAWS() as aws:
+        spec = _seed(aws)
+        source, target = sessions(aws)
+        kwargs: dict[str, Any] = {"cluster_id": "example-db"}
+        if start == "snapshot":
+            rds = aws.client(SOURCE, "rds")
+            rds.create_db_cluster_snapshot(DBClusterIdentifier="example-db", DBClusterSnapshotIdentifier="nightly")
+            aws.finish_pending()
+            kwargs = {"snapshot_id": "nightly"}
+        aws.inject_fault("kms", "CreateAlias", "AccessDeniedException", times=1)
+        with pytest.raises(Exception, match="AccessDenied"):
+            share_cluster_snapshot(source=source, target=target, restore=spec, **kwargs)
+        orphan = _share_keys(aws)
+        assert len(orphan) == 1
+        aws.clear_calls()
+        result = share_cluster_snapshot(source=source, target=target, restore=spec, **kwargs)
+        assert _share_keys(aws) == orphan == [result.source_kms_key_arn]
+        assert any(c.operation == "ListKeys" for c in aws.calls), "the rerun looked for the orphan"
+
+
+def test_a_first_run_from_a_cluster_does_not_read_every_key_of_the_account() -> None:
+    """Nothing of this share existed, so no crashed run can have left a key behind: no ListKeys."""
+    with EmulatedAWS() as aws:
+        spec = _seed(aws)
+        source, target = sessions(aws)
+        share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+        assert [c.operation for c in aws.calls if c.service == "kms" and c.operation.startswith("List")] == []
