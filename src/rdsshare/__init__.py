@@ -17,11 +17,12 @@ The emulated two-account AWS for tests lives in :mod:`rdsshare.testing` (needs t
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0.dev0"
 
 from ._api import ShareResult, TargetResult, share_cluster_snapshot, share_instance_snapshot
-from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
-from ._cleanup import CleanupAction, CleanupReport, cleanup
 from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     AccessDeniedError,
@@ -47,7 +48,6 @@ from ._events import (
     StepSkipped,
     StepStarted,
 )
-from ._iam import required_iam_policy
 from ._instance import InstanceRestoreSpec
 from ._keys import KeyInfo, KeyManager
 from ._manifest import Manifest, ManifestEntry
@@ -57,6 +57,37 @@ from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
 from ._share import ShareManager
 from ._waiting import WaitPolicy, set_testing
+
+if TYPE_CHECKING:
+    from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
+    from ._cleanup import CleanupAction, CleanupReport, cleanup
+    from ._iam import required_iam_policy
+
+# Loaded on first use (PEP 562), so that ``import rdsshare`` does not pay for batch, cleanup and
+# IAM code that most runs never call. ``from rdsshare import cleanup`` works as usual.
+_LAZY = {
+    "BatchItemResult": "_batch",
+    "BatchResult": "_batch",
+    "share_cluster_snapshots": "_batch",
+    "CleanupAction": "_cleanup",
+    "CleanupReport": "_cleanup",
+    "cleanup": "_cleanup",
+    "required_iam_policy": "_iam",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rdsshare' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AccessDeniedError",

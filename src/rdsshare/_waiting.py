@@ -22,10 +22,9 @@ import random
 import time
 from collections.abc import Callable, Collection
 from datetime import timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
-import tenacity
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -37,6 +36,9 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ._errors import NotFoundError, RdsShareError, ResourceFailedError, WaitTimeoutError, error_code
 from ._events import Emitter, Retrying, StepProgress
+
+if TYPE_CHECKING:
+    import tenacity
 
 __all__ = ["WaitPolicy", "is_testing", "retry_call", "set_testing", "wait_for"]
 
@@ -244,6 +246,7 @@ def retry_call(
     for the concurrent-copies limit but "stop" for the manual-snapshot quota). The last error
     is re-raised unchanged.
     """
+    import tenacity  # here, not at the top: ``import rdsshare`` stays light (docs/performance.md)
 
     def retryable(exc: BaseException) -> bool:
         if isinstance(exc, RdsShareError):  # already translated by the step it came from
