@@ -63,6 +63,21 @@ SHORTEST: dict[Kind, list[tuple[str, str]]] = {
     ],
 }
 
+#: The read-only checks issue #4 requires a real run to make before any change, one call each
+#: (docs/performance.md, section 3, says why each is there).
+PREFLIGHT: list[tuple[str, str]] = [
+    ("source", "rds:DescribeDBClusters"),
+    ("source", "rds:DescribeDBClusterSnapshots"),
+    ("source", "rds:DescribeAccountAttributes"),
+    ("target", "rds:DescribeDBClusters"),
+    ("target", "rds:DescribeDBEngineVersions"),
+    ("target", "rds:DescribeOrderableDBInstanceOptions"),
+    ("target", "rds:DescribeDBSubnetGroups"),
+    ("target", "ec2:DescribeSecurityGroups"),
+]
+#: The shortest sequence that also keeps #4's promise: every check before the first change.
+CHECKED: dict[Kind, list[tuple[str, str]]] = {kind: [*PREFLIGHT, *calls] for kind, calls in SHORTEST.items()}
+
 
 @dataclass(frozen=True)
 class FlowRun:

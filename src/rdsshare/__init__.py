@@ -48,10 +48,7 @@ from ._events import (
     StepSkipped,
     StepStarted,
 )
-from ._instance import InstanceRestoreSpec
 from ._keys import KeyInfo, KeyManager
-from ._manifest import Manifest, ManifestEntry
-from ._plan import Plan, PlanStep, PreflightError, Problem
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -62,10 +59,21 @@ if TYPE_CHECKING:
     from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
     from ._cleanup import CleanupAction, CleanupReport, cleanup
     from ._iam import required_iam_policy
+    from ._instance import InstanceRestoreSpec
+    from ._manifest import Manifest, ManifestEntry
+    from ._plan import Plan, PlanStep, PreflightError, Problem
 
-# Loaded on first use (PEP 562), so that ``import rdsshare`` does not pay for batch, cleanup and
-# IAM code that most runs never call. ``from rdsshare import cleanup`` works as usual.
+# Loaded on first use (PEP 562): ``import rdsshare`` does not pay for batch, cleanup, IAM,
+# instance-snapshot and preflight code until it is used (a run loads preflight when it starts).
+# ``from rdsshare import cleanup`` works as usual.
 _LAZY = {
+    "InstanceRestoreSpec": "_instance",
+    "Manifest": "_manifest",
+    "ManifestEntry": "_manifest",
+    "Plan": "_plan",
+    "PlanStep": "_plan",
+    "PreflightError": "_plan",
+    "Problem": "_plan",
     "BatchItemResult": "_batch",
     "BatchResult": "_batch",
     "share_cluster_snapshots": "_batch",

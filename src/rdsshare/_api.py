@@ -18,12 +18,9 @@ from ._errors import (
     ResourceFailedError,
 )
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
-from ._instance import InstanceRestorer, InstanceRestoreSpec
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
-from ._manifest import Kind, Manifest, ManifestEntry
 from ._naming import derived_id, rds_tags
-from ._plan import Plan, Preflight, PreflightError
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -33,6 +30,9 @@ from ._waiting import WaitPolicy, retry_call
 
 if TYPE_CHECKING:
     from ._cleanup import CleanupReport
+    from ._instance import InstanceRestorer, InstanceRestoreSpec
+    from ._manifest import Kind, Manifest, ManifestEntry
+    from ._plan import Plan
 
 Snapshot = dict[str, Any]
 
@@ -379,6 +379,8 @@ def share_instance_snapshot(
     change. Returns a :class:`ShareResult` (``target_instance_arn``, ``target_snapshot_arn``),
     or a :class:`Plan` with ``dry_run=True``.
     """
+    from ._instance import InstanceRestoreSpec
+
     return _share(
         INSTANCE,
         InstanceRestoreSpec,
@@ -504,6 +506,8 @@ def _share(
     if dry_run:
         return plan
     if not plan.ok:
+        from ._plan import PreflightError
+
         raise PreflightError(plan)
     try:
         result = flow.run(
@@ -620,6 +624,8 @@ class _Flow:
                     slots=slots,
                     kind=INSTANCE,
                 )
+                from ._instance import InstanceRestorer
+
                 self.restorers[session.account_id] = InstanceRestorer(
                     session.rds(),
                     tkeys,
@@ -633,6 +639,8 @@ class _Flow:
                 self.restorers[session.account_id] = Restorer(
                     session.rds(), tkeys, account_id=session.account_id, region=self.region, emit=emit, wait=wait
                 )
+        from ._plan import Preflight  # with the checks' modules, loaded by the first run, not the import
+
         self.preflight = Preflight(
             source=source,
             target=target,
@@ -659,6 +667,8 @@ class _Flow:
     ) -> None:
         if what is None:
             return
+        from ._manifest import ManifestEntry  # loaded by the first run, not by the import
+
         if outcome == "created":
             self.created.append(what)
         elif outcome == "adopted":
@@ -919,6 +929,8 @@ class _Flow:
 
     def manifest(self) -> Manifest:
         """Everything this run created, adopted or changed so far."""
+        from ._manifest import Manifest
+
         return Manifest(
             run_name=self.run_name,
             region=self.region,

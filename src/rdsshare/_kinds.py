@@ -14,9 +14,12 @@ import attrs
 __all__ = ["CLUSTER", "INSTANCE", "SnapshotKind"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False, repr=False)
 class SnapshotKind:
-    """API names and fields for one kind of snapshot."""
+    """API names and fields for one kind of snapshot (two instances, compared by identity)."""
+
+    def __repr__(self) -> str:
+        return f"SnapshotKind({self.name})"
 
     name: Literal["cluster", "instance"]
     noun: str
