@@ -793,9 +793,7 @@ class _Flow:
             )
             return snap
         assert snapshot_id is not None
-        known, found = self.copier.take_known(snapshot_id)  # preflight's lookup, moments ago
-        if not known:
-            found = self.copier.find(snapshot_id)
+        found = self.copier.find_known(snapshot_id)  # preflight looked it up moments ago
         if found is None:
             raise NotFoundError(
                 f"cluster snapshot {snapshot_id} not found",

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from ._errors import error_code, translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
 from ._kinds import CLUSTER, SnapshotKind
+from ._known import Known
 from ._naming import check_ours
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
@@ -115,25 +116,19 @@ class SnapshotCopier:
         self._emit = emit
         self._wait = wait
         self._slots = slots or UNLIMITED
-        self._known: dict[str, Snapshot | None] = {}
-        self._known_lock = threading.Lock()
+        self._known: Known[Snapshot | None] = Known()
 
     def remember(self, snapshot_id: str, snapshot: Snapshot | None) -> None:
         """What a read moments ago found under ``snapshot_id`` (None: nothing).
 
-        The next ensure of that id starts from it instead of describing again (once: later
-        lookups ask AWS). Preflight hands its findings to the run this way.
+        The next ensure of that id, or :meth:`find_known`, starts from it instead of describing
+        again (once). Preflight hands its findings to the run this way.
         """
-        with self._known_lock:
-            self._known[snapshot_id.lower()] = snapshot
+        self._known.put(snapshot_id.lower(), snapshot)
 
-    def take_known(self, snapshot_id: str) -> tuple[bool, Snapshot | None]:
-        """``(True, what was remembered)`` once after :meth:`remember`, else ``(False, None)``."""
-        with self._known_lock:
-            key = snapshot_id.lower()
-            if key not in self._known:
-                return False, None
-            return True, self._known.pop(key)
+    def find_known(self, snapshot_id: str) -> Snapshot | None:
+        """:meth:`find`, answered by :meth:`remember` if it was told."""
+        return self._known.take(snapshot_id.lower(), lambda: self.find(snapshot_id))
 
     def find_many(self, snapshot_ids: Sequence[str]) -> dict[str, Snapshot | None]:
         """Several of this account's snapshots by identifier, with one describe call.
@@ -208,9 +203,7 @@ class SnapshotCopier:
         ``AlreadyExists`` from ``create`` (a concurrent run, or a retry whose first response was
         lost) is adopted after the same ownership check (rdsshare tags for the same ``source``).
         """
-        known, existing = self.take_known(snapshot_id)
-        if not known:
-            existing = self.find(snapshot_id)
+        existing = self.find_known(snapshot_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(

@@ -21,6 +21,7 @@ from ._errors import InputError, NotFoundError, error_code, translate_client_err
 from ._events import Emitter, Outcome, StepFinished, StepStarted
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
+from ._known import Known
 from ._naming import check_ours, derived_id, rds_tags
 from ._policy import _strings
 from ._restore import INSTANCE_FAILED, _instance_class, _port, _security_groups
@@ -120,7 +121,7 @@ class InstanceRestorer:
         self._emit = emit
         self._wait = wait
         self._copier = copier
-        self._known: dict[str, dict[str, Any] | None] = {}
+        self._known: Known[dict[str, Any] | None] = Known()
 
     def target_key(
         self, spec: InstanceRestoreSpec, *, source_encrypted: bool, remember: bool = False
@@ -134,7 +135,7 @@ class InstanceRestorer:
 
     def remember_instance(self, instance_id: str, instance: dict[str, Any] | None) -> None:
         """What a read moments ago found under ``instance_id``: the next ensure starts from it (once)."""
-        self._known[instance_id.lower()] = instance
+        self._known.put(instance_id.lower(), instance)
 
     def find_instance(self, instance_id: str) -> dict[str, Any] | None:
         """The DB instance, or None."""
@@ -181,7 +182,7 @@ class InstanceRestorer:
         step = "restore"
         instance_id = spec.instance_id.lower()
         snapshot_arn = INSTANCE.arn(snapshot)
-        existing = self._known.pop(instance_id) if instance_id in self._known else self.find_instance(instance_id)
+        existing = self._known.take(instance_id, lambda: self.find_instance(instance_id))
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(

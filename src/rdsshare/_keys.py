@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._errors import ConflictError, KeyNotAccessibleError, error_code, translate_client_error
 from ._events import Emitter, Outcome, Retrying, StepFinished, StepStarted
+from ._known import Known
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._waiting import is_transient, retry_call, sleep
@@ -129,9 +130,9 @@ class KeyManager:
         self._emit = emit
         # One-shot answers of reads made moments ago (see remember=True below), with the key
         # change count they were read at.
-        self._known_keys: dict[str, KeyInfo] = {}
-        self._known_alias: tuple[int, KeyInfo | None] | None = None
-        self._known_policies: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._known_keys: Known[KeyInfo] = Known()
+        self._known_alias: Known[tuple[int, KeyInfo | None]] = Known()
+        self._known_policies: Known[tuple[int, dict[str, Any]]] = Known()
         # See _create_key_once: rdsshare retries CreateKey itself, after looking for the key.
         kms.meta.events.register_first(
             "needs-retry.kms.CreateKey",
@@ -148,7 +149,7 @@ class KeyManager:
         ``remember=True`` keeps the answer for the next ``describe`` of the same ``key`` (once):
         preflight's reads stand in for the run's.
         """
-        known = self._known_keys.pop(key, None)
+        known = self._known_keys.pop(key)
         if known is not None:
             return known
         parts = key.split(":")
@@ -166,7 +167,7 @@ class KeyManager:
             raise self._fail(exc, step, key) from exc
         info = KeyInfo.from_metadata(meta)
         if remember:
-            self._known_keys[key] = info
+            self._known_keys.put(key, info)
         return info
 
     def find_share_key(self, *, remember: bool = False) -> KeyInfo | None:
@@ -174,7 +175,7 @@ class KeyManager:
         changes = _changes(self.account_id, self.region)
         info = self._find_by_alias(KEY_ALIAS)
         if remember:
-            self._known_alias = (changes, info)
+            self._known_alias.put(KEY_ALIAS, (changes, info))
         return info
 
     def _changed(self) -> None:
@@ -245,7 +246,7 @@ class KeyManager:
             admin_principals=admin_principals,
             partition=self.partition,
         )
-        known, self._known_alias = self._known_alias, None
+        known = self._known_alias.pop(KEY_ALIAS)
         if known is not None and known[0] == _changes(self.account_id, self.region):
             info = known[1]
         else:
@@ -412,7 +413,7 @@ class KeyManager:
 
     def _ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
         step = "source-key"
-        known = self._known_policies.pop(info.key_id, None)
+        known = self._known_policies.pop(info.key_id)
         # Preflight read the policy moments ago and nothing here changed it since. If it already
         # grants the targets there is nothing to write; a write reads it afresh first.
         fresh = known is not None and known[0] == _changes(self.account_id, self.region)
@@ -481,5 +482,5 @@ class KeyManager:
         except ClientError as exc:
             raise self._fail(exc, "source-key", key_id) from exc
         if remember:
-            self._known_policies[key_id] = (changes, policy)
+            self._known_policies.put(key_id, (changes, policy))
         return policy

@@ -20,6 +20,7 @@ from ._errors import (
 )
 from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
 from ._keys import KeyInfo, KeyManager
+from ._known import Known
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
 from ._policy import _strings
 from ._validation import validate_identifier
@@ -173,7 +174,7 @@ class Restorer:
         self.region = region
         self._emit = emit
         self._wait = wait
-        self._known: dict[str, DBClusterTypeDef | None] = {}
+        self._known: Known[DBClusterTypeDef | None] = Known()
 
     def _error(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
@@ -202,7 +203,7 @@ class Restorer:
     # -- cluster ------------------------------------------------------------------------------
     def remember_cluster(self, cluster_id: str, cluster: DBClusterTypeDef | None) -> None:
         """What a read moments ago found under ``cluster_id``: the next ensure starts from it (once)."""
-        self._known[cluster_id.lower()] = cluster
+        self._known.put(cluster_id.lower(), cluster)
 
     def find_cluster(self, cluster_id: str) -> DBClusterTypeDef | None:
         """The cluster, or None."""
@@ -250,7 +251,7 @@ class Restorer:
         step = "restore"
         snapshot_arn = snapshot["DBClusterSnapshotArn"]
         cluster_id = spec.cluster_id.lower()
-        existing = self._known.pop(cluster_id) if cluster_id in self._known else self.find_cluster(cluster_id)
+        existing = self._known.take(cluster_id, lambda: self.find_cluster(cluster_id))
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(
