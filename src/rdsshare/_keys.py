@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["KeyInfo", "KeyManager"]
 
 _log = logging.getLogger("rdsshare.keys")
+T = TypeVar("T")
 
 #: Right after CreateKey/PutKeyPolicy, KMS may briefly answer NotFound/InvalidState [KMS-EC].
 KMS_PROPAGATION_CODES = ("NotFoundException", "KMSInvalidStateException")
@@ -414,64 +415,44 @@ class KeyManager:
     def _ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
         step = "source-key"
         known = self._known_policies.pop(info.key_id)
-        # Preflight read the policy moments ago and nothing here changed it since. If it already
-        # grants the targets there is nothing to write; a write reads it afresh first.
-        fresh = known is not None and known[0] == _changes(self.account_id, self.region)
-        if known is not None and fresh and builder.merge(known[1]) == known[1]:
-            self._emit(
-                StepFinished(
-                    step=step, account_id=self.account_id, resource=info.arn, outcome="unchanged", arn=info.arn
-                )
-            )
-            return "unchanged"
-        try:
-            current = retry_call(
-                lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"],
-                retry_codes=KMS_PROPAGATION_CODES,
-                step=step,
-                account_id=self.account_id,
-                resource=info.arn,
-                emit=self._emit,
-                max_seconds=KMS_PROPAGATION_SECONDS,
-            )
-        except ClientError as exc:
-            raise self._fail(exc, step, info.arn) from exc
-        merged = builder.merge(current)
-        if merged == json.loads(current):
-            self._emit(
-                StepFinished(
+        # Preflight read the policy moments ago and nothing here changed it since: if it already
+        # grants the targets there is nothing to write. A write always starts from a fresh read.
+        if known is not None and known[0] == _changes(self.account_id, self.region):
+            outcome = "unchanged" if builder.merge(known[1]) == known[1] else self._merge_policy(info, builder)
+        else:
+            outcome = self._merge_policy(info, builder)
+        self._emit(
+            StepFinished(step=step, account_id=self.account_id, resource=info.arn, outcome=outcome, arn=info.arn)
+        )
+        return outcome
+
+    def _merge_policy(self, info: KeyInfo, builder: CmkPolicyBuilder) -> Literal["unchanged", "updated"]:
+        """Read the key policy, merge ``builder``'s grants in, and write it if that changed it."""
+        step = "source-key"
+
+        def call(fn: Callable[[], T]) -> T:
+            try:
+                return retry_call(
+                    fn,
+                    retry_codes=KMS_PROPAGATION_CODES,
                     step=step,
                     account_id=self.account_id,
                     resource=info.arn,
-                    outcome="unchanged",
-                    arn=info.arn,
+                    emit=self._emit,
+                    max_seconds=KMS_PROPAGATION_SECONDS,
                 )
-            )
+            except ClientError as exc:
+                raise self._fail(exc, step, info.arn) from exc
+
+        current = call(lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"])
+        merged = builder.merge(current)
+        if merged == json.loads(current):
             return "unchanged"
         builder.check_lockout(merged, caller_arn=self.caller_arn)
         try:
-            retry_call(
-                lambda: self._kms.put_key_policy(KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)),
-                retry_codes=KMS_PROPAGATION_CODES,
-                step=step,
-                account_id=self.account_id,
-                resource=info.arn,
-                emit=self._emit,
-                max_seconds=KMS_PROPAGATION_SECONDS,
-            )
-        except ClientError as exc:
-            raise self._fail(exc, step, info.arn) from exc
+            call(lambda: self._kms.put_key_policy(KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)))
         finally:
             self._changed()
-        self._emit(
-            StepFinished(
-                step=step,
-                account_id=self.account_id,
-                resource=info.arn,
-                outcome="updated",
-                arn=info.arn,
-            )
-        )
         return "updated"
 
     def key_policy(self, key_id: str, *, remember: bool = False) -> dict[str, Any]:
