@@ -2,43 +2,24 @@
 
 ``wait_for`` runs for real with instant sleeps (``set_testing``); the clock it reads advances by the
 pauses the policy chooses, so each case is deterministic (jitter is seeded) and takes no time.
-A resource becomes available ``duration`` seconds after the wait starts.
+A resource becomes available ``duration`` seconds after the wait starts. The simulation is the
+one ``benchmarks/schedule.py`` uses for the Performance page, so the page and these bounds agree.
 """
 
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
-import attrs
 import pytest
+from benchmarks.schedule import Progress, bed_progress, fewest_calls, linear_progress, no_progress, simulate
 
 from rdsshare import WaitPolicy, set_testing
-from rdsshare._events import Emitter
-from rdsshare._waiting import Observation, wait_for
-
-Progress = Callable[[float, float], "int | None"]
 
 MINUTE = 60.0
 HOUR = 3600.0
 DURATIONS = [5.0, 7.3, 12.0, 30.0, 61.0, 5 * MINUTE, 17 * MINUTE, 45 * MINUTE, HOUR, 2 * HOUR, 5.5 * HOUR, 12 * HOUR]
-
-
-def no_progress(_now: float, _duration: float) -> int | None:
-    """Clusters and instances: no PercentProgress."""
-    return None
-
-
-def bed_progress(now: float, duration: float) -> int | None:
-    """The test bed's snapshots: 0, 10, ... 90 % in steps of ten."""
-    return max(0, min(90, int(now / duration * 10) * 10))
-
-
-def linear_progress(now: float, duration: float) -> int | None:
-    """An ideal PercentProgress: the integer percentage of the time elapsed."""
-    return min(99, int(now / duration * 100))
 
 
 @pytest.fixture(autouse=True)
@@ -48,49 +29,9 @@ def _instant() -> Iterator[None]:
     set_testing(False)
 
 
-def simulate(policy: WaitPolicy, duration: float, progress: Progress, seed: int = 0) -> tuple[int, float]:
-    """(describe calls, detection latency) of one wait for a resource ready after ``duration`` s."""
-    random.seed(seed)
-    now = 0.0
-    calls = 0
-
-    @attrs.frozen(kw_only=True)
-    class FakeClockPolicy(WaitPolicy):
-        def next_delay(self, elapsed: float, percent: int | None) -> float:
-            nonlocal now
-            delay = policy.next_delay(elapsed, percent)
-            now += delay
-            return delay
-
-    def poll() -> Observation:
-        nonlocal calls
-        calls += 1
-        if now >= duration:
-            return Observation(status="available", done=True)
-        return Observation(status="copying", percent=progress(now, duration))
-
-    fake = FakeClockPolicy(**attrs.asdict(policy, recurse=False))
-    wait_for(poll, step="copy", account_id="1", resource="s", emit=Emitter(None), policy=fake, clock=lambda: 0.0)
-    return calls, now - duration
-
-
 def waiter_calls(duration: float, delay: float = 30.0) -> int:
     """boto3's waiter: a describe at once, then one every ``delay`` seconds until it sees the resource ready."""
     return 1 + math.ceil(duration / delay)
-
-
-def fewest_calls(duration: float, max_interval: float = math.inf) -> int:
-    """The fewest describes any schedule needs to notice *every* duration within max(1 s, 5 %).
-
-    The next poll after one at ``t`` must come by ``t + max(1, 0.05 t')`` (the resource may become
-    ready just after ``t``); taking the latest such time each step is optimal. ``max_interval``
-    adds the same cap on pauses as the policy's.
-    """
-    t, calls = 0.0, 1
-    while t < duration:
-        t = max(t + 1.0, min(t / 0.95, t + max_interval))
-        calls += 1
-    return calls
 
 
 @pytest.mark.parametrize("progress", [no_progress, bed_progress, linear_progress])
