@@ -20,7 +20,7 @@ from ._errors import (
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
-from ._naming import derived_id, rds_tags
+from ._naming import copy_id, derived_id, rds_tags
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -904,10 +904,8 @@ class _Flow:
                 )
             )
             return start, key, 0, policy_changed
-        base = start_id[4:] if start_id.startswith("rds:") else start_id
-        base = base[len("rdsshare-") :] if base.startswith("rdsshare-") else base
         suffix = "cmk" if copy_key is not None else ("copy" if self.cross_region else "manual")
-        target_id = derived_id(base, self.run_name if not base.endswith(self.run_name) else "", suffix)
+        target_id = copy_id(start_id, self.run_name, suffix)
         shared, outcome = self.share_copier.ensure_copy(
             source_snapshot=K.arn(start),
             target_id=target_id,

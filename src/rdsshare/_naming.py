@@ -49,6 +49,16 @@ def derived_id(*parts: str, limit: int = 255) -> str:
     return name[:limit].rstrip("-")
 
 
+def copy_id(snapshot_id: str, run: str, suffix: str) -> str:
+    """The shareable copy of ``snapshot_id`` made by run ``run``: ``rdsshare-<snapshot>[-<run>]-<suffix>``.
+
+    An automated snapshot's ``rds:`` prefix and rdsshare's own prefix are dropped, and the run name
+    is not repeated when the snapshot's id already ends with it.
+    """
+    base = snapshot_id.removeprefix("rds:").removeprefix("rdsshare-")
+    return derived_id(base, run if not base.endswith(run) else "", suffix)
+
+
 def instance_ids(cluster_id: str, count: int) -> list[str]:
     """The identifiers of a restored cluster's instances: ``<cluster>-instance-<n>``."""
     out = []

@@ -20,7 +20,7 @@ from ._events import Emitter
 from ._instance import InstanceRestoreSpec, unshareable_options
 from ._keys import KeyInfo, KeyManager
 from ._kinds import CLUSTER, SnapshotKind
-from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, derived_id, tag_dict
+from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, copy_id, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._share import ShareManager
 
@@ -288,7 +288,8 @@ class Preflight:
                 )
             snap_id = derived_id(cluster_id, self.run)
             # One describe answers for the snapshot and every copy id the run may need (same region).
-            ids = [snap_id] if self.cross_region else [snap_id, *self._copy_ids(snap_id)]
+            copies = [copy_id(snap_id, self.run, suffix) for suffix in ("cmk", "manual")]
+            ids = [snap_id] if self.cross_region else [snap_id, *copies]
             found = self._try(
                 "snapshot", self.src, snap_id, "check RDS permissions", lambda: self.copier.find_many(ids)
             )
@@ -323,8 +324,6 @@ class Preflight:
             return facts
         assert snapshot_id is not None
         snap = self._try("snapshot", self.src, snapshot_id, "check the id/ARN", lambda: self.copier.find(snapshot_id))
-        if snap is not None:
-            self.copier.remember(snapshot_id, snap)
         if snap is None:
             if not any(p.check == "snapshot" for p in self.problems):
                 self._problem(
@@ -344,18 +343,11 @@ class Preflight:
                 account=self.src,
                 resource=K.arn(snap),
             )
+        self.copier.remember(snapshot_id, snap)
         self._step("snapshot", self.src, "skip", K.ident(snap), "starting from an existing snapshot")
         if snap.get("OptionGroupName"):
             self._option_groups([str(snap["OptionGroupName"])], str(snap.get("Engine") or ""))
         return self._facts(snap)
-
-    def _copy_id(self, snapshot_id: str, suffix: str) -> str:
-        """The deterministic id of the shareable copy of ``snapshot_id`` (the run derives the same)."""
-        base = snapshot_id.removeprefix("rds:").removeprefix("rdsshare-")
-        return derived_id(base, self.run if not base.endswith(self.run) else "", suffix)
-
-    def _copy_ids(self, snapshot_id: str) -> list[str]:
-        return [self._copy_id(snapshot_id, suffix) for suffix in ("cmk", "manual")]
 
     def _option_groups(self, names: list[str], engine: str) -> None:
         """DB snapshots with permanent/persistent options (TDE...) cannot be shared [RDS-SHARE]."""
@@ -467,7 +459,7 @@ class Preflight:
             shared_id, shared_exists = facts["id"], facts["exists"]
         else:
             suffix = "cmk" if copy_key else ("copy" if self.cross_region else "manual")
-            shared_id = self._copy_id(facts["id"], suffix)
+            shared_id = copy_id(facts["id"], self.run, suffix)
             problems = len(self.problems)
             if shared_id.lower() in self._found:
                 found = self._found[shared_id.lower()]
