@@ -6,13 +6,17 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from rdsshare import (
     AccountSession,
     ClusterRestoreSpec,
+    Event,
     InputError,
+    NotFoundError,
     PreflightError,
     RdsShareError,
+    StepFinished,
     share_cluster_snapshot,
 )
 from rdsshare.testing import EmulatedAWS
@@ -181,3 +185,25 @@ def test_failed_source_snapshot(aws: EmulatedAWS) -> None:
     source, target = sessions(aws)
     with pytest.raises(RdsShareError, match="failed"):
         share_cluster_snapshot(source=source, target=target, snapshot_id="broken")
+
+
+def test_a_target_that_cannot_see_the_shared_snapshot_is_told_why(aws: EmulatedAWS) -> None:
+    """Someone unshares the copy between the share and the restore: the restore by ARN names the cause."""
+    aws.create_cluster(SOURCE, "example-db")
+    spec = restore_spec(aws)
+    source, target = sessions(aws)
+
+    def unshare(event: Event) -> None:
+        if isinstance(event, StepFinished) and event.step == "share":
+            attribute = event.resource
+            aws.client(SOURCE, "rds").modify_db_cluster_snapshot_attribute(
+                DBClusterSnapshotIdentifier=attribute, AttributeName="restore", ValuesToRemove=[TARGET]
+            )
+
+    with pytest.raises(NotFoundError) as info:
+        share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec, on_event=unshare)
+    error = info.value
+    assert (error.step, error.account_id, error.error_code) == ("restore", TARGET, "DBClusterSnapshotNotFoundFault")
+    assert f"the target account {TARGET} cannot see arn:" in error.message
+    assert "shared with the target" in str(error)
+    assert isinstance(error.__cause__, ClientError)

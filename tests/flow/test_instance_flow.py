@@ -6,8 +6,11 @@ import pytest
 
 from rdsshare import (
     AccountSession,
+    Event,
     InstanceRestoreSpec,
+    NotFoundError,
     PreflightError,
+    StepFinished,
     cleanup,
     share_instance_snapshot,
 )
@@ -148,3 +151,25 @@ def test_instance_to_several_targets_and_another_region(aws: EmulatedAWS) -> Non
     assert result.targets[0].target_instance_arn is None
     assert result.targets[1].target_instance_arn is not None
     assert result.targets[1].target_instance_arn.split(":")[3:5] == ["us-west-2", OTHER]
+
+
+@pytest.mark.parametrize(("encrypted", "step"), [(True, "target-copy"), (False, "restore")])
+def test_a_target_that_cannot_see_the_shared_db_snapshot_is_told_why(
+    aws: EmulatedAWS, encrypted: bool, step: str
+) -> None:
+    """Unshared between the share and the target's first use: its copy (encrypted) or restore names the cause."""
+    _instance(aws, encrypted=encrypted)
+    source, target = sessions(aws)
+
+    def unshare(event: Event) -> None:
+        if isinstance(event, StepFinished) and event.step == "share":
+            aws.client(SOURCE, "rds").modify_db_snapshot_attribute(
+                DBSnapshotIdentifier=event.resource, AttributeName="restore", ValuesToRemove=[TARGET]
+            )
+
+    with pytest.raises(NotFoundError) as info:
+        share_instance_snapshot(
+            source=source, target=target, instance_id="orders-db", restore=_spec(aws), on_event=unshare
+        )
+    assert (info.value.step, info.value.account_id, info.value.error_code) == (step, TARGET, "DBSnapshotNotFound")
+    assert f"the target account {TARGET} cannot see arn:" in info.value.message
