@@ -236,3 +236,15 @@ def translate_client_error(
         error_code=code or None,
         fix=fix,
     )
+
+
+def not_visible(snapshot_arn: str, *, step: str, account_id: str, error_code: str | None) -> NotFoundError:
+    """The target account cannot use a snapshot shared with it (AWS answers with its NotFound code)."""
+    return NotFoundError(
+        f"the target account {account_id} cannot see {snapshot_arn}",
+        step=step,
+        account_id=account_id,
+        resource=snapshot_arn,
+        error_code=error_code,
+        fix="check that the snapshot is shared with the target and both sessions use the same region",
+    )

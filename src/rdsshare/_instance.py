@@ -17,7 +17,7 @@ import attrs
 from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
-from ._errors import InputError, NotFoundError, error_code, translate_client_error
+from ._errors import InputError, NotFoundError, error_code, not_visible, translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
@@ -166,13 +166,8 @@ class InstanceRestorer:
         except NotFoundError as exc:
             if exc.error_code != INSTANCE.not_found:
                 raise
-            raise NotFoundError(
-                f"the target account {self.account_id} cannot see {shared_arn}",
-                step="target-copy",
-                account_id=self.account_id,
-                resource=shared_arn,
-                error_code=exc.error_code,
-                fix="check that the snapshot is shared with the target and both sessions use the same region",
+            raise not_visible(
+                shared_arn, step="target-copy", account_id=self.account_id, error_code=exc.error_code
             ) from exc
 
     def ensure_instance(
@@ -223,13 +218,8 @@ class InstanceRestorer:
                 outcome = "created"
             except ClientError as exc:
                 if error_code(exc) == INSTANCE.not_found:
-                    raise NotFoundError(
-                        f"the target account {self.account_id} cannot see {snapshot_arn}",
-                        step=step,
-                        account_id=self.account_id,
-                        resource=snapshot_arn,
-                        error_code=error_code(exc),
-                        fix="check that the snapshot is shared with the target and both sessions use the same region",
+                    raise not_visible(
+                        snapshot_arn, step=step, account_id=self.account_id, error_code=error_code(exc)
                     ) from exc
                 if error_code(exc) != "DBInstanceAlreadyExists":
                     raise translate_client_error(

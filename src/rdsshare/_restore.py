@@ -14,8 +14,8 @@ from ._errors import (
     ConflictError,
     InputError,
     KeyNotAccessibleError,
-    NotFoundError,
     error_code,
+    not_visible,
     translate_client_error,
 )
 from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
@@ -297,13 +297,8 @@ class Restorer:
                 outcome = "created"
             except ClientError as exc:
                 if error_code(exc) in ("DBClusterSnapshotNotFoundFault", "DBSnapshotNotFound"):
-                    raise NotFoundError(
-                        f"the target account {self.account_id} cannot see {snapshot_arn}",
-                        step=step,
-                        account_id=self.account_id,
-                        resource=snapshot_arn,
-                        error_code=error_code(exc),
-                        fix="check that the snapshot is shared with the target and both sessions use the same region",
+                    raise not_visible(
+                        snapshot_arn, step=step, account_id=self.account_id, error_code=error_code(exc)
                     ) from exc
                 if error_code(exc) != "DBClusterAlreadyExistsFault":
                     raise self._error(exc, step, cluster_id) from exc
