@@ -129,9 +129,7 @@ class InstanceRestorer:
         """The target-owned key for the copy and the instance (None for an unencrypted snapshot)."""
         if not source_encrypted and spec.kms_key_id is None:
             return None
-        info = self._keys.describe(spec.kms_key_id or "alias/aws/rds", step="target-key", remember=remember)
-        self._keys.check_usable(info, step="target-key", allow_aws_managed=True)
-        return info
+        return self._keys.target_key(spec.kms_key_id, remember=remember)
 
     def remember_instance(self, instance_id: str, instance: dict[str, Any] | None) -> None:
         """What a read moments ago found under ``instance_id``: the next ensure starts from it (once)."""

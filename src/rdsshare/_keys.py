@@ -171,6 +171,15 @@ class KeyManager:
             self._known_keys.put(key, info)
         return info
 
+    def target_key(self, kms_key_id: str | None, *, remember: bool = False) -> KeyInfo:
+        """The key a target encrypts its copy or restore with: ``kms_key_id``, else its own ``aws/rds``.
+
+        AWS-managed keys are fine here (the target never shares them). ``remember``: see :meth:`describe`.
+        """
+        info = self.describe(kms_key_id or "alias/aws/rds", step="target-key", remember=remember)
+        self.check_usable(info, step="target-key", allow_aws_managed=True)
+        return info
+
     def find_share_key(self, *, remember: bool = False) -> KeyInfo | None:
         """rdsshare's share key (by its alias), or None. ``remember``: see :meth:`describe`."""
         changes = _changes(self.account_id, self.region)

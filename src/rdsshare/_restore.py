@@ -195,10 +195,7 @@ class Restorer:
             )
         if not encrypt:
             return None
-        key = spec.kms_key_id or "alias/aws/rds"
-        info = self._keys.describe(key, step="target-key", remember=remember)
-        self._keys.check_usable(info, step="target-key", allow_aws_managed=True)
-        return info
+        return self._keys.target_key(spec.kms_key_id, remember=remember)
 
     # -- cluster ------------------------------------------------------------------------------
     def remember_cluster(self, cluster_id: str, cluster: DBClusterTypeDef | None) -> None:
