@@ -47,7 +47,7 @@ DENYING: dict[str, list[dict[str, Any]]] = {
     "via-other-service": [
         allow(TARGET_ROOT, condition={"StringEquals": {"kms:ViaService": "ec2.us-east-1.amazonaws.com"}})
     ],
-    "explicit-deny": [allow(TARGET_ROOT), allow(TARGET_ROOT, ["kms:Decrypt"], effect="Deny")],
+    "explicit-deny": [allow(TARGET_ROOT), allow(TARGET_ROOT, ["kms:CreateGrant"], effect="Deny")],
 }
 
 

@@ -1,4 +1,8 @@
-"""Rule 4: KMS validates key policies and runs the lockout safety check [BC-KMS], aws-rules.md §3."""
+"""Rule 4: KMS validates key policies and runs the lockout safety check [BC-KMS], aws-rules.md §3.
+
+Principals must exist; a statement without an action or resource is accepted and does nothing
+(botocore model, ``CreateKey.Policy``).
+"""
 
 from __future__ import annotations
 
@@ -43,11 +47,24 @@ MALFORMED = {
     "bad-effect": _policy({**root_statement(SOURCE), "Effect": "Permit"}),
     "bad-principal": _policy({**root_statement(SOURCE), "Principal": {"AWS": "bob"}}),
     "short-account-id": _policy({**root_statement(SOURCE), "Principal": {"AWS": "12345"}}),
-    "no-action": _policy({k: v for k, v in root_statement(SOURCE).items() if k != "Action"}),
+    "missing-role": _policy(root_statement(SOURCE), allow(f"arn:aws:iam::{TARGET}:role/never-created")),
+    "missing-session-role": _policy(
+        root_statement(SOURCE), allow(f"arn:aws:sts::{TARGET}:assumed-role/never-created/session")
+    ),
+}
+INEFFECTIVE = {
+    "no-action": {k: v for k, v in root_statement(SOURCE).items() if k != "Action"},
+    "no-resource": {k: v for k, v in root_statement(SOURCE).items() if k != "Resource"},
 }
 
 
+def _create_role(aws: EmulatedAWS, account: str, name: str) -> None:
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": account}, "Action": "sts:AssumeRole"}]}
+    aws.client(account, "iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+
+
 def test_create_key_lockout_safety_check(aws: EmulatedAWS) -> None:
+    _create_role(aws, SOURCE, "someone-else")
     kms = aws.client(SOURCE, "kms")
     for name, policy in SAFE.items():
         assert kms.create_key(Policy=policy)["KeyMetadata"]["KeyState"] == "Enabled", name
@@ -91,6 +108,29 @@ def test_malformed_policies_are_refused(aws: EmulatedAWS) -> None:
         with pytest.raises(ClientError) as raised:
             kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=policy)
         assert error_code(raised) == "MalformedPolicyDocumentException", name
+
+
+def test_statements_without_action_or_resource_are_accepted_and_do_nothing(aws: EmulatedAWS) -> None:
+    kms = aws.client(SOURCE, "kms")
+    for name, statement in INEFFECTIVE.items():
+        # Accepted next to a working root statement [BC-KMS CreateKey.Policy]...
+        assert kms.create_key(Policy=_policy(root_statement(SOURCE), statement))["KeyMetadata"]["KeyId"], name
+        # ...but on its own it grants nothing, so the caller would lock itself out.
+        with pytest.raises(ClientError) as raised:
+            kms.create_key(Policy=_policy(statement))
+        assert raised.value.response["Error"]["Message"] == LOCKOUT, name
+
+
+def test_principals_must_exist(aws: EmulatedAWS) -> None:
+    kms = aws.client(SOURCE, "kms")
+    policy = key_policy(SOURCE, allow(f"arn:aws:iam::{TARGET}:role/restore"))
+    with pytest.raises(ClientError) as raised:
+        kms.create_key(Policy=policy)
+    assert (
+        raised.value.response["Error"]["Message"] == "Policy contains a statement with one or more invalid principals."
+    )
+    _create_role(aws, TARGET, "restore")
+    assert kms.create_key(Policy=policy)["KeyMetadata"]["KeyState"] == "Enabled"
 
 
 def test_policies_over_32_kb_are_refused(aws: EmulatedAWS) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rdsshare.testing._policy_eval import (
+from rdsshare.testing.rules.policy_eval import (
     MAX_POLICY_BYTES,
     ContextValue,
     Decision,
@@ -155,7 +155,7 @@ def test_conditions(condition: dict[str, Any], context: dict[str, ContextValue],
 
 
 def test_aws_managed_rds_key_policy_allows_only_its_account_through_rds() -> None:
-    from rdsshare.testing._kms_rules import aws_managed_key_policy
+    from rdsshare.testing.rules.kms import aws_managed_key_policy
 
     policy = aws_managed_key_policy(SOURCE, "us-east-1", "rds")
     owner = Principal(SOURCE, (f"arn:aws:iam::{SOURCE}:role/app",))
@@ -165,6 +165,12 @@ def test_aws_managed_rds_key_policy_allows_only_its_account_through_rds() -> Non
     assert _decide(policy, "kms:DescribeKey", {"kms:CallerAccount": SOURCE}, owner).allowed
     assert not _decide(policy, "kms:PutKeyPolicy", {"kms:CallerAccount": SOURCE}, owner).allowed
     assert not _decide(policy, "kms:Decrypt", RDS).allowed  # another account, even through RDS
+
+
+def test_statements_without_action_or_resource_parse_and_allow_nothing() -> None:
+    for missing in ("Action", "Resource"):
+        policy = _policy({k: v for k, v in _statement("*").items() if k != missing})
+        assert _decide(policy) is Decision.IMPLICIT_DENY, missing
 
 
 @pytest.mark.parametrize(
@@ -177,7 +183,6 @@ def test_aws_managed_rds_key_policy_allows_only_its_account_through_rds() -> Non
         json.dumps({"Version": "2001-01-01", "Statement": [_statement("*")]}),
         _policy({**_statement("*"), "Effect": "allow"}),
         _policy({k: v for k, v in _statement("*").items() if k != "Principal"}),
-        _policy({k: v for k, v in _statement("*").items() if k != "Resource"}),
         _policy(_statement({"AWS": "arn:aws:iam::123:root"})),
         _policy(_statement({"AWS": "someone"})),
         _policy(_statement({"Employee": "bob"})),

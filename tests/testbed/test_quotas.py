@@ -38,9 +38,12 @@ def test_manual_snapshot_quota_counts_only_manual_snapshots(aws: EmulatedAWS) ->
     rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="m3")
 
 
-def _quotas(aws: EmulatedAWS, account: str) -> dict[str, tuple[int, int]]:
+MANUAL = ("ManualClusterSnapshots", "ManualSnapshots")
+
+
+def _quotas(aws: EmulatedAWS, account: str, names: tuple[str, ...] = MANUAL) -> dict[str, tuple[int, int]]:
     answer = aws.client(account, "rds").describe_account_attributes()["AccountQuotas"]
-    return {q["AccountQuotaName"]: (q["Used"], q["Max"]) for q in answer}
+    return {q["AccountQuotaName"]: (q["Used"], q["Max"]) for q in answer if q["AccountQuotaName"] in names}
 
 
 def test_account_attributes_report_manual_snapshot_usage_and_quota(aws: EmulatedAWS) -> None:
@@ -112,3 +115,38 @@ def test_constructor_quotas() -> None:
         with pytest.raises(ClientError) as raised:
             rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="two")
         assert raised.value.response["Error"]["Message"] == "Cannot create more than 1 manual snapshots"
+
+
+def test_account_attributes_list_every_quota_aws_names(aws: EmulatedAWS) -> None:
+    """The 18 ``AccountQuotaName`` values of the botocore model's documentation, with AWS's defaults."""
+    answer = aws.client(SOURCE, "rds").describe_account_attributes()["AccountQuotas"]
+    names = {q["AccountQuotaName"]: q["Max"] for q in answer}
+    assert len(names) == 18
+    assert names["DBClusters"] == 40
+    assert names["DBInstances"] == 40
+    assert names["ManualClusterSnapshots"] == 100
+
+
+def test_cluster_and_instance_quotas_are_enforced(aws: EmulatedAWS) -> None:
+    aws.set_quota("DBClusters", 1)
+    aws.set_quota("DBInstances", 1)
+    aws.create_cluster(SOURCE, "orders", instances=1)
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="snap")
+    with pytest.raises(ClientError) as raised:
+        rds.restore_db_cluster_from_snapshot(
+            DBClusterIdentifier="second", SnapshotIdentifier="snap", Engine="aurora-mysql"
+        )
+    assert error_code(raised) == "DBClusterQuotaExceededFault"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError) as raised:
+        rds.create_db_instance(
+            DBInstanceIdentifier="orders-2", DBClusterIdentifier="orders", Engine="aurora-mysql",
+            DBInstanceClass="db.r6g.large",
+        )  # fmt: skip
+    assert error_code(raised) == "InstanceQuotaExceeded"
+    assert _quotas(aws, SOURCE, ("DBClusters", "DBInstances")) == {"DBClusters": (1, 1), "DBInstances": (1, 1)}
+    # Another account has its own count.
+    aws.create_cluster(TARGET, "orders", instances=1)
+    with pytest.raises(ValueError, match="unknown quota"):
+        aws.set_quota("Clusters", 3)

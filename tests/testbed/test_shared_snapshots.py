@@ -243,3 +243,63 @@ def test_include_shared_respects_the_cluster_filter(aws: EmulatedAWS) -> None:
         SnapshotType="shared", Filters=[{"Name": "db-cluster-snapshot-id", "Values": ["nope"]}]
     )
     assert filtered["DBClusterSnapshots"] == []
+
+
+def test_the_target_sees_the_arn_in_the_identifier_fields_and_not_the_owners_name(aws: EmulatedAWS) -> None:
+    """boto/boto3 #2335 (real output), terraform-provider-aws #3907 (aws-rules-2.md)."""
+    shared = shared_cluster_snapshot(aws)
+    rds = aws.client(TARGET, "rds")
+    for listed in (
+        rds.describe_db_cluster_snapshots(SnapshotType="shared")["DBClusterSnapshots"],
+        rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=shared.snapshot_arn)["DBClusterSnapshots"],
+        [
+            s
+            for s in rds.describe_db_cluster_snapshots(IncludeShared=True)["DBClusterSnapshots"]
+            if s["SnapshotType"] == "shared"
+        ],
+    ):
+        [snapshot] = listed
+        assert snapshot["DBClusterSnapshotIdentifier"] == shared.snapshot_arn
+    # The owner's plain name means nothing to the target, with or without SnapshotType.
+    with pytest.raises(ClientError) as raised:
+        rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=shared.snapshot_id)
+    assert error_code(raised) == "DBClusterSnapshotNotFoundFault"
+    assert (
+        rds.describe_db_cluster_snapshots(SnapshotType="shared", DBClusterSnapshotIdentifier=shared.snapshot_id)[
+            "DBClusterSnapshots"
+        ]
+        == []
+    )
+    # The owner still sees its own name.
+    own = aws.client(SOURCE, "rds").describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=shared.snapshot_id)
+    assert own["DBClusterSnapshots"][0]["DBClusterSnapshotIdentifier"] == shared.snapshot_id
+
+
+def test_public_and_shared_are_different_types(aws: EmulatedAWS) -> None:
+    """``shared`` is shared with my account, ``public`` marked public; IncludePublic adds public ones."""
+    aws.create_cluster(SOURCE, "open", encryption="none", instances=0)
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="open", DBClusterSnapshotIdentifier="open-snap")
+    rds.modify_db_cluster_snapshot_attribute(
+        DBClusterSnapshotIdentifier="open-snap", AttributeName="restore", ValuesToAdd=["all"]
+    )
+    shared = shared_cluster_snapshot(aws)
+    target = aws.client(TARGET, "rds")
+    public_arn = f"arn:aws:rds:us-east-1:{SOURCE}:cluster-snapshot:open-snap"
+
+    def arns(**kwargs: object) -> set[str]:
+        found = target.describe_db_cluster_snapshots(**kwargs)["DBClusterSnapshots"]  # type: ignore[arg-type]
+        return {s["DBClusterSnapshotArn"] for s in found if s["DBClusterSnapshotArn"].split(":")[4] == SOURCE}
+
+    assert arns(SnapshotType="shared") == {shared.snapshot_arn}
+    assert arns(SnapshotType="public") == {public_arn}
+    assert arns(IncludeShared=True) == {shared.snapshot_arn}
+    assert arns(IncludePublic=True) == {public_arn}
+    assert arns(IncludeShared=True, IncludePublic=True) == {shared.snapshot_arn, public_arn}
+    assert arns() == set()
+    # The flags don't apply to manual/automated (botocore model).
+    assert arns(SnapshotType="manual", IncludeShared=True, IncludePublic=True) == set()
+    # Anyone may restore a public (unencrypted) snapshot.
+    aws.client(OTHER, "rds").restore_db_cluster_from_snapshot(
+        DBClusterIdentifier="anyone", SnapshotIdentifier=public_arn, Engine="aurora-mysql"
+    )

@@ -37,10 +37,10 @@ def test_all_is_refused_for_encrypted_snapshots(snapshots: EmulatedAWS) -> None:
         _share(snapshots, "enc", ValuesToAdd=["all"])
     assert error_code(raised) == "InvalidParameterValue"
     assert _share(snapshots, "plain", ValuesToAdd=["all"]) == ["all"]
-    # A public unencrypted snapshot is visible to any account by ARN.
+    # A public unencrypted snapshot is visible to any account by ARN, as a public one.
     arn = f"arn:aws:rds:us-east-1:{SOURCE}:cluster-snapshot:plain"
     found = snapshots.client(OTHER, "rds").describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=arn)
-    assert found["DBClusterSnapshots"][0]["SnapshotType"] == "shared"
+    assert found["DBClusterSnapshots"][0]["SnapshotType"] == "public"
 
 
 def test_values_must_be_account_ids_or_all(snapshots: EmulatedAWS) -> None:

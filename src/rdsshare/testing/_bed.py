@@ -6,8 +6,7 @@ import functools
 import logging
 import os
 import re
-import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
@@ -17,26 +16,28 @@ import botocore.session
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 from moto.core.model_instances import reset_model_data
-from moto.rds.models import rds_backends
 
-from . import _clock, _faults, _kms_rules
-from ._catalog import Catalog
-from ._clock import Clock
-from ._faults import INTERNAL_HEADER, Fault, RecordedCall, Recorder
+from . import _moto_compat, _state
 from ._patching import Patcher
-from ._rds_rules import RdsRules
+from ._seed import FAIL_KINDS, FailKind, Seeds, put_role
+from .rules.engines import Catalog
+from .rules.iam import ADMIN_POLICY, DEFAULT_ROLE
+from .rules.lifecycle import Clock
+from .rules.requests import INTERNAL_HEADER, Fault, RecordedCall, Recorder
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sts import STSClient
 
+__all__ = ["EmulatedAWS"]
+
 _log = logging.getLogger("rdsshare.testing")
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROLE_NAME = "rdsshare-testbed"
 _FAKE_CREDENTIAL = "testing"
 # Variables that would make boto3 leave the test bed (real profiles, endpoints, web identity) or
 # change its behaviour between machines (retry settings), and MOTO_ACCOUNT_ID, which overrides the
@@ -55,36 +56,20 @@ _CLEARED_ENV = (
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "MOTO_ACCOUNT_ID",
 )
-_FAIL_KINDS = {
-    "cluster-snapshot": "cluster_snapshots",
-    "db-snapshot": "database_snapshots",
-    "cluster": "clusters",
-    "instance": "databases",
-}
-
-FailKind = Literal["cluster-snapshot", "db-snapshot", "cluster", "instance"]
 
 
-@dataclass(frozen=True)
-class Network:
-    """A VPC with two subnets in two AZs, an RDS DB subnet group and a security group."""
-
-    vpc_id: str
-    subnet_ids: tuple[str, ...]
-    subnet_group: str
-    security_group_id: str
-
-
-class EmulatedAWS:
+class EmulatedAWS(Seeds):
     """An offline AWS with several accounts that fails where real AWS fails.
 
-    moto emulates the APIs; this test bed adds the rules rdsshare depends on (shared snapshots across
-    accounts, key policies, the AWS-managed ``aws/rds`` key, sharing limits, quotas, busy resources,
-    managed master secrets), long-running operations, fault injection and a record of every call.
-    Each rule cites its source in ``aws-rules.md``; see the ``_rds_rules`` and ``_kms_rules`` modules.
+    moto emulates the APIs; this test bed adds the rules rdsshare and its users depend on: snapshots
+    shared across accounts as the target sees them, key policies and IAM identity policies, the
+    AWS-managed ``aws/rds`` key and Aurora's default ``sse-rds`` encryption, RDS's grants on keys and
+    what happens when a key goes away, sharing limits, quotas, engine versions, identifiers, busy
+    resources, managed master secrets, long-running operations, fault injection and a record of every
+    call. Each rule cites its source; see :mod:`rdsshare.testing.rules` and the docs' "Test bed" page.
 
     Two accounts: A snapshots its cluster, re-encrypts the snapshot under a key B may use, shares it;
-    B sees it and restores it::
+    B sees it (under its ARN) and restores it::
 
         A, B = "111111111111", "222222222222"
         policy = {"Statement": [
@@ -116,10 +101,12 @@ class EmulatedAWS:
     ``server=False`` serves requests in-process (``moto.mock_aws``); ``server=True`` runs a moto server
     on 127.0.0.1 and clients talk HTTP to it (``endpoint_url``; ``AWS_ENDPOINT_URL`` is set too, so
     ``session.client("rds")`` reaches it). Only one test bed can be active at a time: the rules are
-    patches of moto's classes, removed again on exit.
+    patches of moto's classes (:mod:`rdsshare.testing._moto_compat`), removed again on exit.
 
     ``operation_seconds`` (settable at any time) is how long snapshot creation and copies, cluster and
-    instance creation, restores and cluster modifications take; ``0`` makes them instant.
+    instance creation, restores and modifications take; ``0`` makes them instant. ``quotas`` overrides
+    ``DescribeAccountAttributes`` quotas (``{"DBClusters": 2}``); ``sse_rds_shareable`` says whether a
+    snapshot encrypted with an AWS owned key can be shared as it is (no AWS source says; test both).
     """
 
     _active: ClassVar[EmulatedAWS | None] = None
@@ -132,6 +119,8 @@ class EmulatedAWS:
         operation_seconds: float = 0.0,
         manual_snapshot_quota: int = 100,
         copy_concurrency_quota: int = 5,
+        quotas: Mapping[str, int] | None = None,
+        sse_rds_shareable: bool = True,
     ) -> None:
         if operation_seconds < 0:
             raise ValueError("operation_seconds must be >= 0")
@@ -139,15 +128,15 @@ class EmulatedAWS:
             raise ValueError("quotas must be >= 0")
         self.operation_seconds = float(operation_seconds)
         """Duration of long-running operations started from now on (seconds; 0 = instant)."""
-        self.manual_snapshot_quota = manual_snapshot_quota
-        """Manual snapshots per account and region (cluster and DB snapshots counted separately)."""
-        self.copy_concurrency_quota = copy_concurrency_quota
-        """Cluster snapshot copies in progress per account and destination region."""
-        self._server_mode = server
         self._region = region
-        self._recorder = Recorder()
-        self._clock = Clock(self)
-        self._catalog = Catalog()
+        self._server_mode = server
+        self._state = _state.BedState(
+            clock=Clock(self), catalog=Catalog(), recorder=Recorder(), sse_rds_shareable=sse_rds_shareable
+        )
+        self._state.copy_concurrency_quota = copy_concurrency_quota
+        self.manual_snapshot_quota = manual_snapshot_quota
+        for name, value in (quotas or {}).items():
+            self.set_quota(name, value)
         self._patcher = Patcher()
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
@@ -155,6 +144,7 @@ class EmulatedAWS:
         self._endpoint_url: str | None = None
         self._sessions: dict[tuple[str, str], boto3.Session] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
+        self._roles: set[str] = set()
         self._sts: Any = None
         self._entered = False
 
@@ -180,14 +170,11 @@ class EmulatedAWS:
         self._stop()
 
     def _start(self) -> None:
-        self._recorder = Recorder()
+        self._state.recorder = Recorder()
         self._set_env()
         BackendDict.reset()
-        _faults.install(self._patcher, self._recorder)
-        _clock.install(self._patcher)
-        _kms_rules.install(self._patcher)
-        RdsRules(self, self._clock).install(self._patcher)
-        self._catalog.install(self._patcher)
+        _state.activate(self._state)
+        _moto_compat.install(self._patcher, self._state.recorder)
         if self._server_mode:
             self._server = _server_class()(ip_address="127.0.0.1", port=0, verbose=False)
             self._server.start()
@@ -213,6 +200,7 @@ class EmulatedAWS:
             self._endpoint_url = None
             self._sessions.clear()
             self._clients.clear()
+            self._roles.clear()
             self._sts = None
             try:
                 BackendDict.reset()
@@ -221,6 +209,7 @@ class EmulatedAWS:
                 try:
                     self._patcher.undo_all()
                 finally:
+                    _state.deactivate()
                     self._restore_env()
                     EmulatedAWS._active = None
 
@@ -270,20 +259,52 @@ class EmulatedAWS:
         """``None`` in-process; ``http://127.0.0.1:<port>`` in server mode."""
         return self._endpoint_url
 
+    @property
+    def manual_snapshot_quota(self) -> int:
+        """Manual snapshots per account and region (cluster and DB snapshots counted separately)."""
+        return self._state.quotas["ManualClusterSnapshots"]
+
+    @manual_snapshot_quota.setter
+    def manual_snapshot_quota(self, value: int) -> None:
+        self.set_quota("ManualClusterSnapshots", value)
+        self.set_quota("ManualSnapshots", value)
+
+    @property
+    def copy_concurrency_quota(self) -> int:
+        """Cluster snapshot copies in progress per account and destination region."""
+        return self._state.copy_concurrency_quota
+
+    @copy_concurrency_quota.setter
+    def copy_concurrency_quota(self, value: int) -> None:
+        if value < 0:
+            raise ValueError("quotas must be >= 0")
+        self._state.copy_concurrency_quota = value
+
+    @property
+    def quotas(self) -> Mapping[str, int]:
+        """Every ``DescribeAccountAttributes`` quota (the same for all accounts and regions)."""
+        return dict(self._state.quotas)
+
+    def set_quota(self, name: str, value: int) -> None:
+        """Change one quota, e.g. ``set_quota("DBClusters", 2)``."""
+        if name not in self._state.quotas:
+            raise ValueError(f"unknown quota {name!r}; one of {sorted(self._state.quotas)}")
+        if value < 0:
+            raise ValueError("quotas must be >= 0")
+        self._state.quotas[name] = value
+
+    @property
+    def sse_rds_shareable(self) -> bool:
+        """Whether a snapshot encrypted with an AWS owned key (``sse-rds``) can be shared as it is."""
+        return self._state.sse_rds_shareable
+
+    @sse_rds_shareable.setter
+    def sse_rds_shareable(self, value: bool) -> None:
+        self._state.sse_rds_shareable = bool(value)
+
     # ----------------------------------------------------------------------- sessions, clients
 
-    def session(self, account_id: str, region: str | None = None) -> boto3.Session:
-        """A boto3 session whose credentials act as ``account_id`` (an assumed role in it).
-
-        Sessions are cached per (account, region).
-        """
-        self._require_active()
-        if not _ACCOUNT_ID.match(account_id):
-            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
-        region = region or self._region
-        cached = self._sessions.get((account_id, region))
-        if cached is not None:
-            return cached
+    def _base_sts(self) -> Any:
         if self._sts is None:
             base = _new_session(
                 aws_access_key_id=_FAKE_CREDENTIAL,
@@ -292,16 +313,33 @@ class EmulatedAWS:
             )
             self._sts = base.client("sts", endpoint_url=self._endpoint_url)
             self._sts.meta.events.register("before-sign.sts.AssumeRole", _mark_internal)
-        credentials = self._sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/{_ROLE_NAME}",
-            RoleSessionName=_ROLE_NAME,
-        )["Credentials"]
-        session = _new_session(
+        return self._sts
+
+    def _assume(self, role_arn: str, region: str) -> boto3.Session:
+        credentials = self._base_sts().assume_role(RoleArn=role_arn, RoleSessionName=DEFAULT_ROLE)["Credentials"]
+        return _new_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=region,
         )
+
+    def session(self, account_id: str, region: str | None = None) -> boto3.Session:
+        """A boto3 session acting as ``account_id``: the role ``rdsshare-testbed``, an administrator.
+
+        Sessions are cached per (account, region). :meth:`role_session` acts as a role with a policy.
+        """
+        self._require_active()
+        if not _ACCOUNT_ID.match(account_id):
+            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+        region = region or self._region
+        cached = self._sessions.get((account_id, region))
+        if cached is not None:
+            return cached
+        if account_id not in self._roles:
+            put_role(account_id, DEFAULT_ROLE, ADMIN_POLICY)
+            self._roles.add(account_id)
+        session = self._assume(f"arn:aws:iam::{account_id}:role/{DEFAULT_ROLE}", region)
         self._sessions[(account_id, region)] = session
         return session
 
@@ -313,6 +351,8 @@ class EmulatedAWS:
     def client(self, account_id: str, service: Literal["sts"], region: str | None = None) -> STSClient: ...
     @overload
     def client(self, account_id: str, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+    @overload
+    def client(self, account_id: str, service: Literal["iam"], region: str | None = None) -> IAMClient: ...
     @overload
     def client(
         self, account_id: str, service: Literal["secretsmanager"], region: str | None = None
@@ -362,117 +402,40 @@ class EmulatedAWS:
             remaining=times,
             after=after,
         )
-        self._recorder.add_fault(fault)
+        self._state.recorder.add_fault(fault)
         return fault
 
     def clear_faults(self) -> None:
         """Remove every injected fault."""
-        self._recorder.clear_faults()
+        self._state.recorder.clear_faults()
 
     @property
     def calls(self) -> list[RecordedCall]:
-        """Every request served so far (including faulted ones), oldest first."""
-        return self._recorder.calls
+        """Every request served so far (including faulted and refused ones), oldest first."""
+        return self._state.recorder.calls
 
     def clear_calls(self) -> None:
         """Forget the recorded calls."""
-        self._recorder.clear_calls()
+        self._state.recorder.clear_calls()
 
     # ----------------------------------------------------------------- long-running operations
 
     def retire_engine_version(self, engine: str, version: str, *, region: str | None = None) -> None:
         """Stop offering ``engine`` ``version`` in a region (``DescribeDBEngineVersions`` and
-        ``DescribeOrderableDBInstanceOptions`` no longer list it)."""
-        self._catalog.retired.add((region or self._region, engine, version))
+        ``DescribeOrderableDBInstanceOptions`` no longer list it; creates and restores refuse it)."""
+        self._state.catalog.retired.add((region or self._region, engine, version))
 
     def finish_pending(self) -> None:
         """Complete every operation in progress now."""
-        self._clock.finish_pending()
+        self._state.clock.finish_pending()
 
     def fail(self, account_id: str, kind: FailKind, identifier: str, region: str | None = None) -> None:
         """Put a resource into ``failed``: ``kind`` is cluster-snapshot, db-snapshot, cluster or
         instance."""
         self._require_active()
-        if kind not in _FAIL_KINDS:
-            raise ValueError(f"kind must be one of {sorted(_FAIL_KINDS)}, got {kind!r}")
+        if kind not in FAIL_KINDS:
+            raise ValueError(f"kind must be one of {sorted(FAIL_KINDS)}, got {kind!r}")
         Clock.fail(self._rds_object(account_id, kind, identifier, region))
-
-    def _rds_object(self, account_id: str, kind: FailKind, identifier: str, region: str | None) -> Any:
-        backend = rds_backends[account_id][region or self._region]
-        obj = getattr(backend, _FAIL_KINDS[kind]).get(identifier)
-        if obj is None:
-            raise LookupError(f"no {kind} {identifier!r} in {account_id}/{region or self._region}")
-        return obj
-
-    # ---------------------------------------------------------------------------- seed helpers
-
-    def create_network(self, account_id: str, name: str, *, region: str | None = None) -> Network:
-        """Create a VPC, two subnets in two AZs, a DB subnet group ``name`` and a security group."""
-        ec2 = self.client(account_id, "ec2", region)
-        rds = self.client(account_id, "rds", region)
-        vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-        zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
-        subnet_ids = tuple(
-            ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
-            for i, zone in enumerate(zones[:2])
-        )
-        rds.create_db_subnet_group(
-            DBSubnetGroupName=name,
-            DBSubnetGroupDescription=f"{name} (rdsshare test bed)",
-            SubnetIds=list(subnet_ids),
-        )
-        security_group_id = ec2.create_security_group(
-            GroupName=f"{name}-db", Description=f"{name} database", VpcId=vpc_id
-        )["GroupId"]
-        return Network(vpc_id, subnet_ids, name, security_group_id)
-
-    def create_cluster(
-        self,
-        account_id: str,
-        cluster_id: str = "example-db",
-        *,
-        engine: str = "aurora-mysql",
-        encrypted: bool = True,
-        kms_key_id: str | None = None,
-        instances: int = 1,
-        instance_class: str = "db.t3.medium",
-        network: Network | None = None,
-        manage_master_user_password: bool = False,
-        region: str | None = None,
-    ) -> dict[str, Any]:
-        """Create an Aurora cluster with ``instances`` instances, ready (``available``) on return.
-
-        Returns the cluster as ``describe_db_clusters`` reports it.
-        """
-        region = region or self._region
-        rds = self.client(account_id, "rds", region)
-        params: dict[str, Any] = {
-            "DBClusterIdentifier": cluster_id,
-            "Engine": engine,
-            "MasterUsername": "dbadmin",
-            "StorageEncrypted": encrypted,
-        }
-        if manage_master_user_password:
-            params["ManageMasterUserPassword"] = True
-        else:
-            params["MasterUserPassword"] = secrets.token_urlsafe(18)
-        if kms_key_id is not None:
-            params["KmsKeyId"] = kms_key_id
-        if network is not None:
-            params["DBSubnetGroupName"] = network.subnet_group
-            params["VpcSecurityGroupIds"] = [network.security_group_id]
-        rds.create_db_cluster(**params)
-        Clock.finish(self._rds_object(account_id, "cluster", cluster_id, region))
-        for number in range(1, instances + 1):
-            instance_id = f"{cluster_id}-{number}"
-            rds.create_db_instance(
-                DBInstanceIdentifier=instance_id,
-                DBClusterIdentifier=cluster_id,
-                Engine=engine,
-                DBInstanceClass=instance_class,
-            )
-            Clock.finish(self._rds_object(account_id, "instance", instance_id, region))
-        return dict(rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0])
 
 
 @functools.cache

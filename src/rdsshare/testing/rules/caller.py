@@ -16,7 +16,7 @@ from typing import Any
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
-from ._policy_eval import Principal
+from .policy_eval import Principal
 
 _local = threading.local()
 
@@ -38,6 +38,11 @@ class Caller:
     def arn(self) -> str:
         """The most specific ARN known for the caller (session ARN, role ARN or account root)."""
         return self.arns[-1] if self.arns else f"arn:aws:iam::{self.account_id}:root"
+
+    @property
+    def role_arn(self) -> str | None:
+        """The IAM role behind the caller's session, or None for the account's root user."""
+        return next((a for a in self.arns if ":role/" in a), None)
 
 
 def current_caller(account_id: str, region: str) -> Caller:

@@ -1,13 +1,21 @@
-"""Fault injection and call recording, both in one hook on ``BaseResponse.call_action``.
+"""The request boundary: one hook on ``BaseResponse.call_action`` for everything about a request.
 
-Every request moto serves, in-process (``mock_aws``) or over HTTP (``ThreadedMotoServer``), goes through
-``moto.core.responses.BaseResponse.call_action``. Hooking it gives:
+Every request moto serves, in-process (``mock_aws``) or over HTTP (``ThreadedMotoServer``), from a client
+the bed made or any other (the AWS CLI, Terraform, a user's own boto3 client in server mode), goes through
+``moto.core.responses.BaseResponse.call_action``. Hooking it once gives:
 
+* the **caller**: the principal behind the request's access key, for key policies and IAM (:mod:`.caller`);
 * **faults** that look exactly like AWS errors to botocore: the hook answers with an error response
   serialized in the service's protocol (query XML ``ErrorResponse`` for RDS/STS, JSON ``__type`` for
   KMS/Secrets Manager) and the chosen HTTP status, *before* moto's handler runs, so the faulted request
   has no side effect and botocore's retry handler sees a real throttle or 5xx (moto-gaps.md §10);
+* **access**: the caller's IAM identity policy and, for KMS, the key policy, decide before the
+  handler runs (:mod:`.access`); a refusal is AWS's ``AccessDenied`` for that service;
 * a **record** of every request: account, region, service, operation and the error code it failed with.
+
+Why here and not in botocore event handlers on the bed's sessions: handlers would miss clients the bed
+did not make, and under ``mock_aws`` moto's own ``before-send`` handler would still serve a request a
+handler meant to fault (moto-gaps.md §10). This hook is the one place both modes and every client share.
 """
 
 from __future__ import annotations
@@ -16,16 +24,14 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
-from moto.core.responses import BaseResponse
 from moto.core.utils import get_service_model
 
-from ._context import caller_from_response, caller_scope
-from ._patching import Patcher
+from .caller import caller_from_response, caller_scope
 
 _log = logging.getLogger("rdsshare.testing")
 
@@ -177,8 +183,49 @@ def error_code_of(body: Any) -> str:
     return "UnknownError"
 
 
-def install(patcher: Patcher, recorder: Recorder) -> None:
-    """Hook ``BaseResponse.call_action`` for faults, recording and the caller context."""
+def request_params(response: Any) -> Mapping[str, Any]:
+    """The request's parameters by their API names, whatever the protocol.
+
+    For RDS that is moto's own parse (a mapping that answers to API names and snake_case alike).
+    """
+    if getattr(response, "automated_parameter_parsing", False):
+        params: Mapping[str, Any] = response.params
+        return params
+    body = getattr(response, "body", None)
+    if body and str(response.boto3_service_name) in ("kms", "secretsmanager"):
+        try:
+            params = json.loads(body)
+        except ValueError:
+            return {}
+        return params if isinstance(params, dict) else {}
+    try:
+        return dict(response._get_params())
+    except Exception:  # a protocol moto cannot parse generically: no parameters known
+        return {}
+
+
+def call_action_hook(recorder: Recorder) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``BaseResponse.call_action`` with the caller, faults, access checks and the record."""
+    from .iam import check_request
+    from .kms_requests import Verdict
+    from .kms_requests import authorize as kms_authorize
+    from .kms_requests import validate as kms_validate
+    from .rds_requests import validate as validate_rds
+
+    def authorize(self: Any, caller: Any, service: str, operation: str) -> Verdict:
+        params = request_params(self)
+        region = str(self.region)
+        if service == "kms":
+            verdict = kms_authorize(caller, operation, params, region)
+            if verdict.denial is None:
+                error = kms_validate(caller, operation, params, region)
+                if error is not None:
+                    return Verdict(denial=error)
+            return verdict
+        denial = check_request(caller, service, operation, params, region)
+        if denial is None and service == "rds":
+            denial = validate_rds(operation, params, caller.account_id, region)
+        return Verdict(denial=denial)
 
     # moto's backends are plain dicts: a describe iterating them while another thread's request
     # adds to them fails with "OrderedDict mutated during iteration". AWS serves concurrent
@@ -201,31 +248,42 @@ def install(patcher: Patcher, recorder: Recorder) -> None:
         account_id = str(self.current_account)
         region = str(self.region)
         internal = self.headers.get(INTERNAL_HEADER) is not None
-        with caller_scope(caller_from_response(self)):
+        caller = caller_from_response(self)
+        with caller_scope(caller):
             fault = None if internal else recorder.take_fault(service, operation, account_id)
-            if fault is not None and fault.after:
-                # The request is served (side effects happen), then the client sees an error.
-                result = original(self)
-                _log.debug("losing the response of %s:%s as %s", service, operation, fault.code)
-                recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
-                message = fault.message or f"Injected fault after the call was served: {fault.code}"
-                del result  # served, then lost
-                return error_response(self, fault.code, message, fault.status)
-            if fault is not None:
+            if fault is not None and not fault.after:
                 _log.debug("injecting %s into %s:%s", fault.code, service, operation)
                 recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
                 message = fault.message or f"Injected fault: {fault.code}"
                 return error_response(self, fault.code, message, fault.status)
+            serve_as: str | None = None
+            if not internal:
+                verdict = authorize(self, caller, service, operation)
+                if verdict.denial is not None:
+                    code, message, status = verdict.denial
+                    recorder.record(RecordedCall(account_id, region, service, operation, code))
+                    return error_response(self, code, message, status)
+                serve_as = verdict.serve_as
             try:
-                result = original(self)
+                if serve_as is not None:  # another account's KMS key: served from its owner's backend
+                    self.current_account = serve_as
+                try:
+                    result = original(self)
+                finally:
+                    self.current_account = account_id
             except Exception as exc:
                 if not internal:
                     recorder.record(RecordedCall(account_id, region, service, operation, type(exc).__name__))
                 raise
+            if fault is not None:  # after=True: served (side effects happen), then the response is lost
+                _log.debug("losing the response of %s:%s as %s", service, operation, fault.code)
+                recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                message = fault.message or f"Injected fault after the call was served: {fault.code}"
+                return error_response(self, fault.code, message, fault.status)
             if not internal:
                 status = int(result[0])
                 failed = error_code_of(result[2]) if status >= 400 else None
                 recorder.record(RecordedCall(account_id, region, service, operation, failed))
             return result
 
-    patcher.wrap(BaseResponse, "call_action", factory)
+    return factory

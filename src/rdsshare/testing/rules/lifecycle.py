@@ -4,6 +4,13 @@ moto finishes everything instantly (moto-gaps.md §9). AWS does not: a snapshot 
 minutes to hours with a rising ``PercentProgress`` [AUR-COPY], a restored cluster is ``creating`` until
 it is ``available`` [BC-RDS RestoreDBClusterFromSnapshot], and clients poll (aws-rules.md §5 Waiters).
 
+A database (cluster or instance) whose key RDS can no longer reach (the key disabled or pending deletion,
+or RDS's grant on it retired or revoked) reports ``inaccessible-encryption-credentials-recoverable`` and
+refuses new instances and snapshots ("When Aurora can't use a DB's key, the DB moves to
+inaccessible-encryption-credentials-recoverable", Aurora User Guide, Overview.Encryption.Keys); it is
+``available`` again once the key is. This is what shows a restored database does not depend on the
+source account's key.
+
 The clock is lazy. Starting an operation stores an :class:`Operation` (start time, duration, busy and
 final status) on the moto model object. ``status`` and ``percent_progress`` of the patched moto classes
 are properties that consult it on every read, so a describe call, a waiter, or a busy-state check of
@@ -17,12 +24,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from moto.rds.models import DBCluster, DBClusterSnapshot, DBInstance, DBSnapshot
-
-from ._patching import Patcher
+from .kms import key_reachable
 
 OP_ATTR = "_rdsshare_operation"
 """Name of the instance attribute holding an object's in-progress :class:`Operation`."""
+
+KEY_ATTR = "_rdsshare_key"
+"""Name of the instance attribute holding (key ARN, RDS's grant id) of an encrypted database."""
+
+INACCESSIBLE = "inaccessible-encryption-credentials-recoverable"
+"""The state of a database whose key RDS cannot reach (Aurora User Guide, Overview.Encryption.Keys)."""
 
 
 class _Settings(Protocol):
@@ -101,6 +112,17 @@ class Clock:
         return operation is not None and not operation.finished()
 
 
+def key_lost(obj: Any) -> bool:
+    """Whether ``obj`` (a database) can no longer reach its key."""
+    held: tuple[str, str | None] | None = vars(obj).get(KEY_ATTR)
+    return held is not None and not key_reachable(*held)
+
+
+def hold_key(obj: Any, key_arn: str, grant_id: str | None) -> None:
+    """Record that ``obj`` is encrypted under ``key_arn`` through RDS's grant ``grant_id``."""
+    vars(obj)[KEY_ATTR] = (key_arn, grant_id)
+
+
 def _settle(obj: Any) -> Operation | None:
     """Return the operation in progress on ``obj``; drop it once it has finished."""
     operation: Operation | None = vars(obj).get(OP_ATTR)
@@ -110,13 +132,15 @@ def _settle(obj: Any) -> Operation | None:
     return operation
 
 
-def _plain_status() -> property:
+def plain_status() -> property:
     """``status`` for classes where moto keeps it as a plain instance attribute."""
 
     def fget(self: Any) -> Any:
         operation = _settle(self)
         if operation is not None:
             return operation.busy_status
+        if key_lost(self):
+            return INACCESSIBLE
         return vars(self).get("status")
 
     def fset(self: Any, value: Any) -> None:
@@ -126,7 +150,7 @@ def _plain_status() -> property:
     return property(fget, fset, doc="Status, masked by an operation in progress.")
 
 
-def _wrapped_status(original: property) -> property:
+def wrapped_status(original: property) -> property:
     """``status`` for classes where moto already has a property (``DBCluster``)."""
     assert original.fget is not None
     assert original.fset is not None
@@ -137,6 +161,8 @@ def _wrapped_status(original: property) -> property:
         operation = _settle(self)
         if operation is not None:
             return operation.busy_status
+        if key_lost(self):
+            return INACCESSIBLE
         return original_get(self)
 
     def fset(self: Any, value: Any) -> None:
@@ -146,7 +172,7 @@ def _wrapped_status(original: property) -> property:
     return property(fget, fset, doc="Status, masked by an operation in progress.")
 
 
-def _percent_progress() -> property:
+def percent_progress() -> property:
     def fget(self: Any) -> int:
         operation = _settle(self)
         if operation is not None:
@@ -157,14 +183,3 @@ def _percent_progress() -> property:
         vars(self)["percent_progress"] = value
 
     return property(fget, fset, doc="PercentProgress of a snapshot being created or copied.")
-
-
-def install(patcher: Patcher) -> None:
-    """Patch the moto model classes so that status and progress honour operations in progress."""
-    patcher.set(DBClusterSnapshot, "status", _plain_status())
-    patcher.set(DBSnapshot, "status", _plain_status())
-    patcher.set(DBInstance, "status", _plain_status())
-    patcher.set(DBCluster, "status", _wrapped_status(vars(DBCluster)["status"]))
-    patcher.set(DBClusterSnapshot, "percent_progress", _percent_progress())
-    # moto does not report PercentProgress for DB (instance) snapshots at all (moto-gaps.md §12).
-    patcher.set(DBSnapshot, "percent_progress", _percent_progress())

@@ -1,0 +1,214 @@
+"""Aurora clusters: create, modify, restore from a snapshot, delete.
+
+* Existing identifiers are refused (moto would replace the cluster); the ``DBClusters`` quota holds
+  (:mod:`.quotas`); an omitted or major ``EngineVersion`` resolves through the catalog, an unknown one is
+  refused (:mod:`.engines`).
+* Encryption follows :mod:`.encryption` (``sse-rds`` by default since 2026-02-18); a ``KmsKeyId`` or the
+  default ``aws/rds`` key must be usable by RDS for the caller (:mod:`.kms`).
+* Only ``available`` clusters are modified or take instances and snapshots [BC-RDS].
+* ``RestoreDBClusterFromSnapshot``: the snapshot must be ``available`` and its engine version offered in
+  the region; the engine stays the snapshot's; ``KmsKeyId`` encrypts under that key, otherwise the cluster
+  keeps the snapshot's key (and so depends on it) [BC-RDS]; placement and parameters come from the
+  restoring account; there is no ``ManageMasterUserPassword``, so the cluster keeps the snapshot's
+  password and has no secret (aws-rules.md §6). moto crashed restoring a managed-password cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from moto.rds.exceptions import (
+    DBClusterNotFoundError,
+    InvalidDBClusterStateFault,
+    InvalidParameterCombination,
+    RDSClientError,
+)
+
+from .. import _state
+from . import encryption
+from .caller import current_caller
+from .engines import UnknownVersionError
+from .kms import use_for_service
+from .lifecycle import KEY_ATTR, OP_ATTR
+from .quotas import check_quota
+from .secrets import random_password, resolve_secret_key
+from .sharing import snapshot_state_error
+
+__all__ = [
+    "cluster_state_error",
+    "create_db_cluster",
+    "delete_db_cluster",
+    "get_cfg",
+    "modify_db_cluster",
+    "resolve_version",
+    "restore_db_cluster_from_snapshot",
+]
+
+# Engines a cluster snapshot can be restored as: the same engine, and Aurora MySQL 1 -> aurora-mysql.
+_COMPATIBLE_ENGINES = {"aurora": {"aurora", "aurora-mysql"}}
+
+
+def cluster_state_error(cluster: Any) -> RDSClientError:
+    """A cluster that is not ``available`` refuses the request."""
+    return InvalidDBClusterStateFault(
+        f"DBCluster {cluster.db_cluster_identifier} is in {cluster.status} state "
+        "but expected it to be one of available."
+    )
+
+
+def resolve_version(region: str, engine: str, version: str | None) -> str | None:
+    """The catalog's version for a create or restore (None for engines the catalog does not know)."""
+    catalog = _state.current().catalog
+    if engine not in catalog.engines():
+        return version
+    try:
+        return catalog.resolve(region, engine, version)
+    except UnknownVersionError as exc:
+        raise InvalidParameterCombination(str(exc)) from exc
+
+
+def create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create(backend: Any, kwargs: Any) -> Any:
+        cluster_id = str(kwargs["db_cluster_identifier"]).lower()
+        if cluster_id in backend.clusters:
+            raise RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        check_quota(backend, "DBClusters")
+        region = backend.region_name
+        caller = current_caller(backend.account_id, region)
+        engine = str(kwargs["engine"])
+        kwargs["engine_version"] = resolve_version(region, engine, kwargs.get("engine_version"))
+        kind, key = encryption.choose(
+            engine=engine,
+            kms_key_id=kwargs.get("kms_key_id"),
+            storage_encrypted=kwargs.get("storage_encrypted"),
+            caller=caller,
+            region=region,
+        )
+        if kwargs.get("manage_master_user_password"):
+            resolve_secret_key(kwargs, caller, region)
+        kwargs["kms_key_id"] = str(key.arn) if key is not None else None
+        kwargs["storage_encrypted"] = key is not None
+        cluster = original(backend, kwargs)
+        encryption.apply(cluster, kind, key, region=region)
+        _state.current().clock.begin(cluster, "creating")
+        return cluster
+
+    return create
+
+
+def modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+    def modify(backend: Any, kwargs: Any) -> Any:
+        cluster_id = kwargs["db_cluster_identifier"]
+        cluster = backend.clusters.get(cluster_id)
+        if cluster is None:
+            raise DBClusterNotFoundError(cluster_id)
+        if cluster.status != "available":
+            raise cluster_state_error(cluster)
+        if kwargs.get("master_user_secret_kms_key_id"):
+            if not kwargs.get("manage_master_user_password"):
+                raise InvalidParameterCombination(
+                    "MasterUserSecretKmsKeyId can only be set when turning on ManageMasterUserPassword."
+                )
+            if cluster.manage_master_user_password:
+                raise InvalidParameterCombination("The KMS key of a managed master user secret can't be changed.")
+        if kwargs.get("manage_master_user_password") and cluster.manage_master_user_password:
+            kwargs.pop("manage_master_user_password")  # already managed: nothing changes (module doc)
+        region = backend.region_name
+        caller = current_caller(backend.account_id, region)
+        if kwargs.get("manage_master_user_password"):
+            resolve_secret_key(kwargs, caller, region)
+        result = original(backend, kwargs)
+        current = backend.clusters.get(kwargs.get("db_cluster_identifier") or cluster_id, cluster)
+        _state.current().clock.begin(current, "modifying")
+        result.status = current.status
+        return result
+
+    return modify
+
+
+def restore_db_cluster_from_snapshot(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``RDSBackend.restore_db_cluster_from_snapshot`` (see the module doc); moto's body is replaced.
+
+    The new cluster is made by the (patched) ``create_db_cluster``, so it gets the same encryption,
+    grant, quota and progress rules as any other.
+    """
+    del original
+
+    def restore(backend: Any, from_snapshot_id: str, overrides: Any) -> Any:
+        snapshot = backend.describe_db_cluster_snapshots(None, from_snapshot_id)[0]
+        cluster_id = str(overrides["db_cluster_identifier"]).lower()
+        if cluster_id in backend.clusters:
+            raise RDSClientError("DBClusterAlreadyExistsFault", "DB Cluster already exists")
+        if snapshot.status != "available":
+            raise snapshot_state_error("cluster", snapshot, "restore from")
+        engine = overrides.get("engine") or snapshot.engine
+        if engine not in _COMPATIBLE_ENGINES.get(snapshot.engine, {snapshot.engine}):
+            raise InvalidParameterCombination(
+                f"The engine {engine} isn't compatible with the engine {snapshot.engine} of "
+                f"DB cluster snapshot {snapshot.arn}."
+            )
+        region = backend.region_name
+        version = resolve_version(
+            region, str(snapshot.engine), overrides.get("engine_version") or snapshot.engine_version
+        )
+        caller = current_caller(backend.account_id, region)
+        key = _restore_key(snapshot, overrides.get("kms_key_id"), caller, region)
+        cfg = snapshot.cluster.get_cfg()
+        # Placement and parameters come from the restoring account, not the snapshot's owner.
+        for name in (
+            "db_subnet_group_name",
+            "vpc_security_group_ids",
+            "availability_zones",
+            "global_cluster_identifier",
+            "replication_source_identifier",
+            "serverless_v2_scaling_configuration",
+        ):
+            cfg[name] = None
+        cfg["deletion_protection"] = False
+        cfg["manage_master_user_password"] = False
+        cfg.pop("master_user_secret", None)
+        cfg.pop("master_user_secret_kms_key_id", None)
+        cfg.pop("storage_encryption_type", None)
+        if not cfg.get("master_user_password"):
+            cfg["master_user_password"] = random_password()
+        for name, value in overrides.items():
+            if value and name not in ("kms_key_id", "snapshot_identifier"):
+                cfg[name] = value
+        cfg["engine_version"] = version
+        cfg["kms_key_id"] = str(key.arn) if key is not None else None
+        cfg["storage_encrypted"] = key is not None
+        return backend.create_db_cluster(cfg)
+
+    return restore
+
+
+def _restore_key(snapshot: Any, kms_key_id: str | None, caller: Any, region: str) -> Any | None:
+    """The restored cluster's key; RDS must be able to read the snapshot's key for the caller."""
+    source = None
+    if encryption.type_of(snapshot) == "sse-kms" and snapshot.kms_key_id:
+        source = use_for_service(str(snapshot.kms_key_id), caller=caller, region=region)
+    if kms_key_id:
+        return use_for_service(kms_key_id, caller=caller, region=region)
+    return source
+
+
+def delete_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete(backend: Any, cluster_identifier: str, snapshot_name: str | None = None) -> Any:
+        cluster = original(backend, cluster_identifier, snapshot_name)
+        encryption.release(cluster)
+        return cluster
+
+    return delete
+
+
+def get_cfg(self: Any) -> dict[str, Any]:
+    """``DBCluster.get_cfg`` without moto's ``KeyError: '_master_user_password'``."""
+    cfg: dict[str, Any] = dict(vars(self))
+    cfg.pop("backend", None)
+    cfg.pop(OP_ATTR, None)
+    cfg.pop(KEY_ATTR, None)
+    cfg["master_user_password"] = cfg.pop("_master_user_password", None)
+    cfg["enable_http_endpoint"] = cfg.pop("_enable_http_endpoint", None)
+    cfg["vpc_security_group_ids"] = cfg.pop("_vpc_security_group_ids", None)
+    return cfg

@@ -1,0 +1,76 @@
+"""RDS requests AWS refuses for their parameters alone (or with a look at what exists), before moto serves them.
+
+* Identifiers (:mod:`.identifiers`).
+* Managed master passwords: ``MasterUserPassword`` can't be given with ``ManageMasterUserPassword``
+  turned on; rotating a managed password needs ``ApplyImmediately`` (botocore model, ``CreateDBCluster``,
+  ``ModifyDBCluster``, ``CreateDBInstance``, ``ModifyDBInstance``).
+* Aurora Serverless v2: a ``db.serverless`` instance needs its cluster's
+  ``ServerlessV2ScalingConfiguration`` first ("InvalidDBClusterStateFault: Set the Serverless v2 scaling
+  configuration on the parent DB cluster before creating a Serverless v2 DB instance",
+  terraform-aws-rds-aurora #537); ``MinCapacity`` is 0 to 256 and ``MaxCapacity`` 1 to 256, no less
+  than ``MinCapacity`` (botocore model, ``ServerlessV2ScalingConfiguration``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from moto.rds.models import rds_backends
+
+from .identifiers import check_identifiers
+
+__all__ = ["validate"]
+
+Error = tuple[str, str, int]
+
+_PASSWORD_OPERATIONS = frozenset({"CreateDBCluster", "ModifyDBCluster", "CreateDBInstance", "ModifyDBInstance"})
+SERVERLESS_CLASS = "db.serverless"
+SERVERLESS_MESSAGE = (
+    "Set the Serverless v2 scaling configuration on the parent DB cluster before creating a Serverless v2 DB instance."
+)
+
+
+def _combination(message: str) -> Error:
+    return "InvalidParameterCombination", message, 400
+
+
+def _scaling(config: object) -> Error | None:
+    if not isinstance(config, Mapping):
+        return None
+    low, high = config.get("MinCapacity"), config.get("MaxCapacity")
+    if low is not None and not 0 <= float(low) <= 256:
+        return "InvalidParameterValue", f"MinCapacity {low} is outside 0 to 256.", 400
+    if high is not None and not 1 <= float(high) <= 256:
+        return "InvalidParameterValue", f"MaxCapacity {high} is outside 1 to 256.", 400
+    if low is not None and high is not None and float(low) > float(high):
+        return _combination("MaxCapacity must be greater than or equal to MinCapacity.")
+    return None
+
+
+def _serverless(params: Mapping[str, Any], account: str, region: str) -> Error | None:
+    if params.get("DBInstanceClass") != SERVERLESS_CLASS or not params.get("DBClusterIdentifier"):
+        return None
+    cluster = rds_backends[account][region].clusters.get(str(params["DBClusterIdentifier"]).lower())
+    if cluster is not None and not getattr(cluster, "serverless_v2_scaling_configuration", None):
+        return "InvalidDBClusterStateFault", SERVERLESS_MESSAGE, 400
+    return None
+
+
+def validate(operation: str, params: Mapping[str, Any], account: str, region: str) -> Error | None:
+    """The refusal of an RDS call AWS would not accept, or None."""
+    error = check_identifiers(operation, params)
+    if error is not None:
+        return error
+    if operation in _PASSWORD_OPERATIONS:
+        if params.get("ManageMasterUserPassword") and params.get("MasterUserPassword"):
+            return _combination("You can't specify MasterUserPassword when ManageMasterUserPassword is turned on.")
+        if params.get("RotateMasterUserPassword") and not params.get("ApplyImmediately"):
+            return _combination("You must apply the change immediately when rotating the master user password.")
+    if operation in ("CreateDBCluster", "ModifyDBCluster", "RestoreDBClusterFromSnapshot"):
+        error = _scaling(params.get("ServerlessV2ScalingConfiguration"))
+        if error is not None:
+            return error
+    if operation == "CreateDBInstance":
+        return _serverless(params, account, region)
+    return None

@@ -1,0 +1,205 @@
+"""Plain moto 5.2.5 gets the second set of rules wrong (aws-rules-2.md): each rule of the bed is needed.
+
+One test per rule of the second set, numbered as in the bed's docs ("Test bed" page): each shows plain
+``mock_aws`` accepting what AWS refuses or answering what AWS does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from ..accounts import SOURCE, TARGET
+
+Clients = Callable[[str, str], Any]
+PASSWORD = "password-123"
+
+
+@pytest.fixture
+def plain(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
+    """Clients acting as any account under bare ``mock_aws``."""
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    with mock_aws():
+        sts = boto3.client("sts", region_name="us-east-1")
+
+        def client(account_id: str, service: str) -> Any:
+            credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/plain", RoleSessionName="plain")[
+                "Credentials"
+            ]
+            factory: Any = boto3.client
+            return factory(
+                service,
+                region_name="us-east-1",
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+
+        yield client
+
+
+def _cluster(rds: Any, cluster_id: str = "orders", **kwargs: Any) -> dict[str, Any]:
+    return dict(
+        rds.create_db_cluster(
+            DBClusterIdentifier=cluster_id, Engine="aurora-mysql", MasterUsername="admin", MasterUserPassword=PASSWORD,
+            **kwargs,
+        )["DBCluster"]
+    )  # fmt: skip
+
+
+def _instance(rds: Any, instance_id: str, engine: str, **kwargs: Any) -> dict[str, Any]:
+    return dict(
+        rds.create_db_instance(
+            DBInstanceIdentifier=instance_id, Engine=engine, DBInstanceClass="db.t3.micro", MasterUsername="admin",
+            MasterUserPassword=PASSWORD, AllocatedStorage=20, **kwargs,
+        )["DBInstance"]
+    )  # fmt: skip
+
+
+def test_r1_moto_defaults_to_versions_it_cannot_list(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    assert _instance(rds, "pg", "postgres")["EngineVersion"] == "9.3.3"  # AWS: the current default
+    assert _instance(rds, "my", "mysql")["EngineVersion"] == "5.6.21"
+    with pytest.raises(NotImplementedError):  # AWS lists versions, DefaultOnly returns the default
+        rds.describe_db_engine_versions(Engine="postgres", DefaultOnly=True)
+    with pytest.raises(KeyError):  # AWS: MariaDB instances work
+        _instance(rds, "maria", "mariadb")
+    assert _cluster(rds, EngineVersion="9.9.9")["EngineVersion"] == "9.9.9"  # AWS: Cannot find version
+
+
+def test_r2_moto_accepts_identifiers_aws_refuses(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    _cluster(rds)
+    for bad in ("a" * 64, "double--hyphen", "trailing-"):  # AWS: InvalidParameterValue
+        rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier=bad)
+
+
+def test_r3_moto_shows_the_target_the_owners_name(plain: Clients) -> None:
+    source, target = plain(SOURCE, "rds"), plain(TARGET, "rds")
+    _cluster(source)
+    source.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="orders-snap")
+    source.modify_db_cluster_snapshot_attribute(
+        DBClusterSnapshotIdentifier="orders-snap", AttributeName="restore", ValuesToAdd=[TARGET]
+    )
+    [listed] = target.describe_db_cluster_snapshots(SnapshotType="shared")["DBClusterSnapshots"]
+    assert listed["DBClusterSnapshotIdentifier"] == "orders-snap"  # AWS: the snapshot's ARN
+    assert listed["SnapshotType"] == "manual"  # AWS: shared
+    assert target.describe_db_cluster_snapshots(IncludePublic=True)["DBClusterSnapshots"] == []
+
+
+def test_r4_moto_gives_every_instance_restore_a_secret_and_repeats_secrets(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    _instance(rds, "pg", "postgres")
+    rds.create_db_snapshot(DBInstanceIdentifier="pg", DBSnapshotIdentifier="pg-snap")
+    restored = rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="pg-2", DBSnapshotIdentifier="pg-snap", ManageMasterUserPassword=True
+    )["DBInstance"]
+    assert "MasterUserSecret" in restored  # AWS: Oracle only; a PostgreSQL restore gets no secret
+    cluster = _cluster(rds, "managed")
+    del cluster
+    first = rds.modify_db_cluster(DBClusterIdentifier="managed", ManageMasterUserPassword=True)
+    second = rds.modify_db_cluster(DBClusterIdentifier="managed", ManageMasterUserPassword=True)
+    assert first["DBCluster"]["MasterUserSecret"]["SecretArn"] != second["DBCluster"]["MasterUserSecret"]["SecretArn"]
+    described = plain(SOURCE, "secretsmanager").describe_secret(
+        SecretId=first["DBCluster"]["MasterUserSecret"]["SecretArn"]
+    )
+    assert "RotationEnabled" not in described  # AWS: rotation on, every 7 days
+
+
+def test_r5_moto_keeps_databases_up_whatever_their_key_does(plain: Clients) -> None:
+    kms, rds = plain(SOURCE, "kms"), plain(SOURCE, "rds")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    _cluster(rds, StorageEncrypted=True, KmsKeyId=key)
+    kms.disable_key(KeyId=key)
+    kms.encrypt(KeyId=key, Plaintext=b"x")  # AWS: DisabledException
+    status = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]["Status"]
+    assert status == "available"  # AWS: inaccessible-encryption-credentials-recoverable
+
+
+def test_r6_moto_makes_no_grants_and_takes_any_pending_window(plain: Clients) -> None:
+    kms, rds = plain(SOURCE, "kms"), plain(SOURCE, "rds")
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    _cluster(rds, StorageEncrypted=True, KmsKeyId=key)
+    assert kms.list_grants(KeyId=key)["Grants"] == []  # AWS: RDS's grant
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=3)  # AWS: ValidationException (7-30)
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{SOURCE}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{TARGET}:role/nobody"}, "Action": "kms:*"},
+        ]
+    }
+    kms.create_key(Policy=json.dumps(policy))  # AWS: invalid principals (the role does not exist)
+
+
+def test_r7_moto_ignores_identity_policies(plain: Clients) -> None:
+    iam = plain(SOURCE, "iam")
+    iam.create_role(RoleName="reader", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    iam.put_role_policy(
+        RoleName="reader",
+        PolicyName="read",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rds:Describe*", "Resource": "*"}]}
+        ),
+    )
+    sts = plain(SOURCE, "sts")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{SOURCE}:role/reader", RoleSessionName="reader")["Credentials"]
+    factory: Any = boto3.client
+    rds = factory(
+        "rds", region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+    )  # fmt: skip
+    _cluster(rds)  # AWS: AccessDenied, the role may only describe
+
+
+def test_r8_moto_shares_tde_snapshots_and_hides_permanence(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    rds.create_option_group(
+        OptionGroupName="tde", EngineName="sqlserver-se", MajorEngineVersion="15.00", OptionGroupDescription="t"
+    )
+    rds.modify_option_group(OptionGroupName="tde", OptionsToInclude=[{"OptionName": "TDE"}], ApplyImmediately=True)
+    [option] = rds.describe_option_groups(OptionGroupName="tde")["OptionGroupsList"][0]["Options"]
+    assert "Permanent" not in option  # AWS: Permanent and Persistent are true for TDE
+    rds.create_option_group(
+        OptionGroupName="mine", EngineName="mysql", MajorEngineVersion="8.0", OptionGroupDescription="m"
+    )
+    # AWS: mysql offers no TDE option
+    rds.modify_option_group(OptionGroupName="mine", OptionsToInclude=[{"OptionName": "TDE"}], ApplyImmediately=True)
+    _instance(rds, "tde-db", "mysql", OptionGroupName="mine")
+    rds.create_db_snapshot(DBInstanceIdentifier="tde-db", DBSnapshotIdentifier="tde-snap")
+    rds.modify_db_snapshot_attribute(  # AWS: a TDE snapshot can't be shared
+        DBSnapshotIdentifier="tde-snap", AttributeName="restore", ValuesToAdd=[TARGET]
+    )
+
+
+def test_r9_moto_has_no_cluster_or_instance_quotas(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    for number in range(41):  # AWS: 40 DB clusters per region by default (DBClusterQuotaExceededFault)
+        _cluster(rds, f"c{number}")
+
+
+def test_r10_moto_takes_serverless_instances_without_scaling(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    _cluster(rds)
+    rds.create_db_instance(  # AWS: InvalidDBClusterStateFault, set the scaling configuration first
+        DBInstanceIdentifier="sv2", DBClusterIdentifier="orders", Engine="aurora-mysql", DBInstanceClass="db.serverless"
+    )
+
+
+def test_r11_moto_calls_new_clusters_unencrypted(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    cluster = _cluster(rds)
+    assert cluster["StorageEncrypted"] is False
+    assert "StorageEncryptionType" not in cluster  # AWS: sse-rds, an AWS owned key
+    with pytest.raises(ClientError):  # sanity: moto does answer errors it knows
+        rds.describe_db_clusters(DBClusterIdentifier="missing")

@@ -1,0 +1,109 @@
+"""Option groups and Aurora Serverless v2 (aws-rules-2.md "Option groups, Serverless v2, quotas").
+
+* Options report ``Permanent``/``Persistent``; a DB snapshot whose option group has permanent or
+  persistent options (Oracle Timezone and OLS excepted), or TDE, can't be shared [RDS-SHARE].
+* A ``db.serverless`` instance needs the cluster's ``ServerlessV2ScalingConfiguration`` first
+  (terraform-aws-rds-aurora #537); MinCapacity 0-256, MaxCapacity up to 256 (botocore model).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from rdsshare.testing import EmulatedAWS
+
+from ..accounts import SOURCE, TARGET
+from ._helpers import error_code
+
+
+def _group(aws: EmulatedAWS, name: str, engine: str, major: str, option: str) -> dict[str, Any]:
+    rds = aws.client(SOURCE, "rds")
+    rds.create_option_group(
+        OptionGroupName=name, EngineName=engine, MajorEngineVersion=major, OptionGroupDescription=name
+    )
+    rds.modify_option_group(OptionGroupName=name, OptionsToInclude=[{"OptionName": option}], ApplyImmediately=True)
+    [group] = rds.describe_option_groups(OptionGroupName=name)["OptionGroupsList"]
+    return dict(group)
+
+
+def _share_snapshot_of(aws: EmulatedAWS, instance_id: str, **instance: Any) -> None:
+    aws.create_instance(SOURCE, instance_id, **instance)
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_snapshot(DBInstanceIdentifier=instance_id, DBSnapshotIdentifier=f"{instance_id}-snap")
+    rds.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier=f"{instance_id}-snap", AttributeName="restore", ValuesToAdd=[TARGET]
+    )
+
+
+def test_options_report_permanent_and_persistent(aws: EmulatedAWS) -> None:
+    [tde] = _group(aws, "tde", "sqlserver-se", "15.00", "TDE")["Options"]
+    assert (tde["OptionName"], tde["Permanent"], tde["Persistent"]) == ("TDE", False, True)
+    [oracle_tde] = _group(aws, "oracle-tde", "oracle-ee", "19", "TDE")["Options"]
+    assert (oracle_tde["Permanent"], oracle_tde["Persistent"]) == (True, True)
+    [audit] = _group(aws, "audit", "mysql", "8.0", "MARIADB_AUDIT_PLUGIN")["Options"]
+    assert (audit["Permanent"], audit["Persistent"]) == (False, False)
+
+
+def test_options_the_engine_does_not_offer_are_refused(aws: EmulatedAWS) -> None:
+    with pytest.raises(ClientError) as raised:
+        _group(aws, "wrong", "mysql", "8.0", "TDE")
+    assert error_code(raised) == "InvalidParameterCombination"
+
+
+@pytest.mark.parametrize(
+    ("engine", "major", "version", "option", "klass"),
+    [
+        ("sqlserver-se", "15.00", "15.00.4415.2.v1", "TDE", "db.m5.large"),
+        ("oracle-ee", "19", None, "TDE", "db.m5.large"),
+    ],
+)
+def test_snapshots_with_tde_or_permanent_options_cannot_be_shared(
+    aws: EmulatedAWS, engine: str, major: str, version: str | None, option: str, klass: str
+) -> None:
+    _group(aws, "locked", engine, major, option)
+    with pytest.raises(ClientError) as raised:
+        _share_snapshot_of(
+            aws, "locked-db", engine=engine, engine_version=version, instance_class=klass, option_group="locked"
+        )
+    assert error_code(raised) == "InvalidParameterValue"
+    assert option in raised.value.response["Error"]["Message"]
+
+
+def test_oracle_timezone_is_permanent_but_shareable(aws: EmulatedAWS) -> None:
+    _group(aws, "tz", "oracle-ee", "19", "Timezone")
+    _share_snapshot_of(aws, "tz-db", engine="oracle-ee", instance_class="db.m5.large", option_group="tz")
+    shared = aws.client(TARGET, "rds").describe_db_snapshots(SnapshotType="shared")["DBSnapshots"]
+    assert [s["DBSnapshotArn"].rsplit(":", 1)[-1] for s in shared] == ["tz-db-snap"]
+
+
+def test_a_serverless_v2_instance_needs_the_clusters_scaling_configuration(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "provisioned", instances=0)
+    rds = aws.client(SOURCE, "rds")
+    with pytest.raises(ClientError) as raised:
+        rds.create_db_instance(
+            DBInstanceIdentifier="sv2", DBClusterIdentifier="provisioned", Engine="aurora-mysql",
+            DBInstanceClass="db.serverless",
+        )  # fmt: skip
+    assert error_code(raised) == "InvalidDBClusterStateFault"
+    assert (
+        "Set the Serverless v2 scaling configuration on the parent DB cluster"
+        in raised.value.response["Error"]["Message"]
+    )
+    rds.modify_db_cluster(
+        DBClusterIdentifier="provisioned", ServerlessV2ScalingConfiguration={"MinCapacity": 0, "MaxCapacity": 8},
+        ApplyImmediately=True,
+    )  # fmt: skip
+    aws.finish_pending()
+    rds.create_db_instance(
+        DBInstanceIdentifier="sv2", DBClusterIdentifier="provisioned", Engine="aurora-mysql",
+        DBInstanceClass="db.serverless",
+    )  # fmt: skip
+    with pytest.raises(ClientError) as raised:
+        rds.modify_db_cluster(
+            DBClusterIdentifier="provisioned", ServerlessV2ScalingConfiguration={"MinCapacity": 1, "MaxCapacity": 257}
+        )
+    assert error_code(raised) == "InvalidParameterValue"
+    assert aws.create_cluster(SOURCE, "born-serverless", serverless_v2=(0.5, 4))["ServerlessV2ScalingConfiguration"]
