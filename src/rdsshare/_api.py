@@ -20,7 +20,7 @@ from ._errors import (
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
-from ._naming import copy_id, derived_id, rds_tags
+from ._naming import copy_id, derived_id, rds_tags, snapshot_name
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -776,7 +776,7 @@ class _Flow:
         K = self.kind
         if cluster_id is not None:
             cluster_arn = self._source_arn(cluster_id)
-            snap_id = derived_id(cluster_id, self.run_name)
+            snap_id = derived_id(cluster_id, self.run_name, limit=K.id_limit)
             snap, outcome = self.copier.ensure_snapshot(
                 source_id=cluster_id,
                 snapshot_id=snap_id,
@@ -905,7 +905,7 @@ class _Flow:
             )
             return start, key, 0, policy_changed
         suffix = "cmk" if copy_key is not None else ("copy" if self.cross_region else "manual")
-        target_id = copy_id(start_id, self.run_name, suffix)
+        target_id = copy_id(start_id, self.run_name, suffix, limit=K.id_limit)
         shared, outcome = self.share_copier.ensure_copy(
             source_snapshot=K.arn(start),
             target_id=target_id,
@@ -989,7 +989,7 @@ class _Flow:
             )
             backup, b_outcome = tcopier.ensure_copy(
                 source_snapshot=shared["DBClusterSnapshotArn"],
-                target_id=derived_id(shared["DBClusterSnapshotIdentifier"].removeprefix("rdsshare-"), "backup"),
+                target_id=derived_id(snapshot_name(shared["DBClusterSnapshotArn"]).removeprefix("rdsshare-"), "backup"),
                 kms_key_id=target_key.arn if target_key else None,
                 tags=rds_tags(run=self.run_name, source=shared["DBClusterSnapshotArn"], role="target-backup"),
                 source=shared["DBClusterSnapshotArn"],
@@ -1044,8 +1044,8 @@ class _Flow:
             self._record(outcome, INSTANCE.arn(local), kind="db-snapshot", role="target-copy", account=tgt)
         instance, outcome = restorer.ensure_instance(spec, snapshot=local, run=self.run_name)
         self._record(outcome, instance.get("DBInstanceArn"), kind="db-instance", role="restored-instance", account=tgt)
-        secret = instance.get("MasterUserSecret", {}).get("SecretArn")
-        self._record(outcome, secret, kind="secret", role="master-user-secret", account=tgt)
+        secret, secret_outcome = restorer.ensure_master_secret(spec, instance=instance)
+        self._record(secret_outcome, secret, kind="secret", role="master-user-secret", account=tgt)
         return TargetResult(
             target_account_id=tgt,
             target_instance_arn=instance.get("DBInstanceArn"),

@@ -221,7 +221,13 @@ def _target(
             ["rds:CreateDBInstance", "rds:AddTagsToResource"],
             [*clusters, *instances, rds("subgrp:*"), rds("pg:*"), rds("og:*"), rds("secgrp:*"), own_snapshots],
         ),
-        _statement("ManageMasterPassword", ["rds:ModifyDBCluster"], clusters),
+        # RDS hands the restored database's password to Secrets Manager on a modify [AUR-SM]; for
+        # DB instances too, since RestoreDBInstanceFromDBSnapshot does it for RDS for Oracle only.
+        _statement(
+            "ManageMasterPassword",
+            ["rds:ModifyDBCluster", "rds:ModifyDBInstance"],
+            [*clusters, *([rds(f"db:{c}") for c in restore_ids] or [rds("db:*")])],
+        ),
         _statement("BackupCopy", ["rds:CopyDBClusterSnapshot"], [shared, own_snapshots]),
         # DB snapshots: copy the shared snapshot under the target's key, restore from the copy.
         _statement(

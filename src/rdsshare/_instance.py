@@ -2,9 +2,11 @@
 
 AWS does not restore a DB snapshot that is both shared and encrypted [RDS-SHARE]: the target
 first copies it under a key of its own (which also makes the restored database independent of
-the source's key), then restores from that copy. ``RestoreDBInstanceFromDBSnapshot`` accepts
-``ManageMasterUserPassword``, so the master secret is created in the target by the restore
-itself [AUR-SM].
+the source's key), then restores from that copy. ``RestoreDBInstanceFromDBSnapshot`` takes
+``ManageMasterUserPassword`` for RDS for Oracle only ("Constraints: Applies to RDS for Oracle
+only", botocore model; a PostgreSQL restore with it gets no secret, terraform-provider-aws
+#31509), so for every other engine the secret is handed over with ``ModifyDBInstance`` once the
+instance is available (:mod:`._secret`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, not_visible, translate_client_error
-from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
 from ._known import Known
-from ._naming import check_ours, derived_id, rds_tags
+from ._naming import check_ours, derived_id, rds_tags, snapshot_name
 from ._policy import _strings
 from ._restore import INSTANCE_FAILED, _instance_class, _port, _security_groups
+from ._secret import hand_over_secret, no_retry
 from ._validation import validate_identifier
 from ._waiting import Observation, WaitPolicy, wait_for
 
@@ -40,6 +43,11 @@ _log = logging.getLogger("rdsshare.instance")
 _TDE = frozenset({"TDE", "TDE_SQLServer"})
 #: Oracle's Timezone and OLS are permanent/persistent but allowed [RDS-SHARE].
 _ALLOWED_PERMANENT = frozenset({"Timezone", "OLS"})
+
+
+def secret_on_restore(engine: str) -> bool:
+    """Whether ``RestoreDBInstanceFromDBSnapshot`` can create the managed secret itself (Oracle only)."""
+    return engine.startswith("oracle")
 
 
 def _instance_id(_inst: Any, _attr: Any, value: str) -> None:
@@ -122,6 +130,11 @@ class InstanceRestorer:
         self._wait = wait
         self._copier = copier
         self._known: Known[dict[str, Any] | None] = Known()
+        rds.meta.events.register_first(
+            "needs-retry.rds.ModifyDBInstance",
+            no_retry,  # type: ignore[arg-type]
+            unique_id="rdsshare-no-retry-modify-db-instance",
+        )
 
     def target_key(
         self, spec: InstanceRestoreSpec, *, source_encrypted: bool, remember: bool = False
@@ -155,7 +168,9 @@ class InstanceRestorer:
         try:
             return self._copier.ensure_copy(
                 source_snapshot=shared_arn,
-                target_id=derived_id(INSTANCE.ident(shared).removeprefix("rdsshare-"), "local"),
+                target_id=derived_id(
+                    snapshot_name(shared_arn).removeprefix("rdsshare-"), "local", limit=INSTANCE.id_limit
+                ),
                 kms_key_id=key.arn if key is not None else None,
                 tags=rds_tags(run=run, source=shared_arn, role="target-copy"),
                 source=shared_arn,
@@ -175,6 +190,8 @@ class InstanceRestorer:
         step = "restore"
         instance_id = spec.instance_id.lower()
         snapshot_arn = INSTANCE.arn(snapshot)
+        on_restore = secret_on_restore(str(snapshot.get("Engine", "")))
+        require_secret = spec.manage_master_user_password and on_restore
         existing = self._known.take(instance_id, lambda: self.find_instance(instance_id))
         outcome: Outcome = "adopted"
         if existing is not None:
@@ -204,7 +221,7 @@ class InstanceRestorer:
                 params["Port"] = spec.port
             if spec.parameter_group:
                 params["DBParameterGroupName"] = spec.parameter_group
-            if spec.manage_master_user_password:
+            if spec.manage_master_user_password and on_restore:
                 params["ManageMasterUserPassword"] = True
                 if spec.master_user_secret_kms_key_id:
                     params["MasterUserSecretKmsKeyId"] = spec.master_user_secret_kms_key_id
@@ -231,13 +248,10 @@ class InstanceRestorer:
                     account_id=self.account_id,
                     resource=instance_id,
                 )
-        if (
-            existing is not None
-            and instance_observation(existing, require_secret=spec.manage_master_user_password).done
-        ):
+        if existing is not None and instance_observation(existing, require_secret=require_secret).done:
             instance = existing  # described moments ago: nothing to wait for
         else:
-            instance = self.wait_instance(instance_id, require_secret=spec.manage_master_user_password)
+            instance = self.wait_instance(instance_id, require_secret=require_secret)
         self._emit(
             StepFinished(
                 step=step,
@@ -248,6 +262,49 @@ class InstanceRestorer:
             )
         )
         return instance, outcome
+
+    def ensure_master_secret(
+        self, spec: InstanceRestoreSpec, *, instance: Mapping[str, Any]
+    ) -> tuple[str | None, Outcome]:
+        """Have RDS manage the restored instance's master password in the target's Secrets Manager.
+
+        ``instance`` is the instance as the restore last described it.
+        """
+        instance_id = str(instance["DBInstanceIdentifier"])
+        if not spec.manage_master_user_password:
+            self._emit(
+                StepSkipped(
+                    step="secret",
+                    account_id=self.account_id,
+                    resource=instance_id,
+                    reason="manage_master_user_password=False",
+                )
+            )
+            return None, "unchanged"
+        params: dict[str, Any] = {
+            "DBInstanceIdentifier": instance_id,
+            "ManageMasterUserPassword": True,
+            "ApplyImmediately": True,
+        }
+        if spec.master_user_secret_kms_key_id:
+            params["MasterUserSecretKmsKeyId"] = spec.master_user_secret_kms_key_id
+
+        def current() -> str | None:
+            found = (self.find_instance(instance_id) or {}).get("MasterUserSecret", {}).get("SecretArn")
+            return str(found) if found else None
+
+        def wait() -> str:
+            return str(self.wait_instance(instance_id, require_secret=True)["MasterUserSecret"]["SecretArn"])
+
+        return hand_over_secret(
+            modify=lambda: self._rds.modify_db_instance(**params),
+            current_secret=current,
+            wait_for_secret=wait,
+            known_secret=instance.get("MasterUserSecret", {}).get("SecretArn"),
+            account_id=self.account_id,
+            resource=instance_id,
+            emit=self._emit,
+        )
 
     def wait_instance(self, instance_id: str, *, require_secret: bool) -> dict[str, Any]:
         """Poll until the instance is available (and has its managed secret, if asked)."""

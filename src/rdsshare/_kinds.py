@@ -11,7 +11,31 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["CLUSTER", "INSTANCE", "SnapshotKind"]
+__all__ = ["CLUSTER", "INSTANCE", "EncryptionType", "SnapshotKind", "describe_encryption", "encryption_type"]
+
+EncryptionType = Literal["none", "sse-rds", "sse-kms"]
+
+
+def encryption_type(resource: Mapping[str, Any], encrypted_field: str = "StorageEncrypted") -> EncryptionType:
+    """``StorageEncryptionType`` of a cluster, instance or snapshot as RDS describes it.
+
+    Since 2026-02-18 new Aurora clusters are encrypted with an AWS owned key: ``sse-rds`` with
+    ``StorageEncrypted`` false (botocore model, ``DBCluster.StorageEncryptionType``), so the boolean
+    alone calls them unencrypted. Answers from before the field existed fall back to the boolean.
+    """
+    found = resource.get("StorageEncryptionType")
+    if found in ("none", "sse-rds", "sse-kms"):
+        return found  # type: ignore[no-any-return]
+    return "sse-kms" if resource.get(encrypted_field) else "none"
+
+
+def describe_encryption(kind: EncryptionType, key: str | None = None) -> str:
+    """How a plan or event says it: ``under <key>``, ``with an AWS owned key (sse-rds)``, ``unencrypted``."""
+    if kind == "sse-kms":
+        return f"under {key}" if key else "under a KMS key"
+    if kind == "sse-rds":
+        return "with an AWS owned key (sse-rds)"
+    return "unencrypted"
 
 
 @attrs.frozen(kw_only=True, eq=False, repr=False)
@@ -45,6 +69,7 @@ class SnapshotKind:
     identifier_kind: str
     id_filter: str  # the describe filter on snapshot identifiers (takes several values)
     quota_name: str  # DescribeAccountAttributes' name of the manual snapshot quota
+    id_limit: int  # the longest identifier RDS accepts for this kind of snapshot
 
     def ident(self, snap: Mapping[str, Any]) -> str:
         """The snapshot's identifier."""
@@ -55,8 +80,8 @@ class SnapshotKind:
         return str(snap[self.arn_field])
 
     def encrypted(self, snap: Mapping[str, Any]) -> bool:
-        """Whether the snapshot is encrypted."""
-        return bool(snap.get(self.encrypted_field))
+        """Whether the snapshot is encrypted under a KMS key (``sse-kms``): what key work is about."""
+        return encryption_type(snap, self.encrypted_field) == "sse-kms"
 
 
 CLUSTER = SnapshotKind(
@@ -84,6 +109,7 @@ CLUSTER = SnapshotKind(
     identifier_kind="cluster-snapshot",
     id_filter="db-cluster-snapshot-id",
     quota_name="ManualClusterSnapshots",
+    id_limit=63,
 )
 
 INSTANCE = SnapshotKind(
@@ -111,4 +137,5 @@ INSTANCE = SnapshotKind(
     identifier_kind="snapshot",
     id_filter="db-snapshot-id",
     quota_name="ManualSnapshots",
+    id_limit=255,
 )

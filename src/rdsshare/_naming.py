@@ -8,6 +8,7 @@ stops with :class:`~rdsshare.ConflictError` rather than touch it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 
@@ -20,9 +21,12 @@ __all__ = [
     "TAG_RUN",
     "TAG_SOURCE",
     "check_ours",
+    "copy_id",
     "derived_id",
+    "fit",
     "instance_ids",
     "rds_tags",
+    "snapshot_name",
     "tag_dict",
 ]
 
@@ -42,30 +46,54 @@ def _sanitize(text: str) -> str:
     return text.strip("-")
 
 
-def derived_id(*parts: str, limit: int = 255) -> str:
+#: The longest identifiers RDS accepts: DB clusters, DB instances and DB cluster snapshots 63, DB
+#: snapshots 255 (botocore model, the Constraints of each identifier parameter).
+CLUSTER_ID_LIMIT = 63
+SNAPSHOT_ID_LIMIT = {"cluster": 63, "instance": 255}
+
+
+def fit(name: str, limit: int, *, keep: str = "") -> str:
+    """``name`` (then ``keep``) in at most ``limit`` characters, still valid and still distinct.
+
+    A name that is too long is cut and marked with eight hex digits of its hash, so two long names
+    that differ only past the cut stay different; ``keep`` (a suffix such as ``-instance-1``) stays.
+    """
+    whole = f"{name}{keep}"
+    if len(whole) <= limit:
+        return whole
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:8]
+    head = re.sub(r"-{2,}", "-", name[: limit - len(keep) - len(digest) - 1]).rstrip("-")
+    return f"{head}-{digest}{keep}"
+
+
+def derived_id(*parts: str, limit: int = CLUSTER_ID_LIMIT) -> str:
     """``rdsshare-<parts...>`` as a valid RDS identifier of at most ``limit`` characters."""
     body = "-".join(_sanitize(p) for p in parts if p)
-    name = f"rdsshare-{body}" if body else "rdsshare"
-    return name[:limit].rstrip("-")
+    return fit(f"rdsshare-{body}" if body else "rdsshare", limit)
 
 
-def copy_id(snapshot_id: str, run: str, suffix: str) -> str:
+def snapshot_name(arn_or_id: str) -> str:
+    """The owner's identifier of a snapshot from its ARN (or identifier).
+
+    A target sees a shared snapshot's identifier fields as the ARN (boto/boto3 #2335), so names
+    derived from a snapshot start from the ARN's last part, never from the identifier field.
+    """
+    return arn_or_id.rsplit(":", 1)[-1] if arn_or_id.startswith("arn:") else arn_or_id
+
+
+def copy_id(snapshot_id: str, run: str, suffix: str, *, limit: int = CLUSTER_ID_LIMIT) -> str:
     """The shareable copy of ``snapshot_id`` made by run ``run``: ``rdsshare-<snapshot>[-<run>]-<suffix>``.
 
     An automated snapshot's ``rds:`` prefix and rdsshare's own prefix are dropped, and the run name
-    is not repeated when the snapshot's id already ends with it.
+    is not repeated when the snapshot's id already ends with it. Long names are cut (see :func:`fit`).
     """
-    base = snapshot_id.removeprefix("rds:").removeprefix("rdsshare-")
-    return derived_id(base, run if not base.endswith(run) else "", suffix)
+    base = snapshot_name(snapshot_id).removeprefix("rds:").removeprefix("rdsshare-")
+    return derived_id(base, run if not base.endswith(run) else "", suffix, limit=limit)
 
 
 def instance_ids(cluster_id: str, count: int) -> list[str]:
-    """The identifiers of a restored cluster's instances: ``<cluster>-instance-<n>``."""
-    out = []
-    for n in range(1, count + 1):
-        suffix = f"-instance-{n}"
-        out.append(f"{cluster_id[: 63 - len(suffix)].rstrip('-')}{suffix}")
-    return out
+    """The identifiers of a restored cluster's instances: ``<cluster>-instance-<n>`` (cut to fit 63)."""
+    return [fit(cluster_id, CLUSTER_ID_LIMIT, keep=f"-instance-{n}") for n in range(1, count + 1)]
 
 
 def rds_tags(*, run: str, source: str, role: str, extra: Mapping[str, str] | None = None) -> list[dict[str, str]]:

@@ -17,9 +17,9 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import InputError, RdsShareError, error_code, error_message
 from ._events import Emitter
-from ._instance import InstanceRestoreSpec, unshareable_options
+from ._instance import InstanceRestoreSpec, secret_on_restore, unshareable_options
 from ._keys import KeyInfo, KeyManager
-from ._kinds import CLUSTER, SnapshotKind
+from ._kinds import CLUSTER, EncryptionType, SnapshotKind, describe_encryption, encryption_type
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, copy_id, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._share import ShareManager
@@ -111,6 +111,13 @@ class PreflightError(InputError):
             resource=first.resource,
             error_code=first.error_code,
         )
+
+
+def _restored(facts: dict[str, Any] | None) -> EncryptionType:
+    """How a restore without a KMS key comes out: Aurora encrypts every new cluster (sse-rds) since 2026-02-18."""
+    kind: EncryptionType = (facts or {}).get("encryption") or "none"
+    engine = str((facts or {}).get("engine") or "")
+    return "sse-rds" if kind == "sse-rds" or engine.startswith("aurora") else kind
 
 
 class Preflight:
@@ -243,6 +250,7 @@ class Preflight:
                 "arn": c["DBClusterArn"],
                 "status": c.get("Status"),
                 "encrypted": c.get("StorageEncrypted"),
+                "encryption": encryption_type(c),
                 "key": c.get("KmsKeyId"),
                 "engine": c.get("Engine"),
                 "engine_version": c.get("EngineVersion"),
@@ -262,6 +270,7 @@ class Preflight:
             "arn": i["DBInstanceArn"],
             "status": i.get("DBInstanceStatus"),
             "encrypted": i.get("StorageEncrypted"),
+            "encryption": encryption_type(i),
             "key": i.get("KmsKeyId"),
             "engine": i.get("Engine"),
             "engine_version": i.get("EngineVersion"),
@@ -286,9 +295,9 @@ class Preflight:
                     account=self.src,
                     resource=src["arn"],
                 )
-            snap_id = derived_id(cluster_id, self.run)
+            snap_id = derived_id(cluster_id, self.run, limit=K.id_limit)
             # One describe answers for the snapshot and every copy id the run may need (same region).
-            copies = [copy_id(snap_id, self.run, suffix) for suffix in ("cmk", "manual")]
+            copies = [copy_id(snap_id, self.run, suffix, limit=K.id_limit) for suffix in ("cmk", "manual")]
             ids = [snap_id] if self.cross_region else [snap_id, *copies]
             found = self._try(
                 "snapshot", self.src, snap_id, "check RDS permissions", lambda: self.copier.find_many(ids)
@@ -315,7 +324,8 @@ class Preflight:
                 "arn": existing.get(K.arn_field) if existing else None,
                 "exists": existing is not None,
                 "automated": False,
-                "encrypted": bool(src["encrypted"]),
+                "encrypted": src["encryption"] == "sse-kms",
+                "encryption": src["encryption"],
                 "key": src["key"],
                 "engine": src["engine"],
                 "engine_version": src["engine_version"],
@@ -379,6 +389,7 @@ class Preflight:
             "exists": True,
             "automated": snap.get("SnapshotType") != "manual",
             "encrypted": K.encrypted(snap),
+            "encryption": encryption_type(snap, K.encrypted_field),
             "key": snap.get("KmsKeyId"),
             "engine": snap.get("Engine"),
             "engine_version": snap.get("EngineVersion"),
@@ -451,7 +462,12 @@ class Preflight:
             self._usable(key)
             self._policy_step(key, builder)
         else:
-            self._step("source-key", self.src, "skip", facts["id"], "snapshot is not encrypted")
+            why = (
+                "snapshot is encrypted with an AWS owned key (sse-rds): there is no customer key to extend"
+                if facts["encryption"] == "sse-rds"
+                else "snapshot is not encrypted"
+            )
+            self._step("source-key", self.src, "skip", facts["id"], why)
 
         needed = 1 if not facts["exists"] else 0
         if copy_key is None and not facts["automated"] and not self.cross_region:
@@ -459,7 +475,7 @@ class Preflight:
             shared_id, shared_exists = facts["id"], facts["exists"]
         else:
             suffix = "cmk" if copy_key else ("copy" if self.cross_region else "manual")
-            shared_id = copy_id(facts["id"], self.run, suffix)
+            shared_id = copy_id(facts["id"], self.run, suffix, limit=self.kind.id_limit)
             problems = len(self.problems)
             if shared_id.lower() in self._found:
                 found = self._found[shared_id.lower()]
@@ -588,7 +604,8 @@ class Preflight:
             noun="cluster",
             arn_field="DBClusterArn",
             code="DBClusterAlreadyExistsFault",
-            create_reason=f"restore from the shared snapshot, {f'under {key.arn}' if key else 'unencrypted'}",
+            create_reason="restore from the shared snapshot, "
+            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(_restored(facts))),
         )
         self._environment(spec, facts)
         for instance_id in spec.instance_ids:
@@ -622,15 +639,24 @@ class Preflight:
                 instance_id,
                 "AWS restores a shared encrypted DB snapshot only from a copy under the target's key",
             )
-        self._restore_step(
+        existing = self._restore_step(
             instance_id,
             lambda: restorer.find_instance(instance_id),
             remember=restorer.remember_instance,
             noun="DB instance",
             arn_field="DBInstanceArn",
             code="DBInstanceAlreadyExists",
-            create_reason=f"restore with a managed master password, {f'under {key.arn}' if key else 'unencrypted'}",
+            create_reason="restore from the target's copy, "
+            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(_restored(facts))),
         )
+        if spec.manage_master_user_password:
+            has_secret = bool(existing and existing.get("MasterUserSecret"))
+            how = (
+                "RestoreDBInstanceFromDBSnapshot(ManageMasterUserPassword=True)"
+                if secret_on_restore(str((facts or {}).get("engine") or ""))
+                else "ModifyDBInstance(ManageMasterUserPassword=True) after the restore"
+            )
+            self._step("secret", self.tgt, "adopt" if has_secret else "create", instance_id, how)
         self._environment(spec, facts)
 
     def _restore_step(

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from ._errors import (
     ConflictError,
@@ -23,8 +23,9 @@ from ._keys import KeyInfo, KeyManager
 from ._known import Known
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
 from ._policy import _strings
+from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret, no_retry
 from ._validation import validate_identifier
-from ._waiting import Observation, WaitPolicy, is_transient, retry_call, sleep, wait_for
+from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -45,13 +46,6 @@ CLUSTER_FAILED = frozenset(
     }
 )
 INSTANCE_FAILED = CLUSTER_FAILED | {"storage-full", "restore-error"}
-BUSY_CODES = ("InvalidDBClusterStateFault", "InvalidDBInstanceStateFault", "InvalidDBInstanceState")
-BUSY_SECONDS = 3600.0
-NON_IDEMPOTENT_ATTEMPTS = 5
-
-
-def _no_retry(**_: Any) -> bool:
-    return False
 
 
 def _instance_class(_inst: Any, _attr: Any, value: str) -> None:
@@ -167,7 +161,7 @@ class Restorer:
         self._keys = keys
         rds.meta.events.register_first(
             "needs-retry.rds.ModifyDBCluster",
-            _no_retry,  # type: ignore[arg-type]
+            no_retry,  # type: ignore[arg-type]
             unique_id="rdsshare-no-retry-modify-db-cluster",
         )
         self.account_id = account_id
@@ -480,18 +474,6 @@ class Restorer:
             return None, "unchanged"
         if cluster is None:
             cluster = self.find_cluster(cluster_id)
-        secret = (cluster or {}).get("MasterUserSecret", {}).get("SecretArn")
-        if secret:
-            self._emit(
-                StepFinished(
-                    step=step,
-                    account_id=self.account_id,
-                    resource=cluster_id,
-                    outcome="adopted",
-                    arn=secret,
-                )
-            )
-            return secret, "adopted"
         params: dict[str, Any] = {
             "DBClusterIdentifier": cluster_id,
             "ManageMasterUserPassword": True,
@@ -499,54 +481,20 @@ class Restorer:
         }
         if spec.master_user_secret_kms_key_id:
             params["MasterUserSecretKmsKeyId"] = spec.master_user_secret_kms_key_id
-        self._emit(
-            StepStarted(
-                step=step,
-                account_id=self.account_id,
-                resource=cluster_id,
-                action="manage master password",
-            )
+
+        def current() -> str | None:
+            return (self.find_cluster(cluster_id) or {}).get("MasterUserSecret", {}).get("SecretArn")
+
+        def wait() -> str:
+            return str(self.wait_cluster(cluster_id, step=step, require_secret=True)["MasterUserSecret"]["SecretArn"])
+
+        secret, outcome = hand_over_secret(
+            modify=lambda: self._rds.modify_db_cluster(**params),
+            current_secret=current,
+            wait_for_secret=wait,
+            known_secret=(cluster or {}).get("MasterUserSecret", {}).get("SecretArn"),
+            account_id=self.account_id,
+            resource=cluster_id,
+            emit=self._emit,
         )
-
-        def has_secret() -> bool:
-            return bool((self.find_cluster(cluster_id) or {}).get("MasterUserSecret", {}).get("SecretArn"))
-
-        def modify() -> None:
-            # botocore does not retry this call (see __init__): a blind retry of a modify whose
-            # response was lost would hand the password over twice. Look first, then retry.
-            for attempt in range(1, NON_IDEMPOTENT_ATTEMPTS + 1):
-                try:
-                    self._rds.modify_db_cluster(**params)
-                    return
-                except (ClientError, BotoCoreError) as exc:
-                    if not is_transient(exc) or attempt == NON_IDEMPOTENT_ATTEMPTS:
-                        raise
-                    sleep(float(attempt))
-                    if has_secret():
-                        return
-
-        try:
-            retry_call(
-                modify,
-                retry_codes=BUSY_CODES,
-                step=step,
-                account_id=self.account_id,
-                resource=cluster_id,
-                emit=self._emit,
-                max_seconds=BUSY_SECONDS,
-            )
-        except ClientError as exc:
-            if not has_secret():
-                raise self._error(exc, step, cluster_id) from exc
-        done = self.wait_cluster(cluster_id, step=step, require_secret=True)
-        secret = done["MasterUserSecret"]["SecretArn"]
-        self._emit(
-            StepFinished(
-                step=step,
-                account_id=self.account_id,
-                resource=cluster_id,
-                outcome="created",
-                arn=secret,
-            )
-        )
-        return secret, "created"
+        return secret, outcome

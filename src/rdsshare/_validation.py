@@ -14,7 +14,7 @@ __all__ = [
 _ACCOUNT = re.compile(r"\d{12}")
 _IDENT = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*")
 # The limits RDS documents for each identifier kind.
-_MAX_LEN = {"cluster": 63, "instance": 63, "snapshot": 255, "cluster-snapshot": 255}
+_MAX_LEN = {"cluster": 63, "instance": 63, "snapshot": 255, "cluster-snapshot": 63}
 
 
 def validate_account_id(value: object, role: str) -> str:

@@ -21,7 +21,14 @@ from .helpers import mutating_calls, sessions
 
 
 def _instance(
-    aws: EmulatedAWS, *, encrypted: bool = True, kms_key_id: str | None = None, option_group: str | None = None
+    aws: EmulatedAWS,
+    *,
+    encrypted: bool = True,
+    kms_key_id: str | None = None,
+    option_group: str | None = None,
+    engine: str = "mysql",
+    engine_version: str = "8.0.35",
+    instance_class: str = "db.t3.micro",
 ) -> None:
     net = aws.create_network(SOURCE, "orders")
     kwargs: dict[str, object] = {}
@@ -31,9 +38,9 @@ def _instance(
         kwargs["OptionGroupName"] = option_group
     aws.client(SOURCE, "rds").create_db_instance(
         DBInstanceIdentifier="orders-db",
-        Engine="mysql",
-        EngineVersion="8.0.35",
-        DBInstanceClass="db.t3.micro",
+        Engine=engine,
+        EngineVersion=engine_version,
+        DBInstanceClass=instance_class,
         MasterUsername="admin",
         MasterUserPassword="source-password-1",
         AllocatedStorage=20,
@@ -106,10 +113,16 @@ def test_instance_from_existing_snapshot_and_cleanup(aws: EmulatedAWS) -> None:
 def test_tde_option_group_is_refused_before_any_change(aws: EmulatedAWS) -> None:
     rds = aws.client(SOURCE, "rds")
     rds.create_option_group(
-        OptionGroupName="with-tde", EngineName="mysql", MajorEngineVersion="8.0", OptionGroupDescription="tde"
+        OptionGroupName="with-tde", EngineName="sqlserver-se", MajorEngineVersion="15.00", OptionGroupDescription="tde"
     )
     rds.modify_option_group(OptionGroupName="with-tde", OptionsToInclude=[{"OptionName": "TDE"}], ApplyImmediately=True)
-    _instance(aws, option_group="with-tde")
+    _instance(
+        aws,
+        option_group="with-tde",
+        engine="sqlserver-se",
+        engine_version="15.00.4415.2.v1",
+        instance_class="db.m5.large",
+    )
     source, target = sessions(aws)
     aws.clear_calls()
     with pytest.raises(PreflightError, match="TDE") as info:

@@ -71,7 +71,7 @@ class TestDryRun:
         aws.create_cluster(TARGET, "taken")
         other_net = aws.create_network(TARGET, "other")
         net = aws.create_network(TARGET, "example-db-2")
-        aws.retire_engine_version("aurora-postgresql", "12.7")
+        aws.retire_engine_version("aurora-postgresql", "16.8")  # the version the source cluster runs
         source, target = sessions(aws)
         from rdsshare import ClusterRestoreSpec
 
