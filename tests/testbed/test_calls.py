@@ -15,11 +15,18 @@ def test_calls_are_recorded_with_account_region_and_outcome(aws: EmulatedAWS) ->
     aws.client(TARGET, "kms", "eu-west-1").list_keys()
     with pytest.raises(ClientError):
         aws.client(TARGET, "rds").describe_db_clusters(DBClusterIdentifier="missing")
+    role = "assumed-role/rdsshare-testbed/rdsshare-testbed"
     assert aws.calls == [
-        RecordedCall(SOURCE, "us-east-1", "rds", "DescribeDBClusters", None),
-        RecordedCall(TARGET, "eu-west-1", "kms", "ListKeys", None),
-        RecordedCall(TARGET, "us-east-1", "rds", "DescribeDBClusters", "DBClusterNotFoundFault"),
-    ]
+        RecordedCall(
+            SOURCE, "us-east-1", "rds", "DescribeDBClusters", None, ("rds:DescribeDBClusters",),
+            f"arn:aws:sts::{SOURCE}:{role}",
+        ),
+        RecordedCall(TARGET, "eu-west-1", "kms", "ListKeys", None, ("kms:ListKeys",), f"arn:aws:sts::{TARGET}:{role}"),
+        RecordedCall(
+            TARGET, "us-east-1", "rds", "DescribeDBClusters", "DBClusterNotFoundFault",
+            ("rds:DescribeDBClusters",), f"arn:aws:sts::{TARGET}:{role}",
+        ),
+    ]  # fmt: skip
     # The test bed's own AssumeRole calls (behind aws.session) are not part of the record.
     assert all(c.service != "sts" for c in aws.calls)
     aws.clear_calls()
@@ -43,4 +50,5 @@ def test_calls_made_with_own_sts_clients_are_recorded(aws: EmulatedAWS) -> None:
     identity = sts.get_caller_identity()
     assert identity["Account"] == TARGET
     assert identity["Arn"] == f"arn:aws:sts::{TARGET}:assumed-role/rdsshare-testbed/rdsshare-testbed"
-    assert aws.calls == [RecordedCall(TARGET, "us-east-1", "sts", "GetCallerIdentity", None)]
+    # GetCallerIdentity needs no IAM permission, so no action is recorded as authorized.
+    assert aws.calls == [RecordedCall(TARGET, "us-east-1", "sts", "GetCallerIdentity", None, (), identity["Arn"])]

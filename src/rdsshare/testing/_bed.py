@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
@@ -11,8 +10,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import boto3
-import botocore.loaders
-import botocore.session
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 from moto.core.model_instances import reset_model_data
@@ -20,10 +17,11 @@ from moto.core.model_instances import reset_model_data
 from . import _moto_compat, _state
 from ._patching import Patcher
 from ._seed import FAIL_KINDS, FailKind, Seeds, put_role
+from ._server import mark_internal, new_session, server_class
 from .rules.engines import Catalog
 from .rules.iam import ADMIN_POLICY, DEFAULT_ROLE
 from .rules.lifecycle import Clock
-from .rules.requests import INTERNAL_HEADER, Fault, RecordedCall, Recorder
+from .rules.requests import Fault, RecordedCall, Recorder
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -176,7 +174,7 @@ class EmulatedAWS(Seeds):
         _state.activate(self._state)
         _moto_compat.install(self._patcher, self._state.recorder)
         if self._server_mode:
-            self._server = _server_class()(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server = server_class()(ip_address="127.0.0.1", port=0, verbose=False)
             self._server.start()
             host, port = self._server.get_host_and_port()
             self._endpoint_url = f"http://{host}:{port}"
@@ -306,18 +304,18 @@ class EmulatedAWS(Seeds):
 
     def _base_sts(self) -> Any:
         if self._sts is None:
-            base = _new_session(
+            base = new_session(
                 aws_access_key_id=_FAKE_CREDENTIAL,
                 aws_secret_access_key=_FAKE_CREDENTIAL,
                 region_name=self._region,
             )
             self._sts = base.client("sts", endpoint_url=self._endpoint_url)
-            self._sts.meta.events.register("before-sign.sts.AssumeRole", _mark_internal)
+            self._sts.meta.events.register("before-sign.sts.AssumeRole", mark_internal)
         return self._sts
 
     def _assume(self, role_arn: str, region: str) -> boto3.Session:
         credentials = self._base_sts().assume_role(RoleArn=role_arn, RoleSessionName=DEFAULT_ROLE)["Credentials"]
-        return _new_session(
+        return new_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
@@ -327,7 +325,8 @@ class EmulatedAWS(Seeds):
     def session(self, account_id: str, region: str | None = None) -> boto3.Session:
         """A boto3 session acting as ``account_id``: the role ``rdsshare-testbed``, an administrator.
 
-        Sessions are cached per (account, region). :meth:`role_session` acts as a role with a policy.
+        Sessions are cached per (account, region). :meth:`~rdsshare.testing.EmulatedAWS.role_session` acts as
+        a role with a policy.
         """
         self._require_active()
         if not _ACCOUNT_ID.match(account_id):
@@ -436,55 +435,3 @@ class EmulatedAWS(Seeds):
         if kind not in FAIL_KINDS:
             raise ValueError(f"kind must be one of {sorted(FAIL_KINDS)}, got {kind!r}")
         Clock.fail(self._rds_object(account_id, kind, identifier, region))
-
-
-@functools.cache
-def _shared_loader() -> botocore.loaders.Loader:
-    """One botocore data loader for all test bed sessions, so service models are parsed once."""
-    return botocore.loaders.create_loader()
-
-
-def _new_session(**kwargs: Any) -> boto3.Session:
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _shared_loader())
-    return boto3.Session(botocore_session=core, **kwargs)
-
-
-@functools.cache
-def _server_class() -> type[Any]:
-    """``ThreadedMotoServer`` that logs requests at debug level and stops quickly.
-
-    moto's server logs every request to stderr through werkzeug, and ``serve_forever`` polls for
-    shutdown every 0.5 s, which would add half a second to every server-mode test bed.
-    """
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from moto.server import ThreadedMotoServer
-    from werkzeug.serving import make_server
-
-    class QuietRequestHandler(MotoRequestHandler):
-        def log(self, type: str, message: str, *args: Any) -> None:
-            _log.debug("moto server %s: " + message, type, *args)
-
-    class TestBedServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app = DomainDispatcherApplication(create_backend_app)
-            self._server = make_server(
-                self._ip_address,
-                self._port,
-                app,
-                threaded=True,
-                request_handler=QuietRequestHandler,
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever(poll_interval=0.02)
-
-    return TestBedServer
-
-
-def _mark_internal(request: Any, **_: Any) -> None:
-    """Tag the test bed's own AssumeRole requests so they are neither faulted nor recorded."""
-    request.headers[INTERNAL_HEADER] = "1"

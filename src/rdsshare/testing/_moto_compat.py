@@ -366,6 +366,13 @@ PATCHES: tuple[Patch, ...] = (
     Patch(OptionGroup, "options", "property", _value(options.options_property()), "Permanent/Persistent"),
     Patch(
         RDSBackend,
+        "describe_option_groups",
+        "(self, option_group_kwargs: 'dict[str, Any]') -> 'list[OptionGroup]'",
+        options.describe_option_groups,
+        "no name lists every group",
+    ),
+    Patch(
+        RDSBackend,
         "modify_option_group",
         "(self, option_group_name: 'str', options_to_include: 'list[dict[str, Any]] | None' = None, "
         "options_to_remove: 'list[str] | None' = None) -> 'OptionGroup'",

@@ -169,19 +169,9 @@ class Seeds:
         kind: StorageEncryption = encryption or ("sse-kms" if encrypted or kms_key_id else "none")
         rds: RDSClient = self.client(account_id, "rds", region)
         params: dict[str, Any] = {"DBClusterIdentifier": cluster_id, "Engine": engine, "MasterUsername": "dbadmin"}
-        if engine_version is not None:
-            params["EngineVersion"] = engine_version
         if kind == "sse-kms":
             params["StorageEncrypted"] = True
-            if kms_key_id is not None:
-                params["KmsKeyId"] = kms_key_id
-        if manage_master_user_password:
-            params["ManageMasterUserPassword"] = True
-        else:
-            params["MasterUserPassword"] = secrets.token_urlsafe(18)
-        if network is not None:
-            params["DBSubnetGroupName"] = network.subnet_group
-            params["VpcSecurityGroupIds"] = [network.security_group_id]
+        _common(params, engine_version, kms_key_id if kind == "sse-kms" else None, manage_master_user_password, network)
         if serverless_v2 is not None:
             params["ServerlessV2ScalingConfiguration"] = {
                 "MinCapacity": serverless_v2[0],
@@ -193,7 +183,8 @@ class Seeds:
         if kind == "none":
             encryption_none(cluster, region)
         for number in range(1, instances + 1):
-            instance_id = f"{cluster_id}-{number}"
+            suffix = f"-{number}"
+            instance_id = f"{cluster_id[: 63 - len(suffix)].rstrip('-')}{suffix}"
             rds.create_db_instance(
                 DBInstanceIdentifier=instance_id,
                 DBClusterIdentifier=cluster_id,
@@ -233,17 +224,7 @@ class Seeds:
             "AllocatedStorage": 20,
             "StorageEncrypted": encrypted or kms_key_id is not None,
         }
-        if engine_version is not None:
-            params["EngineVersion"] = engine_version
-        if kms_key_id is not None:
-            params["KmsKeyId"] = kms_key_id
-        if manage_master_user_password:
-            params["ManageMasterUserPassword"] = True
-        else:
-            params["MasterUserPassword"] = secrets.token_urlsafe(18)
-        if network is not None:
-            params["DBSubnetGroupName"] = network.subnet_group
-            params["VpcSecurityGroupIds"] = [network.security_group_id]
+        _common(params, engine_version, kms_key_id, manage_master_user_password, network)
         if option_group is not None:
             params["OptionGroupName"] = option_group
         rds.create_db_instance(**params)
@@ -257,6 +238,23 @@ class Seeds:
         if obj is None:
             raise LookupError(f"no {kind} {identifier!r} in {account_id}/{region or self._region}")
         return obj
+
+
+def _common(
+    params: dict[str, Any], version: str | None, key: str | None, managed: bool, network: Network | None
+) -> None:
+    """What a seeded cluster and a seeded instance ask for alike: version, key, password, network."""
+    if version is not None:
+        params["EngineVersion"] = version
+    if key is not None:
+        params["KmsKeyId"] = key
+    if managed:
+        params["ManageMasterUserPassword"] = True
+    else:
+        params["MasterUserPassword"] = secrets.token_urlsafe(18)
+    if network is not None:
+        params["DBSubnetGroupName"] = network.subnet_group
+        params["VpcSecurityGroupIds"] = [network.security_group_id]
 
 
 def encryption_none(cluster: Any, region: str) -> None:

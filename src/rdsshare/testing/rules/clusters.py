@@ -76,19 +76,10 @@ def create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
         check_quota(backend, "DBClusters")
         region = backend.region_name
         caller = current_caller(backend.account_id, region)
-        engine = str(kwargs["engine"])
-        kwargs["engine_version"] = resolve_version(region, engine, kwargs.get("engine_version"))
-        kind, key = encryption.choose(
-            engine=engine,
-            kms_key_id=kwargs.get("kms_key_id"),
-            storage_encrypted=kwargs.get("storage_encrypted"),
-            caller=caller,
-            region=region,
-        )
+        kwargs["engine_version"] = resolve_version(region, str(kwargs["engine"]), kwargs.get("engine_version"))
+        kind, key = encryption.choose_for(kwargs, caller=caller, region=region)
         if kwargs.get("manage_master_user_password"):
             resolve_secret_key(kwargs, caller, region)
-        kwargs["kms_key_id"] = str(key.arn) if key is not None else None
-        kwargs["storage_encrypted"] = key is not None
         cluster = original(backend, kwargs)
         encryption.apply(cluster, kind, key, region=region)
         _state.current().clock.begin(cluster, "creating")

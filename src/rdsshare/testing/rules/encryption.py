@@ -26,7 +26,9 @@ __all__ = [
     "EncryptionType",
     "apply",
     "choose",
+    "choose_for",
     "release",
+    "share_key",
     "type_of",
 ]
 
@@ -49,6 +51,20 @@ def choose(
         default = default_rds_key(caller.account_id, region)
         return "sse-kms", use_for_service(str(default.arn), caller=caller, region=region)
     return ("sse-rds" if engine in AURORA_ENGINES else "none"), None
+
+
+def choose_for(kwargs: Any, *, caller: Caller, region: str) -> tuple[EncryptionType, Any | None]:
+    """:func:`choose` for a create's moto kwargs, which it then points at the chosen key."""
+    kind, key = choose(
+        engine=str(kwargs["engine"]),
+        kms_key_id=kwargs.get("kms_key_id"),
+        storage_encrypted=kwargs.get("storage_encrypted"),
+        caller=caller,
+        region=region,
+    )
+    kwargs["kms_key_id"] = str(key.arn) if key is not None else None
+    kwargs["storage_encrypted"] = key is not None
+    return kind, key
 
 
 def type_of(obj: Any) -> EncryptionType:
@@ -95,8 +111,9 @@ def share_key(obj: Any, source: Any) -> None:
 
 
 def release(obj: Any) -> None:
-    """Retire RDS's grant of a deleted database."""
-    held: tuple[str, str | None] | None = vars(obj).get(KEY_ATTR)
+    """Retire RDS's grant of a deleted database; the answer to the delete says ``deleting``."""
+    held: tuple[str, str | None] | None = vars(obj).pop(KEY_ATTR, None)
+    obj.status = "deleting"
     if held is None or held[1] is None:
         return
     key = find_key(held[0], "", "")

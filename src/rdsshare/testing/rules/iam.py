@@ -21,7 +21,8 @@ What is modelled:
 * Dependent actions: a create, copy or restore that passes ``Tags`` also needs ``rds:AddTagsToResource``
   on the new resource (SAR "Dependent actions"); turning on ``ManageMasterUserPassword`` needs
   ``secretsmanager:CreateSecret`` and ``TagResource`` (and ``RotateSecret`` on a modify) for the secret RDS
-  makes (SAR; Aurora User Guide, rds-secrets-manager); a ``CreateKey`` with ``Tags`` also needs
+  makes (SAR; Aurora User Guide, rds-secrets-manager); a delete with a final snapshot needs
+  ``rds:CreateDBClusterSnapshot``/``rds:CreateDBSnapshot`` on it; a ``CreateKey`` with ``Tags`` also needs
   ``kms:TagResource``. What RDS does with KMS and Secrets Manager on the caller's behalf is checked where
   RDS does it (:mod:`.kms`, :mod:`.secrets`).
 * Condition keys: ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalOrgID`` (for accounts in a
@@ -36,13 +37,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from moto.iam.models import iam_backends
 
 from .. import _state
 from .caller import Caller
+from .iam_resources import required_actions
 from .policy_eval import (
     ContextValue,
     Decision,
@@ -60,8 +64,9 @@ __all__ = [
     "caller_context",
     "check_request",
     "identity_decision",
+    "note",
     "principal_exists",
-    "required_actions",
+    "recording",
     "tag_context",
 ]
 
@@ -78,11 +83,6 @@ _DENIED: dict[str, tuple[str, int]] = {
     "secretsmanager": ("AccessDeniedException", 400),
     "ec2": ("UnauthorizedOperation", 403),
 }
-# IAM action prefixes that differ from boto3's service name.
-_PREFIX = {"secretsmanager": "secretsmanager", "rds": "rds", "sts": "sts", "ec2": "ec2", "iam": "iam"}
-# Calls that need no permission: "No permissions are required to perform this operation" (STS API
-# reference, GetCallerIdentity).
-_FREE = frozenset({("sts", "GetCallerIdentity")})
 
 
 # ------------------------------------------------------------------------------------ decisions
@@ -136,6 +136,31 @@ def identity_decision(caller: Caller, action: str, resource: str, context: Mappi
     return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
 
 
+_local = threading.local()
+
+
+@contextmanager
+def recording() -> Iterator[Callable[[], tuple[str, ...]]]:
+    """Collect the IAM actions :func:`note` is told about while a request is served.
+
+    Yields a function returning what was collected so far (for ``RecordedCall.authorized``).
+    """
+    previous = getattr(_local, "actions", None)
+    actions: list[str] = []
+    _local.actions = actions
+    try:
+        yield lambda: tuple(dict.fromkeys(actions))
+    finally:
+        _local.actions = previous
+
+
+def note(caller: Caller, action: str) -> None:
+    """Record that ``caller``'s own IAM policy had to allow ``action`` (and did)."""
+    actions: list[str] | None = getattr(_local, "actions", None)
+    if actions is not None and _role(caller) is not None:
+        actions.append(action)
+
+
 def caller_context(caller: Caller) -> dict[str, ContextValue]:
     """Global condition keys every request of ``caller`` carries."""
     context: dict[str, ContextValue] = {
@@ -180,154 +205,6 @@ def access_denied(
     return code, message, status
 
 
-# ---------------------------------------------------------------------------- what a call needs
-
-# (resource type, parameter, required, default name when the parameter is absent)
-_Spec = tuple[str, str, bool, str | None]
-
-_RDS: dict[str, tuple[_Spec, ...]] = {
-    "CreateDBCluster": (
-        ("cluster", "DBClusterIdentifier", True, None),
-        ("cluster-pg", "DBClusterParameterGroupName", True, "default"),
-        ("og", "OptionGroupName", True, "default"),
-        ("subgrp", "DBSubnetGroupName", True, "default"),
-    ),
-    "CreateDBInstance": (
-        ("db", "DBInstanceIdentifier", True, None),
-        ("cluster", "DBClusterIdentifier", False, None),
-        ("og", "OptionGroupName", False, None),
-        ("pg", "DBParameterGroupName", False, None),
-        ("subgrp", "DBSubnetGroupName", False, None),
-    ),
-    "CreateDBClusterSnapshot": (
-        ("cluster-snapshot", "DBClusterSnapshotIdentifier", True, None),
-        ("cluster", "DBClusterIdentifier", True, None),
-    ),
-    "CreateDBSnapshot": (("snapshot", "DBSnapshotIdentifier", True, None), ("db", "DBInstanceIdentifier", True, None)),
-    "CopyDBClusterSnapshot": (
-        ("cluster-snapshot", "TargetDBClusterSnapshotIdentifier", True, None),
-        ("cluster-snapshot", "SourceDBClusterSnapshotIdentifier", True, None),
-    ),
-    "CopyDBSnapshot": (
-        ("snapshot", "TargetDBSnapshotIdentifier", True, None),
-        ("snapshot", "SourceDBSnapshotIdentifier", True, None),
-    ),
-    "ModifyDBClusterSnapshotAttribute": (("cluster-snapshot", "DBClusterSnapshotIdentifier", True, None),),
-    "ModifyDBSnapshotAttribute": (("snapshot", "DBSnapshotIdentifier", True, None),),
-    "DescribeDBClusterSnapshotAttributes": (("cluster-snapshot", "DBClusterSnapshotIdentifier", True, None),),
-    "DescribeDBSnapshotAttributes": (("snapshot", "DBSnapshotIdentifier", True, None),),
-    "RestoreDBClusterFromSnapshot": (
-        ("cluster", "DBClusterIdentifier", True, None),
-        ("cluster-pg", "DBClusterParameterGroupName", True, "default"),
-        ("og", "OptionGroupName", True, "default"),
-        ("subgrp", "DBSubnetGroupName", True, "default"),
-        ("cluster-snapshot", "SnapshotIdentifier", False, None),
-    ),
-    "RestoreDBInstanceFromDBSnapshot": (
-        ("db", "DBInstanceIdentifier", True, None),
-        ("og", "OptionGroupName", True, "default"),
-        ("pg", "DBParameterGroupName", True, "default"),
-        ("subgrp", "DBSubnetGroupName", True, "default"),
-        ("snapshot", "DBSnapshotIdentifier", False, None),
-    ),
-    "ModifyDBCluster": (("cluster", "DBClusterIdentifier", True, None),),
-    "ModifyDBInstance": (("db", "DBInstanceIdentifier", True, None),),
-    "DeleteDBCluster": (
-        ("cluster", "DBClusterIdentifier", True, None),
-        ("cluster-snapshot", "FinalDBSnapshotIdentifier", False, None),
-    ),
-    "DeleteDBInstance": (("db", "DBInstanceIdentifier", True, None),),
-    "DeleteDBClusterSnapshot": (("cluster-snapshot", "DBClusterSnapshotIdentifier", True, None),),
-    "DeleteDBSnapshot": (("snapshot", "DBSnapshotIdentifier", True, None),),
-    "DescribeDBClusters": (("cluster", "DBClusterIdentifier", False, None),),
-    "DescribeDBInstances": (("db", "DBInstanceIdentifier", False, None),),
-    "DescribeDBClusterSnapshots": (
-        ("cluster-snapshot", "DBClusterSnapshotIdentifier", False, None),
-        ("cluster", "DBClusterIdentifier", False, None),
-    ),
-    "DescribeDBSnapshots": (
-        ("snapshot", "DBSnapshotIdentifier", False, None),
-        ("db", "DBInstanceIdentifier", False, None),
-    ),
-    "DescribeDBSubnetGroups": (("subgrp", "DBSubnetGroupName", False, None),),
-    "DescribeOptionGroups": (("og", "OptionGroupName", False, None),),
-    "CreateDBSubnetGroup": (("subgrp", "DBSubnetGroupName", True, None),),
-    "CreateOptionGroup": (("og", "OptionGroupName", True, None),),
-    "AddTagsToResource": (("arn", "ResourceName", True, None),),
-    "ListTagsForResource": (("arn", "ResourceName", True, None),),
-    "RemoveTagsFromResource": (("arn", "ResourceName", True, None),),
-}
-_TAGGED_CREATES = frozenset(
-    {
-        "CreateDBCluster",
-        "CreateDBInstance",
-        "CreateDBClusterSnapshot",
-        "CreateDBSnapshot",
-        "CopyDBClusterSnapshot",
-        "CopyDBSnapshot",
-        "RestoreDBClusterFromSnapshot",
-        "RestoreDBInstanceFromDBSnapshot",
-        "CreateDBSubnetGroup",
-        "CreateOptionGroup",
-    }
-)
-
-
-_SECRET_ACTIONS = ("secretsmanager:CreateSecret", "secretsmanager:TagResource")
-_SECRET_OPERATIONS: dict[str, tuple[str, ...]] = {
-    "CreateDBCluster": _SECRET_ACTIONS,
-    "CreateDBInstance": _SECRET_ACTIONS,
-    "ModifyDBCluster": (*_SECRET_ACTIONS, "secretsmanager:RotateSecret"),
-    "ModifyDBInstance": (*_SECRET_ACTIONS, "secretsmanager:RotateSecret"),
-}
-
-
-def _rds_arn(kind: str, value: str, account: str, region: str) -> str:
-    if value.startswith("arn:"):
-        return value
-    return f"arn:aws:rds:{region}:{account}:{kind}:{value.lower() if kind != 'og' else value}"
-
-
-def rds_resources(operation: str, params: Mapping[str, Any], account: str, region: str) -> list[str]:
-    """The ARNs an RDS call is authorized against (``["*"]`` when it names none)."""
-    out: list[str] = []
-    for kind, param, required, default in _RDS.get(operation, ()):
-        value = params.get(param)
-        if not value:
-            if not required or default is None:
-                continue
-            value = default
-        out.append(_rds_arn(kind, str(value), account, region))
-    return out or ["*"]
-
-
-def required_actions(
-    service: str, operation: str, params: Mapping[str, Any], account: str, region: str
-) -> list[tuple[str, str]]:
-    """Every (action, resource) a call of ``service``/``operation`` needs the caller's IAM to allow."""
-    if (service, operation) in _FREE:
-        return []
-    action = f"{_PREFIX.get(service, service)}:{operation}"
-    if service == "rds":
-        resources = rds_resources(operation, params, account, region)
-        needs = [(action, r) for r in resources]
-        if operation in _TAGGED_CREATES and params.get("Tags"):
-            needs.append(("rds:AddTagsToResource", resources[0]))
-        if operation in _SECRET_OPERATIONS and params.get("ManageMasterUserPassword"):
-            # What RDS then does in Secrets Manager for the caller (SAR dependent actions, AUR-SM).
-            secret = f"arn:aws:secretsmanager:{region}:{account}:secret:rds!*"
-            needs += [(a, secret) for a in _SECRET_OPERATIONS[operation]]
-        return needs
-    if service == "sts" and operation == "AssumeRole":
-        return [(action, str(params.get("RoleArn") or "*"))]
-    if service == "secretsmanager":
-        secret = str(params.get("SecretId") or "*")
-        if secret != "*" and not secret.startswith("arn:"):
-            secret = f"arn:aws:secretsmanager:{region}:{account}:secret:{secret}"
-        return [(action, secret)]
-    return [(action, "*")]
-
-
 def check_request(
     caller: Caller, service: str, operation: str, params: Mapping[str, Any], region: str
 ) -> tuple[str, str, int] | None:
@@ -337,6 +214,7 @@ def check_request(
         decision = identity_decision(caller, action, resource, context)
         if not decision.allowed:
             return access_denied(service, caller, action, resource, decision)
+        note(caller, action)
     return None
 
 

@@ -24,6 +24,7 @@ from .caller import current_caller
 from .clusters import cluster_state_error, resolve_version
 from .kms import use_for_service
 from .lifecycle import KEY_ATTR, OP_ATTR
+from .options import ensure_default_group
 from .quotas import check_quota
 from .secrets import ORACLE_ENGINES, random_password, resolve_secret_key
 from .sharing import snapshot_state_error
@@ -59,20 +60,13 @@ def create_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
         if cluster is None:
             engine = str(db_kwargs["engine"])
             db_kwargs["engine_version"] = resolve_version(region, engine, db_kwargs.get("engine_version"))
-            kind, key = encryption.choose(
-                engine=engine,
-                kms_key_id=db_kwargs.get("kms_key_id"),
-                storage_encrypted=db_kwargs.get("storage_encrypted"),
-                caller=caller,
-                region=region,
-            )
-            db_kwargs["kms_key_id"] = str(key.arn) if key is not None else None
-            db_kwargs["storage_encrypted"] = key is not None
+            kind, key = encryption.choose_for(db_kwargs, caller=caller, region=region)
             if db_kwargs.get("manage_master_user_password"):
                 resolve_secret_key(db_kwargs, caller, region)
         database = original(backend, db_kwargs)
         if cluster is None:
             encryption.apply(database, kind, key, region=region)
+            ensure_default_group(backend, database)
         else:
             encryption.share_key(database, cluster)
         _state.current().clock.begin(database, "creating")

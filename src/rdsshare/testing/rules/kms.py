@@ -35,7 +35,7 @@ from moto.kms.utils import RESERVED_ALIASES
 from moto.rds.exceptions import KMSKeyNotAccessibleFault
 
 from .caller import Caller
-from .iam import caller_context, identity_decision
+from .iam import caller_context, identity_decision, note
 from .policy_eval import (
     ContextValue,
     Decision,
@@ -231,7 +231,10 @@ def locate(key_ref: str, account_id: str, region: str) -> tuple[str, str]:
 def find_key(key_ref: str, account_id: str, region: str) -> Any | None:
     """Resolve a key id, key ARN, alias name or alias ARN to moto's ``Key``, or ``None``."""
     key_account, key_region = locate(key_ref, account_id, region)
-    backend: KmsBackend = kms_backends[key_account][key_region]
+    try:
+        backend: KmsBackend = kms_backends[key_account][key_region]
+    except KeyError:  # not an account or region id (moto's literal "default_kms_key_id", say)
+        return None
     try:
         key_id = backend.any_id_to_key_id(key_ref)
     except Exception:  # moto raises KeyError/NotFound for unknown aliases
@@ -305,6 +308,7 @@ def authorize_key_use(
     if same_account and key_decision is ResourceDecision.ALLOW_PRINCIPAL:
         return Decision.ALLOW, None
     if iam_decision is Decision.ALLOW:
+        note(caller, action)  # the caller's own policy was needed
         return Decision.ALLOW, None
     return Decision.IMPLICIT_DENY, "identity-based"
 

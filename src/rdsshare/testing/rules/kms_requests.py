@@ -27,7 +27,7 @@ from typing import Any
 from moto.kms.models import kms_backends
 
 from .caller import Caller
-from .iam import access_denied, caller_context, identity_decision, principal_exists, tag_context
+from .iam import access_denied, caller_context, identity_decision, note, principal_exists, tag_context
 from .kms import authorize_key_use, direct_context, find_key, locate
 from .policy_eval import (
     ContextValue,
@@ -172,20 +172,24 @@ def authorize(caller: Caller, operation: str, params: Mapping[str, Any], region:
             decision = identity_decision(caller, action, resource, context)
         if not decision.allowed:
             return Verdict(denial=access_denied("kms", caller, action, resource, decision))
+        note(caller, f"kms:{operation}")
+        if action != f"kms:{operation}":
+            note(caller, action)
         return Verdict()
     key_account, key_region = locate(key_ref, account, region)
     foreign = key_account != account
     if foreign and (operation not in CROSS_ACCOUNT_OPERATIONS or key_region != region):
         return Verdict(denial=_not_found(key_ref))
     key = find_key(key_ref, account, region) if key_region == region else None
-    if key is None:
-        return Verdict(denial=_not_found(key_ref)) if foreign else Verdict()
+    if key is None:  # moto answers some of these with a KeyError (HTTP 500)
+        return Verdict(denial=_not_found(key_ref))
     if operation in _ALIAS_OPERATIONS:
         alias = str(params.get("AliasName") or "")
         alias_arn = alias if alias.startswith("arn:") else f"arn:aws:kms:{region}:{account}:{alias}"
         decision = identity_decision(caller, action, alias_arn, context)
         if not decision.allowed:
             return Verdict(denial=access_denied("kms", caller, action, alias_arn, decision))
+        note(caller, action)
     context.update(_resource_tags(key))
     decision, policy = authorize_key_use(key, caller, action, context)
     if not decision.allowed:
@@ -243,6 +247,10 @@ def validate(caller: Caller, operation: str, params: Mapping[str, Any], region: 
         return _check_policy(
             str(params.get("Policy") or ""), caller, str(key.arn), bool(params.get("BypassPolicyLockoutSafetyCheck"))
         )
+    if operation in ("CreateAlias", "UpdateAlias") and str(params.get("AliasName") or "").startswith("alias/aws/"):
+        # "The alias name cannot begin with alias/aws/. The alias/aws/ prefix is reserved for Amazon Web
+        # Services managed keys." (botocore model, CreateAlias.AliasName)
+        return _error("NotAuthorizedException", "Cannot create an alias with the reserved prefix alias/aws/.")
     if operation == "ScheduleKeyDeletion" and "PendingWindowInDays" in params:
         days = params["PendingWindowInDays"]
         if not isinstance(days, int) or not 7 <= days <= 30:

@@ -3,6 +3,9 @@
 * ``DescribeOptionGroups`` reports each option's ``Permanent`` and ``Persistent`` flags, as AWS does
   (moto ships AWS's option metadata, ``moto/rds/resources/option_group_options``, but reports neither).
 * ``ModifyOptionGroup`` refuses an option the engine does not offer (``InvalidParameterCombination``).
+* Every engine version has a default option group, ``default:<engine>-<major>`` (``.`` as ``-``), that
+  ``DescribeOptionGroups`` finds; ``DescribeOptionGroups`` without a name lists the account's groups (moto
+  crashes on it).
 * A DB snapshot whose option group has permanent or persistent options, Oracle's ``Timezone`` and
   ``OLS`` excepted, or TDE, can't be shared [RDS-SHARE]; RDS share-encrypted-snapshot.html.
 """
@@ -13,10 +16,20 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from moto.rds.exceptions import InvalidParameterCombination
-from moto.rds.models import RDSBackend
+from moto.rds.exceptions import InvalidParameterCombination, OptionGroupNotFoundFaultError
+from moto.rds.models import OptionGroup, RDSBackend
 
-__all__ = ["TDE_OPTIONS", "modify_option_group", "option_flags", "options_property", "unshareable_options"]
+from .engines import major_of
+
+__all__ = [
+    "TDE_OPTIONS",
+    "describe_option_groups",
+    "ensure_default_group",
+    "modify_option_group",
+    "option_flags",
+    "options_property",
+    "unshareable_options",
+]
 
 TDE_OPTIONS = frozenset({"TDE", "TDE_SQLServer"})
 _ALLOWED_PERMANENT = frozenset({"Timezone", "OLS"})
@@ -87,3 +100,41 @@ def unshareable_options(group: Any, engine: str) -> list[str]:
         if name in TDE_OPTIONS or ((permanent or persistent) and not allowed):
             bad.append(str(name))
     return bad
+
+
+def default_group_name(engine: str, version: str) -> str:
+    """``default:mysql-8-0``, ``default:postgres-17``: AWS's default option group of an engine version."""
+    return f"default:{engine}-{major_of(engine, version).replace('.', '-')}"
+
+
+def ensure_default_group(backend: Any, database: Any) -> None:
+    """Give a new instance AWS's default option group name, and make that group describable."""
+    if getattr(database, "option_group_supplied", True):
+        return
+    engine, version = str(database.engine), str(database.engine_version)
+    name = default_group_name(engine, version)
+    database.option_group_name = name
+    if name not in backend.option_groups:
+        backend.option_groups[name] = OptionGroup(
+            backend,
+            name,
+            engine,
+            major_of(engine, version),
+            f"Default option group for {engine} {major_of(engine, version)}",
+        )
+
+
+def describe_option_groups(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``RDSBackend.describe_option_groups``: no name lists every group (moto raised ``KeyError``)."""
+
+    def describe(self: Any, option_group_kwargs: dict[str, Any]) -> Any:
+        kwargs = dict(option_group_kwargs)
+        kwargs.setdefault("option_group_name", None)
+        try:
+            return original(self, kwargs)
+        except OptionGroupNotFoundFaultError:
+            if kwargs["option_group_name"]:
+                raise
+            return []
+
+    return describe

@@ -4,6 +4,11 @@
 * Managed master passwords: ``MasterUserPassword`` can't be given with ``ManageMasterUserPassword``
   turned on; rotating a managed password needs ``ApplyImmediately`` (botocore model, ``CreateDBCluster``,
   ``ModifyDBCluster``, ``CreateDBInstance``, ``ModifyDBInstance``).
+* Deletes: a final snapshot must be named unless it is skipped, and not both (botocore model,
+  ``DeleteDBCluster``/``DeleteDBInstance`` ``SkipFinalSnapshot``, ``FinalDBSnapshotIdentifier``).
+* ``DescribeDBClusterSnapshots``: ``DBClusterSnapshotIdentifier`` "can't be used in conjunction with the
+  DBClusterIdentifier parameter" (botocore model; likewise for DB snapshots).
+* Tagging calls name an existing cluster, instance or snapshot (their ``errors`` in the botocore model).
 * Aurora Serverless v2: a ``db.serverless`` instance needs its cluster's
   ``ServerlessV2ScalingConfiguration`` first ("InvalidDBClusterStateFault: Set the Serverless v2 scaling
   configuration on the parent DB cluster before creating a Serverless v2 DB instance",
@@ -57,11 +62,53 @@ def _serverless(params: Mapping[str, Any], account: str, region: str) -> Error |
     return None
 
 
+_TAGGED_TYPES = {
+    "cluster": ("clusters", "DBClusterNotFoundFault"),
+    "db": ("databases", "DBInstanceNotFound"),
+    "cluster-snapshot": ("cluster_snapshots", "DBClusterSnapshotNotFoundFault"),
+    "snapshot": ("database_snapshots", "DBSnapshotNotFound"),
+}
+
+
+_EXCLUSIVE = (
+    ("DescribeDBClusterSnapshots", "DBClusterSnapshotIdentifier", "DBClusterIdentifier"),
+    ("DescribeDBSnapshots", "DBSnapshotIdentifier", "DBInstanceIdentifier"),
+)
+
+
+def _final_snapshot(operation: str, params: Mapping[str, Any]) -> Error | None:
+    if operation not in ("DeleteDBCluster", "DeleteDBInstance"):
+        return None
+    skip, final = bool(params.get("SkipFinalSnapshot")), params.get("FinalDBSnapshotIdentifier")
+    if skip and final:
+        return _combination("FinalDBSnapshotIdentifier can't be specified when SkipFinalSnapshot is enabled.")
+    if not skip and not final:
+        return _combination("FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is enabled.")
+    return None
+
+
+def _tagged_resource(params: Mapping[str, Any], account: str, region: str) -> Error | None:
+    """ListTagsForResource/AddTagsToResource/RemoveTagsFromResource on a resource that does not exist."""
+    parts = str(params.get("ResourceName") or "").split(":")
+    if len(parts) < 7 or parts[5] not in _TAGGED_TYPES:
+        return None
+    store, code = _TAGGED_TYPES[parts[5]]
+    name = ":".join(parts[6:]).lower()
+    if name not in getattr(rds_backends[parts[4]][parts[3]], store):
+        return code, f"{parts[5]} {name} not found.", 404
+    return None
+
+
 def validate(operation: str, params: Mapping[str, Any], account: str, region: str) -> Error | None:
     """The refusal of an RDS call AWS would not accept, or None."""
-    error = check_identifiers(operation, params)
+    error = check_identifiers(operation, params) or _final_snapshot(operation, params)
     if error is not None:
         return error
+    if operation in ("ListTagsForResource", "AddTagsToResource", "RemoveTagsFromResource"):
+        return _tagged_resource(params, account, region)
+    for op, snapshot, owner in _EXCLUSIVE:
+        if operation == op and params.get(snapshot) and params.get(owner):
+            return _combination(f"{snapshot} can't be used together with {owner}.")
     if operation in _PASSWORD_OPERATIONS:
         if params.get("ManageMasterUserPassword") and params.get("MasterUserPassword"):
             return _combination("You can't specify MasterUserPassword when ManageMasterUserPassword is turned on.")

@@ -32,6 +32,7 @@ from xml.sax.saxutils import escape
 from moto.core.utils import get_service_model
 
 from .caller import caller_from_response, caller_scope
+from .iam import recording
 
 _log = logging.getLogger("rdsshare.testing")
 
@@ -74,6 +75,9 @@ class RecordedCall:
     """One request served by the emulated AWS.
 
     ``failed_with`` is the AWS error code of the response (injected or real), ``None`` on success.
+    ``authorized`` lists the IAM actions the caller's own identity policy had to allow for the call
+    (the call's action, its dependent actions, and what RDS did with keys for the caller), in order;
+    ``principal`` is the caller's ARN (an assumed-role session, or the account root).
     """
 
     account_id: str
@@ -81,6 +85,8 @@ class RecordedCall:
     service: str
     operation: str
     failed_with: str | None = None
+    authorized: tuple[str, ...] = ()
+    principal: str | None = None
 
 
 class Recorder:
@@ -249,11 +255,13 @@ def call_action_hook(recorder: Recorder) -> Callable[[Callable[..., Any]], Calla
         region = str(self.region)
         internal = self.headers.get(INTERNAL_HEADER) is not None
         caller = caller_from_response(self)
-        with caller_scope(caller):
+        with caller_scope(caller), recording() as authorized:
             fault = None if internal else recorder.take_fault(service, operation, account_id)
             if fault is not None and not fault.after:
                 _log.debug("injecting %s into %s:%s", fault.code, service, operation)
-                recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                recorder.record(
+                    RecordedCall(account_id, region, service, operation, fault.code, authorized(), caller.arn)
+                )
                 message = fault.message or f"Injected fault: {fault.code}"
                 return error_response(self, fault.code, message, fault.status)
             serve_as: str | None = None
@@ -261,7 +269,9 @@ def call_action_hook(recorder: Recorder) -> Callable[[Callable[..., Any]], Calla
                 verdict = authorize(self, caller, service, operation)
                 if verdict.denial is not None:
                     code, message, status = verdict.denial
-                    recorder.record(RecordedCall(account_id, region, service, operation, code))
+                    recorder.record(
+                        RecordedCall(account_id, region, service, operation, code, authorized(), caller.arn)
+                    )
                     return error_response(self, code, message, status)
                 serve_as = verdict.serve_as
             try:
@@ -273,17 +283,23 @@ def call_action_hook(recorder: Recorder) -> Callable[[Callable[..., Any]], Calla
                     self.current_account = account_id
             except Exception as exc:
                 if not internal:
-                    recorder.record(RecordedCall(account_id, region, service, operation, type(exc).__name__))
+                    recorder.record(
+                        RecordedCall(
+                            account_id, region, service, operation, type(exc).__name__, authorized(), caller.arn
+                        )
+                    )
                 raise
             if fault is not None:  # after=True: served (side effects happen), then the response is lost
                 _log.debug("losing the response of %s:%s as %s", service, operation, fault.code)
-                recorder.record(RecordedCall(account_id, region, service, operation, fault.code))
+                recorder.record(
+                    RecordedCall(account_id, region, service, operation, fault.code, authorized(), caller.arn)
+                )
                 message = fault.message or f"Injected fault after the call was served: {fault.code}"
                 return error_response(self, fault.code, message, fault.status)
             if not internal:
                 status = int(result[0])
                 failed = error_code_of(result[2]) if status >= 400 else None
-                recorder.record(RecordedCall(account_id, region, service, operation, failed))
+                recorder.record(RecordedCall(account_id, region, service, operation, failed, authorized(), caller.arn))
             return result
 
     return factory

@@ -6,6 +6,9 @@
 * The target's view of a shared snapshot: its ``DBClusterSnapshotIdentifier`` / ``DBSnapshotIdentifier``
   is the snapshot's **ARN**, and a lookup by the owner's plain identifier finds nothing (boto/boto3 #2335;
   terraform-provider-aws #3907; aws-rules-2.md "The target's view").
+* An automated snapshot is found by its identifier only with ``SnapshotType="automated"`` ("If this
+  identifier is for an automated snapshot, the SnapshotType parameter must also be specified", botocore
+  model, ``DescribeDBClusterSnapshots``); otherwise it is not found.
 * ``SnapshotType``: ``shared`` lists manual snapshots shared *with this account*, ``public`` those marked
   public (``restore`` = ``all``); without a type, ``IncludeShared`` adds the shared ones and
   ``IncludePublic`` the public ones; neither applies to ``manual``/``automated``, ``IncludePublic`` not to
@@ -204,8 +207,10 @@ def describe(kind: SnapshotKind) -> Callable[[Callable[..., Any]], Callable[...,
 
     def factory(original: Callable[..., Any]) -> Callable[..., Any]:
         def describe_snapshots(
-            *args: Any, include_shared: bool = False, include_public: bool = False, **kwargs: Any
+            *args: Any, include_shared: bool = False, include_public: bool = False, api: bool = False, **kwargs: Any
         ) -> list[Any]:
+            """``api=True``: a DescribeDB*Snapshots request (not moto's own lookups), whose identifier
+            rules apply (an automated snapshot needs ``SnapshotType``)."""
             backend, owner_identifier, snapshot_identifier, snapshot_type, filters = bound(original, args, kwargs)
             if snapshot_identifier and snapshot_identifier.startswith("arn:"):
                 snapshot = resolve_snapshot(backend, snapshot_identifier, kind, any_region=False)
@@ -213,7 +218,7 @@ def describe(kind: SnapshotKind) -> Callable[[Callable[..., Any]], Callable[...,
                 if snapshot_type == "shared" and own:
                     raise kind.not_found(snapshot_identifier)
                 if own:
-                    return [snapshot]
+                    return _named(kind, [snapshot], snapshot_identifier, snapshot_type) if api else [snapshot]
                 return [_view(snapshot, "shared" if _shared_with(snapshot, backend.account_id) else "public")]
             account = backend.account_id
             shared = [_view(s, "shared") for s in _others(backend, kind, lambda s: _shared_with(s, account))]
@@ -224,6 +229,8 @@ def describe(kind: SnapshotKind) -> Callable[[Callable[..., Any]], Callable[...,
                     return []
                 return _filtered(backend, found, filters, kind, owner_identifier)
             result: list[Any] = list(original(backend, owner_identifier, snapshot_identifier, snapshot_type, filters))
+            if snapshot_identifier and api:
+                result = _named(kind, result, snapshot_identifier, snapshot_type)
             if snapshot_type is None and not snapshot_identifier:
                 if include_shared:
                     result.extend(_filtered(backend, shared, filters, kind, owner_identifier))
@@ -234,6 +241,14 @@ def describe(kind: SnapshotKind) -> Callable[[Callable[..., Any]], Callable[...,
         return describe_snapshots
 
     return factory
+
+
+def _named(kind: SnapshotKind, found: list[Any], identifier: str, snapshot_type: str | None) -> list[Any]:
+    """A lookup by identifier: an automated snapshot needs ``SnapshotType="automated"``."""
+    kept = [s for s in found if s.snapshot_type != "automated" or snapshot_type == "automated"]
+    if found and not kept:
+        raise kind.not_found(identifier)
+    return kept
 
 
 def _filtered(
@@ -268,6 +283,7 @@ def describe_response(kind: SnapshotKind) -> Callable[[Callable[..., Any]], Call
                 {f["Name"]: f["Values"] for f in filters},
                 include_shared=bool(self.params.get("IncludeShared")),
                 include_public=bool(self.params.get("IncludePublic")),
+                api=True,
             )
             return ActionResult({result_key: snapshots})
 
