@@ -23,7 +23,7 @@ from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import key_changed
 from ._kinds import CLUSTER, INSTANCE
 from ._manifest import Manifest, ManifestEntry
-from ._naming import MANAGED_BY, TAG_MANAGED_BY, tag_dict
+from ._naming import MANAGED_BY, TAG_MANAGED_BY, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._session import AccountSession
 from ._share import ShareManager
@@ -191,6 +191,10 @@ class _Cleaner:
                 builder.check_lockout(reduced, caller_arn=self.source.caller_arn)
                 try:
                     kms.put_key_policy(KeyId=entry.arn, PolicyName="default", Policy=json.dumps(reduced))
+                except ClientError as exc:
+                    raise translate_client_error(
+                        exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                    ) from exc
                 finally:
                     key_changed(entry.account_id, entry.region)
                 self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
@@ -237,6 +241,10 @@ class _Cleaner:
                     for alias in page.get("Aliases", []):
                         kms.delete_alias(AliasName=alias["AliasName"])
                 kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
+            except ClientError as exc:
+                raise translate_client_error(
+                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                ) from exc
             finally:
                 key_changed(entry.account_id, entry.region)
             self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
@@ -246,10 +254,15 @@ class _Cleaner:
         users = []
         for kind in (CLUSTER, INSTANCE):
             paginator: Any = session.rds().get_paginator(kind.describe)  # type: ignore[call-overload]
-            for page in paginator.paginate():
-                for snap in page.get(kind.list_field, []):
-                    if snap.get("KmsKeyId") == key_arn and kind.arn(snap) not in deleted:
-                        users.append(kind.ident(snap))
+            try:
+                for page in paginator.paginate():
+                    for snap in page.get(kind.list_field, []):
+                        if snap.get("KmsKeyId") == key_arn and kind.arn(snap) not in deleted:
+                            users.append(kind.ident(snap))
+            except ClientError as exc:
+                raise translate_client_error(
+                    exc, step="cleanup", account_id=session.account_id, resource=key_arn
+                ) from exc
         return users
 
     def delete_restored(self) -> None:
@@ -269,7 +282,7 @@ class _Cleaner:
                 self.note("delete-db-cluster", entry.account_id, entry.arn, "kept", "no session for that account")
                 continue
             rds = self.session(entry).rds()
-            final = f"{_snapshot_id(entry.arn)}-final"
+            final = derived_id(_snapshot_id(entry.arn), "final")  # fits 63 however long the cluster id
             self._delete(
                 entry,
                 lambda c, rds=rds, final=final: rds.delete_db_cluster(

@@ -14,7 +14,7 @@ from ._errors import error_code, translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
 from ._kinds import CLUSTER, SnapshotKind
 from ._known import Known
-from ._naming import check_ours
+from ._naming import check_ours, snapshot_name
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
 if TYPE_CHECKING:
@@ -157,7 +157,11 @@ class SnapshotCopier:
         """The snapshot named by id or ARN, or None. ``shared=True`` looks at snapshots shared with us."""
         kind = self.kind
         kwargs: dict[str, Any] = {kind.id_field: snapshot}
-        if shared:
+        if snapshot_name(snapshot).startswith("rds:"):
+            # "If this identifier is for an automated snapshot, the SnapshotType parameter must also
+            # be specified" (botocore model, DescribeDBClusterSnapshots / DescribeDBSnapshots).
+            kwargs["SnapshotType"] = "automated"
+        elif shared:
             kwargs["IncludeShared"] = True
         try:
             found = getattr(self._rds, kind.describe)(**kwargs)[kind.list_field]

@@ -1,8 +1,10 @@
 """required_iam_policy(): the least-privilege IAM policy for the principal that runs each side.
 
-The actions are those the flow calls (a test records every call of a full flow and checks
-each against these documents, so they cannot drift apart), plus what AWS requires on top of
-the call itself [SAR-RDS], [AUR-SHARE], [AUR-KEYS], [AUR-SM]:
+The actions are those the flow calls, plus what AWS requires on top of the call itself
+[SAR-RDS], [AUR-SHARE], [AUR-KEYS], [AUR-SM]; nothing else. ``sts:GetCallerIdentity`` needs no
+permission (STS API reference) and is not listed. The test bed enforces identity policies, and
+tests/flow/test_least_privilege.py runs every flow under these documents and shows that each
+action is needed (the flow fails without it):
 
 * ``rds:AddTagsToResource`` with every create/copy/restore that passes tags;
 * ``kms:CreateGrant``/``kms:DescribeKey`` (and the data-key actions) on the key RDS encrypts
@@ -95,7 +97,6 @@ def _source(
     key = key_arn or _arn(partition, "kms", region, account, "key/*")
     managed = {"StringEquals": {"aws:ResourceTag/rdsshare:managed-by": "rdsshare"}}
     statements = [
-        _statement("Identity", ["sts:GetCallerIdentity"], ["*"]),
         _statement(
             "ReadDatabasesAndSnapshots",
             [
@@ -142,10 +143,12 @@ def _source(
             ["kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags"],
             [key],
         ),
-        # RDS re-encrypts the copy under the CMK on the caller's behalf [AUR-KEYS].
+        # RDS re-encrypts the copy under the CMK on the caller's behalf, through a grant the caller
+        # lets it create: "a user must have permissions to call ... kms:CreateGrant, kms:DescribeKey"
+        # [AUR-KEYS] (DescribeKey: the DescribeKeys statement above).
         _statement(
             "UseKeysThroughRds",
-            ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"],
+            ["kms:CreateGrant"],
             [_arn(partition, "kms", region, account, "key/*")],
             {"StringLike": {"kms:ViaService": f"rds.{region}.amazonaws.com"}},
         ),
@@ -189,7 +192,6 @@ def _target(
     src_key = source_key or _arn(partition, "kms", region, source, "key/*")
     tgt_keys = list(target_keys) or [_arn(partition, "kms", region, account, "key/*")]
     statements = [
-        _statement("Identity", ["sts:GetCallerIdentity"], ["*"]),
         _statement(
             "Read",
             [
@@ -219,7 +221,18 @@ def _target(
         _statement(
             "CreateInstancesAndTag",
             ["rds:CreateDBInstance", "rds:AddTagsToResource"],
-            [*clusters, *instances, rds("subgrp:*"), rds("pg:*"), rds("og:*"), rds("secgrp:*"), own_snapshots],
+            # Tags on create need AddTagsToResource on the new resource: instances, the backup copy
+            # (cluster snapshot) and, for DB snapshots, the target's own copy [SAR-RDS].
+            [
+                *clusters,
+                *instances,
+                rds("subgrp:*"),
+                rds("pg:*"),
+                rds("og:*"),
+                rds("secgrp:*"),
+                own_snapshots,
+                rds("snapshot:rdsshare-*"),
+            ],
         ),
         # RDS hands the restored database's password to Secrets Manager on a modify [AUR-SM]; for
         # DB instances too, since RestoreDBInstanceFromDBSnapshot does it for RDS for Oracle only.
@@ -242,29 +255,22 @@ def _target(
                 rds("og:*"),
             ],
         ),
-        # The source CMK (cross-account): what AWS documents for the external account [AUR-SHARE].
-        _statement(
-            "UseSourceKey",
-            [
-                "kms:Decrypt",
-                "kms:DescribeKey",
-                "kms:Encrypt",
-                "kms:GenerateDataKey*",
-                "kms:ReEncrypt*",
-                "kms:RetireGrant",
-            ],
-            [src_key],
-        ),
+        # The source CMK (another account's): RDS reads the shared snapshot through a grant the
+        # caller lets it create, "kms:CreateGrant, kms:DescribeKey" [AUR-KEYS], [KMS-XACCT] (DescribeKey:
+        # the Read statement). AWS's sharing example also lists Encrypt, Decrypt, ReEncrypt*,
+        # GenerateDataKey*, ListGrants, RetireGrant and RevokeGrant [AUR-SHARE]; no run needs them.
         _statement(
             "GrantsOnSourceKeyForRds",
-            ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            ["kms:CreateGrant"],
             [src_key],
             {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         ),
-        # The target's own key(s) for the restored cluster and the secret [AUR-KEYS], [AUR-SM].
+        # The target's own customer keys for the restored cluster (RDS: a grant) and the master
+        # secret (Secrets Manager: a grant and data keys) [AUR-KEYS], [AUR-SM]. Not needed for the
+        # target's aws/rds and aws/secretsmanager keys, whose policies allow the account's callers.
         _statement(
             "UseTargetKeysThroughServices",
-            ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey*"],
             tgt_keys,
             {
                 "StringLike": {
@@ -280,11 +286,13 @@ def _target(
     ]
     if cleanup:
         statements += [
-            _statement("CleanupRestored", ["rds:DeleteDBCluster", "rds:DeleteDBInstance"], [*clusters, *instances]),
+            # Deleting the restored cluster takes a final snapshot, rdsshare-<cluster>-final [SAR-RDS].
             _statement(
-                "CleanupBackup",
-                ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"],
-                [rds("cluster-snapshot:rdsshare-*"), rds("snapshot:rdsshare-*")],
+                "CleanupRestored",
+                ["rds:DeleteDBCluster", "rds:DeleteDBInstance", "rds:CreateDBClusterSnapshot"],
+                [*clusters, *instances, rds("cluster-snapshot:rdsshare-*")],
             ),
+            # The target's own copy of a shared DB snapshot (the backup copy of a cluster stays).
+            _statement("CleanupTargetCopy", ["rds:DeleteDBSnapshot"], [rds("snapshot:rdsshare-*")]),
         ]
     return {"Version": "2012-10-17", "Statement": statements}

@@ -78,7 +78,10 @@ def snapshot_name(arn_or_id: str) -> str:
     A target sees a shared snapshot's identifier fields as the ARN (boto/boto3 #2335), so names
     derived from a snapshot start from the ARN's last part, never from the identifier field.
     """
-    return arn_or_id.rsplit(":", 1)[-1] if arn_or_id.startswith("arn:") else arn_or_id
+    if not arn_or_id.startswith("arn:"):
+        return arn_or_id
+    parts = arn_or_id.split(":", 6)  # arn:partition:rds:region:account:type:name (automated: rds:...)
+    return parts[6] if len(parts) == 7 else arn_or_id
 
 
 def copy_id(snapshot_id: str, run: str, suffix: str, *, limit: int = CLUSTER_ID_LIMIT) -> str:

@@ -114,10 +114,13 @@ def test_patient_wait_policy() -> None:
 
 
 # -- testing your own code ---------------------------------------------------------------------------
-def test_the_example_test_module_passes() -> None:
-    """examples/test_with_emulated_aws.py is a pytest module: run it the way a user would."""
+@pytest.mark.parametrize(
+    ("module", "tests"), [("test_with_emulated_aws.py", 4), ("test_iam_and_keys_on_the_bed.py", 3)]
+)
+def test_the_example_test_modules_pass(module: str, tests: int) -> None:
+    """The examples that are pytest modules pass when run the way a user would run them."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLES / "test_with_emulated_aws.py")],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLES / module)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -125,7 +128,7 @@ def test_the_example_test_module_passes() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"\b4 passed\b", done.stdout), done.stdout
+    assert re.search(rf"\b{tests} passed\b", done.stdout), done.stdout
 
 
 # -- terraform and automation ---------------------------------------------------------------------------
