@@ -18,6 +18,17 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def live(session: nox.Session) -> None:
+    """The flow tests of tests/live against two real AWS accounts (costs money; see docs/test-bed.md).
+
+    Needs RDSSHARE_LIVE_SOURCE_PROFILE and RDSSHARE_LIVE_TARGET_PROFILE (and optionally
+    RDSSHARE_LIVE_REGION); without them every test skips with the reason. Not a default session.
+    """
+    session.install("-e", DEV)
+    session.run("pytest", "tests/live", "-m", "live", "-rs", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     # Pinned: ruff formats Markdown code blocks too, and its style moves between minor versions.

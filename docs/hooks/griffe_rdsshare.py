@@ -93,7 +93,8 @@ def _exists(pkg: Module, path: str) -> bool:
     obj: Object | Alias = pkg
     for part in path.split(".")[1:]:
         try:
-            obj = obj.members[part]
+            # all_members: a class's inherited members count too (EmulatedAWS gets its seed helpers so).
+            obj = getattr(obj, "all_members", obj.members)[part]
         except (KeyError, AttributeError):
             return False
     return True
