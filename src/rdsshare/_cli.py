@@ -792,6 +792,7 @@ def cmd_policy_key(args: argparse.Namespace, out: Reporter) -> int:
         target_account_ids=args.target_account,
         admin_principals=args.admin or (),
         partition=args.partition,
+        region=args.region,
     )
     out.show_document(builder.build(), indent=None if out.mode == "json" else 2)
     return EXIT_OK
@@ -994,6 +995,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--target-account", action="append", required=True, metavar="ID", help="account allowed to use it (repeatable)"
     )
     key.add_argument("--admin", action="append", metavar="ARN", help="key administrator role/user ARN (repeatable)")
+    key.add_argument(
+        "--region", help="the key's region: the targets may use it only through RDS there (default: RDS in any region)"
+    )
     _policy_flags(key)
     key.set_defaults(func=cmd_policy_key)
 

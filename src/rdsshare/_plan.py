@@ -401,6 +401,7 @@ class Preflight:
             target_account_ids=self.tgts,
             admin_principals=admins,
             partition=self.source.partition,
+            region=self.region,
         )
         key: KeyInfo | None = None
         if facts["encrypted"] and facts["key"]:

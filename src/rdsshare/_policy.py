@@ -8,13 +8,19 @@ The statements follow AWS's documentation for sharing encrypted snapshots [AUR-S
   without it KMS refuses the policy with ``MalformedPolicyDocumentException: The new key policy
   will not allow you to update the key policy in the future`` [BC-KMS].
 * ``rdsshare: allow use of the key``: each target account root may Encrypt/Decrypt/
-  ReEncrypt*/GenerateDataKey*/DescribeKey.
+  ReEncrypt*/GenerateDataKey*/DescribeKey, **only through RDS** (``kms:ViaService`` =
+  ``rds.<region>.amazonaws.com``): the target can copy and restore the snapshot but not use the
+  key directly [KMS-COND].
 * ``rdsshare: allow attachment of persistent resources``: each target account root may
   CreateGrant/ListGrants/RevokeGrant, only for AWS resources (``kms:GrantIsForAWSResource``),
   which is what RDS needs to copy or restore the snapshot and nothing more.
 
-The builder never writes a ``"Principal": "*"`` without a condition, merges into an existing
-policy without dropping or duplicating statements, and checks locally, before anything is
+Merging goes by what a statement allows, never by its ``Sid``: a target is added only to a statement
+that allows exactly rdsshare's actions, on ``*``, to account roots only, under exactly rdsshare's
+conditions (another ``Allow``, a ``Deny``, a broader statement or one with other conditions is left
+alone and rdsshare adds its own). Removing a target likewise touches only such statements. The builder
+never writes an ``Allow`` to an open principal (``"*"`` or ``{"AWS": "*"}``, conditioned or not) or an
+``Allow`` with ``NotPrincipal``, whoever wrote the statement, and checks locally, before anything is
 sent, that the caller keeps ``kms:PutKeyPolicy``.
 """
 
@@ -66,6 +72,25 @@ ADMIN_ACTIONS = (
 MAX_POLICY_BYTES = 32 * 1024
 
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$")
+
+
+def _via_rds_region(condition: object) -> str | None:
+    """The region a ``kms:ViaService``-only condition limits use to RDS in (``*``: any), else None."""
+    if not isinstance(condition, Mapping) or len(condition) != 1:
+        return None
+    ((operator, block),) = condition.items()
+    if not isinstance(block, Mapping) or list(block) != ["kms:ViaService"]:
+        return None
+    value = block["kms:ViaService"]
+    if operator == "StringLike" and value == "rds.*.amazonaws.com":
+        return "*"
+    match = re.fullmatch(r"rds\.([a-z0-9-]+)\.amazonaws\.com", str(value))
+    return match.group(1) if operator == "StringEquals" and match else None
+
+
+def _legacy_shapes() -> list[dict[str, Any]]:
+    """rdsshare 0.1's use statement, without the RDS-only condition: cleanup may still remove targets from it."""
+    return [{"Effect": "Allow", "Action": list(USE_ACTIONS), "Resource": "*"}]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -158,6 +183,8 @@ class CmkPolicyBuilder:
     target_account_ids: tuple[str, ...] = attrs.field(converter=_strings)
     admin_principals: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     partition: str = "aws"
+    #: the key's region, for the ``kms:ViaService`` condition (None: any region's RDS)
+    region: str | None = None
 
     @target_account_ids.validator
     def _check_targets(self, _attr: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
@@ -184,6 +211,11 @@ class CmkPolicyBuilder:
     # -- statements -------------------------------------------------------------------------
     def _targets(self) -> list[str]:
         return sorted({_root(a, self.partition) for a in self.target_account_ids})
+
+    def _via_rds(self) -> dict[str, Any]:
+        if self.region:
+            return {"StringEquals": {"kms:ViaService": f"rds.{self.region}.amazonaws.com"}}
+        return {"StringLike": {"kms:ViaService": "rds.*.amazonaws.com"}}
 
     def statements(self) -> list[dict[str, Any]]:
         """The statements this builder contributes (root first)."""
@@ -215,6 +247,7 @@ class CmkPolicyBuilder:
                     "Principal": {"AWS": targets},
                     "Action": list(USE_ACTIONS),
                     "Resource": "*",
+                    "Condition": self._via_rds(),
                 }
             )
             out.append(
@@ -247,44 +280,49 @@ class CmkPolicyBuilder:
     def merge(self, existing: Mapping[str, Any] | str | None) -> dict[str, Any]:
         """Merge this builder's grants into ``existing``.
 
-        Keeps every existing statement; adds the target accounts to rdsshare's statements
-        (creating them when absent) without duplicates; adds the root statement only when the
-        existing policy does not already keep the owner able to manage the key. Merging twice
-        gives the same result as merging once.
+        Keeps every existing statement; adds the target accounts to a statement that allows exactly
+        what rdsshare's does (same actions, resource, conditions, account-root principals only), or
+        adds rdsshare's statement when there is none; adds the root statement only when the existing
+        policy does not already keep the owner able to manage the key. Merging twice gives the same
+        result as merging once.
         """
         if existing is None:
             return self.build()
         doc = self._parse(existing)
+        self._check_output(doc)
         statements: list[dict[str, Any]] = [dict(s) for s in doc["Statement"]]
         owner_root = _root(self.owner_account_id, self.partition)
         for new in self.statements():
             if new["Sid"] == ROOT_SID and allows_put_key_policy({"Statement": statements}, caller_arn=owner_root):
                 continue
-            if any(self._same(new, old) for old in statements):
+            if new["Sid"] == ROOT_SID:
+                statements.append(self._unique_sid(new, statements))
                 continue
-            same_sid = [s for s in statements if s.get("Sid") == new["Sid"]]
-            if same_sid and new["Sid"] in (USE_SID, GRANT_SID, ADMIN_SID):
-                target = same_sid[0]
-                merged = sorted(set(principal_arns(target, self.partition)) | set(principal_arns(new, self.partition)))
-                target["Principal"] = {"AWS": merged}
+            same = [s for s in statements if self._same_grant(new, s)]
+            if same:
+                wanted = set(principal_arns(new, self.partition))
+                have = set(principal_arns(same[0], self.partition))
+                if not wanted <= have:
+                    same[0]["Principal"] = {"AWS": sorted(have | wanted)}
                 continue
-            if same_sid:
-                new = {**new, "Sid": f"{new['Sid']} (rdsshare)"}
-            statements.append(new)
+            statements.append(self._unique_sid(new, statements))
         out = {**doc, "Statement": statements}
         self._check_output(out)
         return out
 
     def remove_targets(self, existing: Mapping[str, Any] | str, account_ids: Sequence[str]) -> dict[str, Any]:
-        """``existing`` without the given accounts in rdsshare's statements (for unsharing/cleanup).
+        """``existing`` without the given accounts in statements that grant what rdsshare grants.
 
-        rdsshare statements left with no principal are dropped; other statements are untouched.
+        Only statements of rdsshare's shape lose principals (a user's statements are never edited);
+        one left with no principal is dropped.
         """
         doc = self._parse(existing)
         drop = {_root(a, self.partition) for a in account_ids}
+        ours = attrs.evolve(self, target_account_ids=tuple(account_ids)).statements()
+        shapes = [s for s in ours if s["Sid"] in (USE_SID, GRANT_SID)] + _legacy_shapes()
         statements: list[dict[str, Any]] = []
         for statement in doc["Statement"]:
-            if statement.get("Sid") in (USE_SID, GRANT_SID):
+            if any(self._same_grant(shape, statement) for shape in shapes):
                 left = [p for p in principal_arns(statement, self.partition) if p not in drop]
                 if not left:
                     continue
@@ -292,9 +330,24 @@ class CmkPolicyBuilder:
             statements.append(statement)
         return {**doc, "Statement": statements}
 
+    def grants(self, existing: Mapping[str, Any] | str) -> set[str]:
+        """The target accounts ``existing`` grants everything rdsshare's statements grant."""
+        doc = self._parse(existing)
+        granted: set[str] | None = None
+        for new in self.statements():
+            if new["Sid"] not in (USE_SID, GRANT_SID):
+                continue
+            roots: set[str] = set()
+            for statement in doc["Statement"]:
+                if self._same_grant(new, statement):
+                    roots |= set(principal_arns(statement, self.partition))
+            granted = roots if granted is None else granted & roots
+        accounts = {r.split(":")[4] for r in granted or set() if r.endswith(":root")}
+        return accounts & set(self.target_account_ids)
+
     def grants_targets(self, existing: Mapping[str, Any] | str) -> bool:
         """Whether ``existing`` already grants every target what RDS needs."""
-        return self.merge(existing) == self._parse(existing)
+        return self.grants(existing) == set(self.target_account_ids)
 
     # -- checks -----------------------------------------------------------------------------
     def check_lockout(self, policy: Mapping[str, Any], *, caller_arn: str) -> None:
@@ -309,17 +362,43 @@ class CmkPolicyBuilder:
                 fix="keep the account-root statement (kms:*) or grant the caller kms:PutKeyPolicy",
             )
 
-    def _same(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    def _same_grant(self, ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
+        """Whether ``theirs`` allows exactly what ``ours`` allows, to named AWS principals (account roots
+        only, for a target grant)."""
+        principal = theirs.get("Principal")
+        if theirs.get("Effect") != "Allow" or "NotPrincipal" in theirs or not isinstance(principal, Mapping):
+            return False
+        if set(principal) != {"AWS"}:
+            return False
+        theirs_arns = principal_arns(theirs, self.partition)
+        ours_are_roots = all(r.endswith(":root") for r in principal_arns(ours, self.partition))
+        if not theirs_arns or "*" in theirs_arns:
+            return False
+        if ours_are_roots and not all(r.endswith(":root") for r in theirs_arns):
+            return False  # target grants go to account roots only
+
         def norm(s: Mapping[str, Any]) -> tuple[Any, ...]:
             return (
-                s.get("Effect"),
-                tuple(sorted(principal_arns(s, self.partition))),
                 tuple(sorted(str(x) for x in _as_list(s.get("Action")))),
                 tuple(sorted(str(x) for x in _as_list(s.get("Resource")))),
-                json.dumps(s.get("Condition"), sort_keys=True),
             )
 
-        return norm(a) == norm(b)
+        if norm(ours) != norm(theirs):
+            return False
+        mine, their = ours.get("Condition"), theirs.get("Condition")
+        if json.dumps(mine, sort_keys=True) == json.dumps(their, sort_keys=True):
+            return True
+        # "Through RDS in any region" (rdsshare policy key without --region) covers this region's RDS.
+        return _via_rds_region(mine) is not None and _via_rds_region(their) == "*"
+
+    @staticmethod
+    def _unique_sid(statement: dict[str, Any], statements: list[dict[str, Any]]) -> dict[str, Any]:
+        taken = {s.get("Sid") for s in statements}
+        sid, number = statement["Sid"], 2
+        while sid in taken:
+            sid = f"{statement['Sid']} ({number})"
+            number += 1
+        return {**statement, "Sid": sid}
 
     def _parse(self, existing: Mapping[str, Any] | str) -> dict[str, Any]:
         try:
@@ -333,14 +412,17 @@ class CmkPolicyBuilder:
 
     def _check_output(self, policy: Mapping[str, Any]) -> None:
         for statement in policy["Statement"]:
-            if "*" in principal_arns(statement, self.partition) and "Condition" not in statement:
+            if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+                continue
+            open_principal = statement.get("Principal") == "*" or "*" in principal_arns(statement, self.partition)
+            if open_principal or "NotPrincipal" in statement:
                 raise KeyPolicyError(
-                    'the key policy has a statement with an unconditioned "Principal": "*"; '
+                    'the key policy has an Allow statement for an open principal ("*" or NotPrincipal); '
                     "rdsshare will not write such a policy",
                     step="source-key",
                     account_id=self.owner_account_id,
                     resource=str(statement.get("Sid", "")),
-                    fix="remove or condition that statement (e.g. kms:CallerAccount) first",
+                    fix="name the principals in that statement (accounts or roles) first",
                 )
         size = len(json.dumps(policy).encode())
         if size > MAX_POLICY_BYTES:

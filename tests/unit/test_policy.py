@@ -34,7 +34,12 @@ def test_build_has_root_use_and_grant_statements() -> None:
         "kms:GenerateDataKey*",
         "kms:DescribeKey",
     }
-    assert "Condition" not in use
+    # Only through RDS: the target can copy and restore, not use the key directly [KMS-COND].
+    assert use["Condition"] == {"StringLike": {"kms:ViaService": "rds.*.amazonaws.com"}}
+    regional = _by_sid(
+        CmkPolicyBuilder(owner_account_id=OWNER, target_account_ids=[TARGET], region="eu-west-1").build()
+    )
+    assert regional[USE_SID]["Condition"] == {"StringEquals": {"kms:ViaService": "rds.eu-west-1.amazonaws.com"}}
     grant = sids[GRANT_SID]
     # [AUR-SHARE]: CreateGrant only for AWS resources (what RDS needs), never unconditioned.
     assert set(grant["Action"]) == {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
@@ -128,10 +133,69 @@ def test_merge_does_not_add_root_when_caller_already_keeps_control() -> None:
     assert ROOT_SID not in _by_sid(merged)
 
 
-def test_merge_refuses_existing_unconditioned_star() -> None:
-    public = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}]}
-    with pytest.raises(KeyPolicyError, match='unconditioned "Principal": "\\*"'):
-        CmkPolicyBuilder(owner_account_id=OWNER, target_account_ids=[TARGET]).merge(public)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:CallerAccount": OWNER}},
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::111111111111:root", "*"]},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "NotPrincipal": {"AWS": "arn:aws:iam::333333333333:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+    ],
+)
+def test_merge_refuses_open_principals_whoever_wrote_them(statement: dict[str, Any]) -> None:
+    with pytest.raises(KeyPolicyError, match="open principal"):
+        CmkPolicyBuilder(owner_account_id=OWNER, target_account_ids=[TARGET]).merge({"Statement": [statement]})
+
+
+def test_a_deny_for_everyone_is_a_guardrail_not_an_open_principal() -> None:
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "kms:ScheduleKeyDeletion", "Resource": "*"}
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"}, "Action": "kms:*", "Resource": "*"}
+    merged = CmkPolicyBuilder(owner_account_id=OWNER, target_account_ids=[TARGET]).merge({"Statement": [root, deny]})
+    assert deny in merged["Statement"]
+
+
+def test_merge_goes_by_what_a_statement_allows_not_by_its_sid() -> None:
+    """Never add the target to a Deny, a broad statement, or one without rdsshare's conditions."""
+    root = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"}, "Action": "kms:*", "Resource": "*"}
+    lookalikes = [
+        {"Sid": USE_SID, "Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+         "Action": ["kms:Decrypt"], "Resource": "*"},
+        {"Sid": GRANT_SID, "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "unconditioned use", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444444444444:root"},
+         "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+         "Resource": "*"},
+    ]  # fmt: skip
+    merged = CmkPolicyBuilder(owner_account_id=OWNER, target_account_ids=[TARGET]).merge(
+        {"Statement": [root, *lookalikes]}
+    )
+    for statement in lookalikes:
+        assert statement in merged["Statement"]  # untouched
+    added = merged["Statement"][len(lookalikes) + 1 :]
+    assert [s["Sid"] for s in added] == [f"{USE_SID} (2)", f"{GRANT_SID} (2)"]
+    assert all(principal_arns(s) == [f"arn:aws:iam::{TARGET}:root"] for s in added)
+    builder = CmkPolicyBuilder(owner_account_id=OWNER, target_account_ids=[TARGET])
+    assert builder.grants(merged) == {TARGET}
+    # ...and removing the target edits only rdsshare-shaped statements.
+    removed = builder.remove_targets(merged, [TARGET, "444444444444"])
+    assert removed["Statement"] == [root, *lookalikes[:2]]
 
 
 def test_merge_rejects_garbage() -> None:
