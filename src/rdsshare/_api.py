@@ -686,7 +686,11 @@ class _Flow:
             )
         )
 
-    def _record_grant(self, key: KeyInfo) -> None:
+    def _record_grant(self, key: KeyInfo, *, share_key: bool = False) -> None:
+        # Cleanup removes a grant on the user's key only if this run added it (never one found in
+        # place, e.g. Terraform's). On rdsshare's share key every run's grant is shared: the last
+        # run that needs it removes it, whoever added it.
+        added = self.keys.added.get(key.arn, set())
         for account in self.tgts:
             self._record(
                 "updated",
@@ -695,7 +699,11 @@ class _Flow:
                 role="target-grant",
                 account=self.src,
                 managed=False,
-                detail={"target_account": account},
+                detail={
+                    "target_account": account,
+                    "added": str(account in added).lower(),
+                    "share_key": str(share_key).lower(),
+                },
             )
 
     def run(
@@ -718,10 +726,12 @@ class _Flow:
         shared_id = K.ident(shared)
         # A snapshot this run made is shared with nobody yet; otherwise preflight read the attribute.
         current = [] if K.arn(shared) in self.created else self.preflight.shared_with.get(shared_id.lower())
-        ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit, kind=K).share(
-            shared_id, self.tgts, current=current
-        )
+        manager = ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit, kind=K)
+        if current is None:  # not read by preflight (the snapshot appeared since): who had it before us
+            current = manager.shared_with(shared_id)
+        manager.share(shared_id, self.tgts, current=current)
         for account in self.tgts:
+            # Cleanup unshares only what this run shared: never a share the user had made before.
             self._record(
                 "updated",
                 K.arn(shared),
@@ -729,7 +739,11 @@ class _Flow:
                 role="share",
                 account=self.src,
                 managed=False,
-                detail={"target_account": account, "snapshot_kind": K.name},
+                detail={
+                    "target_account": account,
+                    "snapshot_kind": K.name,
+                    "added": str(account not in current).lower(),
+                },
             )
         per_target: list[TargetResult] = []
         for session in self.targets:
@@ -845,6 +859,7 @@ class _Flow:
             target_account_ids=self.tgts,
             admin_principals=admins,
             partition=self.source.partition,
+            region=self.region,
         )
         copy_key: KeyInfo | None = None
         policy_changed = False
@@ -869,7 +884,7 @@ class _Flow:
                 )
                 policy_changed = outcome in ("created", "updated")
                 self._record(outcome, copy_key.arn, kind="kms-key", role="share-key", account=self.src)
-                self._record_grant(copy_key)
+                self._record_grant(copy_key, share_key=True)
                 if outcome == "created":  # an adopted key's policy check already reported the step
                     self.emit(
                         StepFinished(

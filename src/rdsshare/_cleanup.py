@@ -21,9 +21,9 @@ from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, translate_client_error
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import key_changed
-from ._kinds import CLUSTER, INSTANCE
+from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._manifest import Manifest, ManifestEntry
-from ._naming import MANAGED_BY, TAG_MANAGED_BY, derived_id, tag_dict
+from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._session import AccountSession
 from ._share import ShareManager
@@ -104,6 +104,9 @@ class _Cleaner:
     # -- steps ---------------------------------------------------------------------------------
     def unshare(self) -> None:
         for entry in self.m.of("snapshot-share"):
+            if entry.detail.get("added") == "false":
+                self.note("unshare", entry.account_id, entry.arn, "kept", "it was shared before this run")
+                continue
             manager = ShareManager(
                 self.session(entry).rds(),
                 account_id=self.m.source_account_id,
@@ -168,6 +171,23 @@ class _Cleaner:
         for entry in self.m.of("key-grant"):
             kms = self.session(entry).kms()
             account = entry.detail.get("target_account", self.m.target_account_id)
+            if entry.detail.get("added") == "false" and entry.detail.get("share_key") != "true":
+                self.note(
+                    "revoke-key-grant", entry.account_id, entry.arn, "kept", "the grant was in place before this run"
+                )
+                continue
+            users = self._shared_under(entry.arn, account, self.session(entry))
+            if users:
+                # The key serves every run of the account and region: the target keeps its grant while
+                # any snapshot under the key is still shared with it, rdsshare's or the user's.
+                self.note(
+                    "revoke-key-grant",
+                    entry.account_id,
+                    entry.arn,
+                    "kept",
+                    f"{account} still needs it: {', '.join(users[:3])} under this key are shared with it",
+                )
+                continue
             try:
                 current = json.loads(kms.get_key_policy(KeyId=entry.arn, PolicyName="default")["Policy"])
             except ClientError as exc:
@@ -178,7 +198,10 @@ class _Cleaner:
                     exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
                 ) from exc
             builder = CmkPolicyBuilder(
-                owner_account_id=self.m.source_account_id, target_account_ids=(), partition=self.source.partition
+                owner_account_id=self.m.source_account_id,
+                target_account_ids=(),
+                partition=self.source.partition,
+                region=entry.region,
             )
             reduced = builder.remove_targets(current, [account])
             if reduced == current:
@@ -233,13 +256,32 @@ class _Cleaner:
                     f"still encrypts {len(users)} snapshot(s): {', '.join(users[:3])}",
                 )
                 continue
+            try:
+                aliases = [
+                    str(alias["AliasName"])
+                    for page in kms.get_paginator("list_aliases").paginate(KeyId=meta["KeyId"])
+                    for alias in page.get("Aliases", [])
+                ]
+            except ClientError as exc:
+                raise translate_client_error(
+                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                ) from exc
+            theirs = [a for a in aliases if a != KEY_ALIAS]
+            if theirs:
+                self.note(
+                    "schedule-key-deletion",
+                    entry.account_id,
+                    entry.arn,
+                    "kept",
+                    f"an alias of yours points at it: {theirs[0]}",
+                )
+                continue
             if self.dry_run:
                 self.note("schedule-key-deletion", entry.account_id, entry.arn, "would", f"{self.window}-day window")
                 continue
             try:
-                for page in kms.get_paginator("list_aliases").paginate(KeyId=meta["KeyId"]):
-                    for alias in page.get("Aliases", []):
-                        kms.delete_alias(AliasName=alias["AliasName"])
+                if KEY_ALIAS in aliases:
+                    kms.delete_alias(AliasName=KEY_ALIAS)
                 kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
             except ClientError as exc:
                 raise translate_client_error(
@@ -249,10 +291,33 @@ class _Cleaner:
                 key_changed(entry.account_id, entry.region)
             self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
 
-    def _snapshots_using(self, key_arn: str, session: AccountSession) -> list[str]:
-        deleted = {a.resource for a in self.actions if a.action == "delete-snapshot" and a.status in ("done", "would")}
+    def _shared_under(self, key_arn: str, account: str, session: AccountSession) -> list[str]:
+        """Snapshots under ``key_arn`` still shared with ``account`` once this cleanup is done."""
+        unshared = {
+            (a.resource, a.reason.removeprefix("remove ").removeprefix("removed "))
+            for a in self.actions
+            if a.action == "unshare" and a.status in ("done", "would")
+        }
         users = []
         for kind in (CLUSTER, INSTANCE):
+            manager = ShareManager(session.rds(), account_id=session.account_id, emit=Emitter(None), kind=kind)
+            for ident in self._snapshots_using(key_arn, session, kinds=(kind,)):
+                arn = f"arn:{session.partition}:rds:{session.region}:{session.account_id}:{kind.arn_type}:{ident}"
+                if any(arn == resource and account in removed for resource, removed in unshared):
+                    continue
+                try:
+                    if account in manager.shared_with(ident):
+                        users.append(ident)
+                except NotFoundError:
+                    continue  # deleted meanwhile
+        return users
+
+    def _snapshots_using(
+        self, key_arn: str, session: AccountSession, *, kinds: tuple[SnapshotKind, ...] = (CLUSTER, INSTANCE)
+    ) -> list[str]:
+        deleted = {a.resource for a in self.actions if a.action == "delete-snapshot" and a.status in ("done", "would")}
+        users = []
+        for kind in kinds:
             paginator: Any = session.rds().get_paginator(kind.describe)  # type: ignore[call-overload]
             try:
                 for page in paginator.paginate():

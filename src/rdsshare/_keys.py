@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._errors import ConflictError, KeyNotAccessibleError, error_code, translate_client_error
+from ._errors import ConflictError, KeyNotAccessibleError, KeyPolicyError, error_code, translate_client_error
 from ._events import Emitter, Outcome, Retrying, StepFinished, StepStarted
 from ._known import Known
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
@@ -31,6 +32,8 @@ T = TypeVar("T")
 KMS_PROPAGATION_CODES = ("NotFoundException", "KMSInvalidStateException")
 KMS_PROPAGATION_SECONDS = 120.0
 CREATE_KEY_ATTEMPTS = 5
+#: Writes of a key policy before giving up on a writer that keeps replacing it.
+POLICY_WRITE_ATTEMPTS = 5
 KEY_DESCRIPTION = "rdsshare: re-encrypts RDS snapshots so they can be shared with other accounts"
 
 
@@ -134,6 +137,9 @@ class KeyManager:
         self._known_keys: Known[KeyInfo] = Known()
         self._known_alias: Known[tuple[int, KeyInfo | None]] = Known()
         self._known_policies: Known[tuple[int, dict[str, Any]]] = Known()
+        #: key ARN -> the target accounts whose grant this manager's writes added (for the manifest:
+        #: cleanup removes only grants its run added)
+        self.added: dict[str, set[str]] = {}
         # See _create_key_once: rdsshare retries CreateKey itself, after looking for the key.
         kms.meta.events.register_first(
             "needs-retry.kms.CreateKey",
@@ -255,6 +261,7 @@ class KeyManager:
             target_account_ids=target_account_ids,
             admin_principals=admin_principals,
             partition=self.partition,
+            region=self.region,
         )
         known = self._known_alias.pop(KEY_ALIAS)
         if known is not None and known[0] == _changes(self.account_id, self.region):
@@ -285,6 +292,7 @@ class KeyManager:
         merged_tags = {**{t["Key"]: t["Value"] for t in tags}, TAG_MANAGED_BY: MANAGED_BY}
         kms_tags: list[TagTypeDef] = [{"TagKey": k, "TagValue": v} for k, v in merged_tags.items()]
         info = self._create_key_once(json.dumps(policy), kms_tags)
+        self.added.setdefault(info.arn, set()).update(target_account_ids)
         self._changed()
         try:
             self._ensure_alias(info)
@@ -453,16 +461,41 @@ class KeyManager:
             except ClientError as exc:
                 raise self._fail(exc, step, info.arn) from exc
 
-        current = call(lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"])
-        merged = builder.merge(current)
-        if merged == json.loads(current):
-            return "unchanged"
-        builder.check_lockout(merged, caller_arn=self.caller_arn)
-        try:
-            call(lambda: self._kms.put_key_policy(KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)))
-        finally:
-            self._changed()
-        return "updated"
+        def read() -> str:
+            return call(lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"])
+
+        wanted = set(builder.target_account_ids)
+        current = read()
+        self.added.setdefault(info.arn, set()).update(wanted - builder.grants(current))
+        for attempt in range(1, POLICY_WRITE_ATTEMPTS + 1):
+            merged = builder.merge(current)
+            if merged == json.loads(current):
+                return "unchanged" if attempt == 1 else "updated"
+            builder.check_lockout(merged, caller_arn=self.caller_arn)
+            try:
+                call(
+                    lambda merged=merged: self._kms.put_key_policy(  # type: ignore[misc]
+                        KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)
+                    )
+                )
+            finally:
+                self._changed()
+            # KMS has no conditional PutKeyPolicy: another process may have written its own version
+            # between our read and our write, and one of the two grants is then lost. Read back; merge
+            # again into whatever is there until our grants stand.
+            current = read()
+            if wanted <= builder.grants(current):
+                return "updated"
+            _log.info("key policy of %s changed under us; merging again (attempt %d)", info.arn, attempt)
+            sleep(random.uniform(0.2, 1.0) * attempt)  # noqa: S311 - spreading writers, not crypto
+        raise KeyPolicyError(
+            f"another writer keeps replacing the policy of {info.arn}; "
+            f"{', '.join(sorted(wanted - builder.grants(current)))} not granted",
+            step=step,
+            account_id=self.account_id,
+            resource=info.arn,
+            fix="rerun when the other writer (another rdsshare run, Terraform) is done",
+        )
 
     def key_policy(self, key_id: str, *, remember: bool = False) -> dict[str, Any]:
         """The key's current ``default`` policy. ``remember``: see :meth:`describe`."""
