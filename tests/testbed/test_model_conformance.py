@@ -45,6 +45,24 @@ def test_a_delete_names_its_final_snapshot_or_skips_it_never_both(aws: EmulatedA
     assert final[0]["SnapshotType"] == "manual"
 
 
+@pytest.mark.parametrize("keep", [None, False, True])
+def test_deleting_a_cluster_removes_its_automated_snapshots_unless_told_to_keep_them(
+    aws: EmulatedAWS, keep: bool | None
+) -> None:
+    """``DeleteAutomatedBackups``: "The default is to remove automated backups immediately after the DB
+    cluster is deleted"."""
+    aws.create_cluster(SOURCE, "orders", instances=0)
+    aws.create_cluster(SOURCE, "billing", instances=0)
+    rds = aws.client(SOURCE, "rds")
+    params = {} if keep is None else {"DeleteAutomatedBackups": keep}
+    rds.delete_db_cluster(DBClusterIdentifier="orders", SkipFinalSnapshot=True, **params)  # type: ignore[arg-type]
+    left = {
+        s["DBClusterIdentifier"]
+        for s in rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]
+    }
+    assert left == ({"orders", "billing"} if keep is False else {"billing"})
+
+
 def test_snapshot_and_owner_identifiers_do_not_combine(aws: EmulatedAWS) -> None:
     """``DBClusterSnapshotIdentifier``: "This parameter can't be used in conjunction with the
     DBClusterIdentifier parameter.\""""

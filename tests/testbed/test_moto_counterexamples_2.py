@@ -178,3 +178,13 @@ def test_r11_moto_calls_new_clusters_unencrypted(plain: Clients) -> None:
     assert "StorageEncryptionType" not in cluster  # AWS: sse-rds, an AWS owned key
     with pytest.raises(ClientError):  # sanity: moto does answer errors it knows
         rds.describe_db_clusters(DBClusterIdentifier="missing")
+
+
+def test_r12_moto_keeps_a_deleted_clusters_automated_snapshots(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    _cluster(rds)
+    rds.delete_db_cluster(DBClusterIdentifier="orders", SkipFinalSnapshot=True)
+    # AWS: removed with the cluster. Kept, its rds:orders-<minute> name refuses a cluster made again
+    # under the same id within that minute (DBClusterSnapshotAlreadyExistsFault from CreateDBCluster).
+    automated = rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]
+    assert [s["DBClusterIdentifier"] for s in automated] == ["orders"]

@@ -12,6 +12,6 @@ from __future__ import annotations
 
 from ._bed import EmulatedAWS
 from ._seed import Network, StorageEncryption
-from .rules.requests import Fault, RecordedCall
+from .rules.requests import Fault, Interleaving, RecordedCall
 
-__all__ = ["EmulatedAWS", "Fault", "Network", "RecordedCall", "StorageEncryption"]
+__all__ = ["EmulatedAWS", "Fault", "Interleaving", "Network", "RecordedCall", "StorageEncryption"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
@@ -21,7 +21,7 @@ from ._server import mark_internal, new_session, server_class
 from .rules.engines import Catalog
 from .rules.iam import ADMIN_POLICY, DEFAULT_ROLE
 from .rules.lifecycle import Clock
-from .rules.requests import Fault, RecordedCall, Recorder
+from .rules.requests import Fault, Interleaving, RecordedCall, Recorder
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -404,8 +404,31 @@ class EmulatedAWS(Seeds):
         self._state.recorder.add_fault(fault)
         return fault
 
+    def interleave(
+        self,
+        service: str,
+        operation: str,
+        action: Callable[[], object],
+        *,
+        times: int = 1,
+        account_id: str | None = None,
+        before: bool = False,
+    ) -> Interleaving:
+        """Run ``action`` (another client's work) when the next ``times`` calls of ``service:operation``
+        arrive: right after each is served and before its caller sees the answer, or ``before`` it is
+        served. This is how a test puts a second process's write between a read and a write, or
+        between a write and its read-back. ``action`` may call the bed itself.
+        """
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        item = Interleaving(
+            service=service, operation=operation, action=action, account_id=account_id, remaining=times, before=before
+        )
+        self._state.recorder.add_interleaving(item)
+        return item
+
     def clear_faults(self) -> None:
-        """Remove every injected fault."""
+        """Remove every injected fault and interleaving."""
         self._state.recorder.clear_faults()
 
     @property

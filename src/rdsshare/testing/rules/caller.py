@@ -8,7 +8,7 @@ in a thread-local while the request is served (moto serves a request on one thre
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -56,15 +56,25 @@ def current_caller(account_id: str, region: str) -> Caller:
     return Caller(account_id=account_id, region=region)
 
 
+def current_params() -> Mapping[str, Any]:
+    """The parameters of the request being served (empty when a helper calls a backend directly).
+
+    For the few rules that depend on a parameter moto's response layer does not hand to its backend
+    (e.g. ``DeleteDBCluster``'s ``DeleteAutomatedBackups``).
+    """
+    params: Mapping[str, Any] | None = getattr(_local, "params", None)
+    return params if params is not None else {}
+
+
 @contextmanager
-def caller_scope(caller: Caller) -> Iterator[None]:
-    """Make ``caller`` the current caller for the duration of the block."""
-    previous = getattr(_local, "caller", None)
-    _local.caller = caller
+def caller_scope(caller: Caller, params: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """Make ``caller`` (and the request's ``params``) current for the duration of the block."""
+    previous = getattr(_local, "caller", None), getattr(_local, "params", None)
+    _local.caller, _local.params = caller, params
     try:
         yield
     finally:
-        _local.caller = previous
+        _local.caller, _local.params = previous
 
 
 def caller_from_response(response: Any) -> Caller:

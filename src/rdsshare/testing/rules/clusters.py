@@ -27,7 +27,7 @@ from moto.rds.exceptions import (
 
 from .. import _state
 from . import encryption
-from .caller import current_caller
+from .caller import current_caller, current_params
 from .engines import UnknownVersionError
 from .kms import use_for_service
 from .lifecycle import KEY_ATTR, OP_ATTR
@@ -185,9 +185,19 @@ def _restore_key(snapshot: Any, kms_key_id: str | None, caller: Any, region: str
 
 
 def delete_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Deleting a cluster also removes its automated snapshots, unless ``DeleteAutomatedBackups`` is
+    false: "The default is to remove automated backups immediately after the DB cluster is deleted"
+    [BC-RDS]. moto kept them, so a cluster restored later under the same id collided with its
+    predecessor's ``rds:<id>-<minute>`` snapshot."""
+
     def delete(backend: Any, cluster_identifier: str, snapshot_name: str | None = None) -> Any:
         cluster = original(backend, cluster_identifier, snapshot_name)
         encryption.release(cluster)
+        keep = str(current_params().get("DeleteAutomatedBackups", "true")).lower() == "false"
+        if not keep:
+            for name, snap in list(backend.cluster_snapshots.items()):
+                if snap.snapshot_type == "automated" and snap.db_cluster_identifier == cluster_identifier:
+                    del backend.cluster_snapshots[name]
         return cluster
 
     return delete

@@ -70,6 +70,33 @@ class Fault:
         )
 
 
+@dataclass
+class Interleaving:
+    """Another client's work, run when a matching call arrives: ``before`` it is served, or right after
+    it is served and before its caller sees the answer (what a second process may do at that moment).
+
+    ``action`` runs outside the bed's request lock, so it can make calls of its own. ``hits`` counts runs.
+    """
+
+    service: str
+    operation: str
+    action: Callable[[], object]
+    account_id: str | None = None
+    remaining: int = 1
+    hits: int = 0
+    before: bool = False
+
+    def matches(self, service: str, operation: str, account_id: str, before: bool) -> bool:
+        """True if this interleaving applies to that call at that moment and has runs left."""
+        return (
+            self.remaining > 0
+            and self.before == before
+            and self.service == service
+            and self.operation == operation
+            and (self.account_id is None or self.account_id == account_id)
+        )
+
+
 @dataclass(frozen=True)
 class RecordedCall:
     """One request served by the emulated AWS.
@@ -95,6 +122,8 @@ class Recorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._interleavings: list[Interleaving] = []
+        self._acting = 0  # interleaved actions running: their own calls trigger no interleaving
         self._calls: list[RecordedCall] = []
 
     def add_fault(self, fault: Fault) -> None:
@@ -112,10 +141,38 @@ class Recorder:
                     return fault
         return None
 
+    def run_interleaving(self, item: Interleaving) -> None:
+        """Run ``item``'s action; calls made meanwhile (its own) trigger no other interleaving."""
+        with self._lock:
+            self._acting += 1
+        try:
+            item.action()
+        finally:
+            with self._lock:
+                self._acting -= 1
+
     def clear_faults(self) -> None:
-        """Forget every fault."""
+        """Forget every fault and interleaving."""
         with self._lock:
             self._faults.clear()
+            self._interleavings.clear()
+
+    def add_interleaving(self, interleaving: Interleaving) -> None:
+        """Register another client's work to run around matching calls."""
+        with self._lock:
+            self._interleavings.append(interleaving)
+
+    def take_interleaving(self, service: str, operation: str, account_id: str, before: bool) -> Interleaving | None:
+        """Consume one run of the first matching interleaving, if any."""
+        with self._lock:
+            if self._acting:
+                return None
+            for item in self._interleavings:
+                if item.matches(service, operation, account_id, before):
+                    item.remaining -= 1
+                    item.hits += 1
+                    return item
+        return None
 
     def record(self, call: RecordedCall) -> None:
         """Append a call to the record."""
@@ -240,10 +297,26 @@ def call_action_hook(recorder: Recorder) -> Callable[[Callable[..., Any]], Calla
 
     def factory(original: Callable[..., Any]) -> Callable[..., Any]:
         def call_action(self: Any) -> Any:
+            names = None if self.headers.get(INTERNAL_HEADER) is not None else _names(self)
+            if names is not None:
+                before = recorder.take_interleaving(*names, before=True)
+                if before is not None:
+                    recorder.run_interleaving(before)
             with lock:
-                return serve(self, original)
+                response = serve(self, original)
+            if names is not None:
+                after = recorder.take_interleaving(*names, before=False)
+                if after is not None:
+                    recorder.run_interleaving(after)
+            return response
 
         return call_action
+
+    def _names(self: Any) -> tuple[str, str, str] | None:
+        try:
+            return str(self.boto3_service_name), str(self._get_action() or ""), str(self.current_account)
+        except Exception:  # some protocols cannot name the action
+            return None
 
     def serve(self: Any, original: Callable[..., Any]) -> Any:
         service = str(self.boto3_service_name)
@@ -255,7 +328,7 @@ def call_action_hook(recorder: Recorder) -> Callable[[Callable[..., Any]], Calla
         region = str(self.region)
         internal = self.headers.get(INTERNAL_HEADER) is not None
         caller = caller_from_response(self)
-        with caller_scope(caller), recording() as authorized:
+        with caller_scope(caller, request_params(self)), recording() as authorized:
             fault = None if internal else recorder.take_fault(service, operation, account_id)
             if fault is not None and not fault.after:
                 _log.debug("injecting %s into %s:%s", fault.code, service, operation)
