@@ -20,7 +20,7 @@ from ._errors import (
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
-from ._naming import copy_id, derived_id, rds_tags, snapshot_name
+from ._naming import TAG_RUN_TOKEN, copy_id, derived_id, new_run_token, rds_tags, snapshot_name, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
@@ -561,6 +561,8 @@ class _Flow:
         self.tgts = [t.account_id for t in targets]
         self.specs = dict(specs)
         self.run_name = run
+        #: tagged on everything this run creates; recorded in the manifest for cleanup to match
+        self.token = new_run_token()
         self.emit = emit
         self.wait = wait
         self.src = source.account_id
@@ -664,7 +666,10 @@ class _Flow:
         managed: bool = True,
         detail: dict[str, str] | None = None,
         region: str | None = None,
+        found: Mapping[str, Any] | None = None,
     ) -> None:
+        """Note a resource for the manifest. ``found``: the resource as described, whose run token
+        (the run that made it: this one, or the earlier run it adopted it from) cleanup will match."""
         if what is None:
             return
         from ._manifest import ManifestEntry  # loaded by the first run, not by the import
@@ -673,6 +678,12 @@ class _Flow:
             self.created.append(what)
         elif outcome == "adopted":
             self.adopted.append(what)
+        detail = dict(detail or {})
+        token = tag_dict((found or {}).get("TagList")).get(TAG_RUN_TOKEN)
+        if token is None and what in self.created:
+            token = self.token
+        if token is not None:
+            detail.setdefault("run_token", token)
         self.entries.append(
             ManifestEntry(
                 kind=kind,
@@ -682,7 +693,7 @@ class _Flow:
                 arn=what,
                 managed=managed,
                 created=outcome == "created",
-                detail=detail or {},
+                detail=detail,
             )
         )
 
@@ -744,6 +755,7 @@ class _Flow:
                     "snapshot_kind": K.name,
                     "added": str(account not in current).lower(),
                 },
+                found=shared,
             )
         per_target: list[TargetResult] = []
         for session in self.targets:
@@ -794,7 +806,7 @@ class _Flow:
             snap, outcome = self.copier.ensure_snapshot(
                 source_id=cluster_id,
                 snapshot_id=snap_id,
-                tags=rds_tags(run=self.run_name, source=cluster_arn, role="source-snapshot"),
+                tags=rds_tags(run=self.run_name, source=cluster_arn, role="source-snapshot", token=self.token),
                 source=cluster_arn,
             )
             self._record(
@@ -804,6 +816,7 @@ class _Flow:
                 role="source-snapshot",
                 account=self.src,
                 region=self.home_region,
+                found=snap,
             )
             return snap
         assert snapshot_id is not None
@@ -925,7 +938,7 @@ class _Flow:
             source_snapshot=K.arn(start),
             target_id=target_id,
             kms_key_id=copy_key.arn if copy_key is not None else None,
-            tags=rds_tags(run=self.run_name, source=K.arn(start), role="shareable-copy"),
+            tags=rds_tags(run=self.run_name, source=K.arn(start), role="shareable-copy", token=self.token),
             source=K.arn(start),
             source_region=self.home_region if self.cross_region else None,
         )
@@ -935,20 +948,39 @@ class _Flow:
             kind=self.manifest_kind,
             role="shareable-copy",
             account=self.src,
+            found=shared,
         )
         return shared, (copy_key or key), 1, policy_changed
 
     def manifest(self) -> Manifest:
         """Everything this run created, adopted or changed so far."""
-        from ._manifest import Manifest
+        from ._manifest import Manifest, ManifestEntry
 
+        recorded = {e.arn for e in self.entries}
+        # A share key created moments before the run failed (say, CreateAlias was refused) and not
+        # yet recorded by its step: cleanup retires it, the next run adopts it.
+        unnamed = tuple(
+            ManifestEntry(
+                kind="kms-key",
+                role="share-key",
+                account_id=self.src,
+                region=self.region,
+                arn=key.arn,
+                managed=True,
+                created=True,
+                detail={"alias": "none"},
+            )
+            for key in self.keys.created
+            if key.arn not in recorded
+        )
         return Manifest(
             run_name=self.run_name,
             region=self.region,
             source_account_id=self.src,
             target_account_id=self.tgt,
             target_account_ids=tuple(self.tgts),
-            entries=tuple(self.entries),
+            entries=(*self.entries, *unnamed),
+            run_token=self.token,
         )
 
     def _restore(
@@ -966,7 +998,9 @@ class _Flow:
             target_key = restorer.target_key(restore, source_encrypted=encrypted)
 
         def do_restore() -> Any:
-            return restorer.ensure_cluster(restore, snapshot=shared, key=target_key, run=self.run_name)
+            return restorer.ensure_cluster(
+                restore, snapshot=shared, key=target_key, run=self.run_name, token=self.token
+            )
 
         # A key policy changed seconds ago may not be visible to RDS yet [KMS-EC].
         if policy_changed:
@@ -981,9 +1015,11 @@ class _Flow:
             )
         else:
             cluster, outcome = do_restore()
-        self._record(outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=tgt)
+        self._record(
+            outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=tgt, found=cluster
+        )
         instance_arns, inst_outcome = restorer.ensure_instances(
-            restore, cluster=cluster, run=self.run_name, new_cluster=outcome == "created"
+            restore, cluster=cluster, run=self.run_name, new_cluster=outcome == "created", token=self.token
         )
         for arn in instance_arns:
             self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=tgt)
@@ -1006,12 +1042,16 @@ class _Flow:
                 source_snapshot=shared["DBClusterSnapshotArn"],
                 target_id=derived_id(snapshot_name(shared["DBClusterSnapshotArn"]).removeprefix("rdsshare-"), "backup"),
                 kms_key_id=target_key.arn if target_key else None,
-                tags=rds_tags(run=self.run_name, source=shared["DBClusterSnapshotArn"], role="target-backup"),
+                tags=rds_tags(
+                    run=self.run_name, source=shared["DBClusterSnapshotArn"], role="target-backup", token=self.token
+                ),
                 source=shared["DBClusterSnapshotArn"],
                 step="backup",
             )
             backup_arn = backup.get("DBClusterSnapshotArn")
-            self._record(b_outcome, backup_arn, kind="cluster-snapshot", role="target-backup", account=tgt)
+            self._record(
+                b_outcome, backup_arn, kind="cluster-snapshot", role="target-backup", account=tgt, found=backup
+            )
         return TargetResult(
             target_account_id=tgt,
             target_cluster_arn=cluster.get("DBClusterArn"),
@@ -1041,7 +1081,7 @@ class _Flow:
         if encrypted:
 
             def copy() -> tuple[Snapshot, Any]:
-                return restorer.ensure_local_copy(shared, target_key, run=self.run_name)
+                return restorer.ensure_local_copy(shared, target_key, run=self.run_name, token=self.token)
 
             if policy_changed:  # a key policy changed seconds ago may not be visible to RDS yet [KMS-EC]
                 local, outcome = retry_call(
@@ -1056,9 +1096,16 @@ class _Flow:
             else:
                 local, outcome = copy()
             copies = 1
-            self._record(outcome, INSTANCE.arn(local), kind="db-snapshot", role="target-copy", account=tgt)
-        instance, outcome = restorer.ensure_instance(spec, snapshot=local, run=self.run_name)
-        self._record(outcome, instance.get("DBInstanceArn"), kind="db-instance", role="restored-instance", account=tgt)
+            self._record(outcome, INSTANCE.arn(local), kind="db-snapshot", role="target-copy", account=tgt, found=local)
+        instance, outcome = restorer.ensure_instance(spec, snapshot=local, run=self.run_name, token=self.token)
+        self._record(
+            outcome,
+            instance.get("DBInstanceArn"),
+            kind="db-instance",
+            role="restored-instance",
+            account=tgt,
+            found=instance,
+        )
         secret, secret_outcome = restorer.ensure_master_secret(spec, instance=instance)
         self._record(secret_outcome, secret, kind="secret", role="master-user-secret", account=tgt)
         return TargetResult(

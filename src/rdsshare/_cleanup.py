@@ -23,7 +23,7 @@ from ._events import Emitter, EventHook, StepFinished, StepSkipped
 from ._keys import key_changed
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._manifest import Manifest, ManifestEntry
-from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, derived_id, tag_dict
+from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_RUN_TOKEN, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._session import AccountSession
 from ._share import ShareManager
@@ -90,6 +90,22 @@ class _Cleaner:
         elif status in ("kept", "gone"):
             self.emit(StepSkipped(step="cleanup", account_id=account, resource=resource, reason=reason or status))
 
+    @staticmethod
+    def other_run(entry: ManifestEntry, tags: Any) -> str | None:
+        """Why the resource named in ``entry`` is not the one its run recorded, or None.
+
+        A later run may have made a resource of the same name after this one's was gone: its run
+        token differs from the one the manifest recorded. Entries without a token (schema 1, or a
+        resource made before tokens) are matched by name and ``rdsshare:managed-by`` alone.
+        """
+        recorded = entry.detail.get("run_token")
+        if not recorded:
+            return None
+        found = tag_dict(tags).get(TAG_RUN_TOKEN)
+        if found == recorded:
+            return None
+        return f"another run made it (run token {found or 'none'}; this manifest's run recorded {recorded})"
+
     def session(self, entry: ManifestEntry) -> AccountSession:
         """The session acting in the entry's account and region."""
         base = self.source if entry.account_id == self.m.source_account_id else self.targets.get(entry.account_id)
@@ -115,6 +131,15 @@ class _Cleaner:
             )
             snap = _snapshot_id(entry.arn)
             accounts = [entry.detail.get("target_account", self.m.target_account_id)]
+            if entry.detail.get("run_token"):
+                found = self._find_snapshot(entry, manager.kind)
+                if found is None:
+                    self.note("unshare", entry.account_id, entry.arn, "gone", "snapshot no longer exists")
+                    continue
+                reason = self.other_run(entry, found.get("TagList"))
+                if reason:
+                    self.note("unshare", entry.account_id, entry.arn, "kept", reason)
+                    continue
             try:
                 present = [a for a in manager.shared_with(snap) if a in accounts]
             except NotFoundError:
@@ -137,15 +162,7 @@ class _Cleaner:
                 self.note("delete-snapshot", entry.account_id, entry.arn, "kept", "not created by rdsshare")
                 continue
             session = self.session(entry)
-            copier = SnapshotCopier(
-                session.rds(),
-                account_id=entry.account_id,
-                region=entry.region,
-                emit=self.emit,
-                wait=WaitPolicy(),
-                kind=kind,
-            )
-            snap = copier.find(_snapshot_id(entry.arn))
+            snap = self._find_snapshot(entry, kind)
             if snap is None:
                 self.note("delete-snapshot", entry.account_id, entry.arn, "gone")
                 continue
@@ -153,6 +170,10 @@ class _Cleaner:
                 self.note(
                     "delete-snapshot", entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it"
                 )
+                continue
+            reason = self.other_run(entry, snap.get("TagList"))
+            if reason:
+                self.note("delete-snapshot", entry.account_id, entry.arn, "kept", reason)
                 continue
             if self.dry_run:
                 self.note("delete-snapshot", entry.account_id, entry.arn, "would")
@@ -166,6 +187,18 @@ class _Cleaner:
                         exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
                     ) from exc
             self.note("delete-snapshot", entry.account_id, entry.arn, "done")
+
+    def _find_snapshot(self, entry: ManifestEntry, kind: SnapshotKind) -> dict[str, Any] | None:
+        copier = SnapshotCopier(
+            self.session(entry).rds(),
+            account_id=entry.account_id,
+            region=entry.region,
+            emit=self.emit,
+            wait=WaitPolicy(),
+            kind=kind,
+        )
+        found = copier.find(_snapshot_id(entry.arn))
+        return dict(found) if found is not None else None
 
     def revoke_key_grants(self) -> None:
         for entry in self.m.of("key-grant"):
@@ -347,7 +380,10 @@ class _Cleaner:
                 self.note("delete-db-cluster", entry.account_id, entry.arn, "kept", "no session for that account")
                 continue
             rds = self.session(entry).rds()
-            final = derived_id(_snapshot_id(entry.arn), "final")  # fits 63 however long the cluster id
+            # Fits 63 however long the cluster id; the run token tells apart the final snapshots of
+            # clusters that later runs restored under the same id.
+            token = entry.detail.get("run_token", "")[:8]
+            final = derived_id(_snapshot_id(entry.arn), f"final-{token}" if token else "final")
             self._delete(
                 entry,
                 lambda c, rds=rds, final=final: rds.delete_db_cluster(
@@ -372,6 +408,10 @@ class _Cleaner:
             raise translate_client_error(exc, step="cleanup", account_id=entry.account_id, resource=entry.arn) from exc
         if tag_dict(found.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
             self.note(action, entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it")
+            return
+        reason = self.other_run(entry, found.get("TagList"))
+        if reason:
+            self.note(action, entry.account_id, entry.arn, "kept", reason)
             return
         if found.get("DeletionProtection"):
             self.note(action, entry.account_id, entry.arn, "kept", "deletion protection is on")

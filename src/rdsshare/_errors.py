@@ -77,6 +77,11 @@ class RdsShareError(Exception):
         self.manifest: Any = None
         super().__init__(self._render())
 
+    def add_context(self, note: str) -> None:
+        """Append ``note`` to the message (e.g. what the run had made when it failed)."""
+        self.message = f"{self.message}; {note}"
+        self.args = (self._render(),)
+
     def _render(self) -> str:
         where = [
             f"{name}={value}"

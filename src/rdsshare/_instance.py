@@ -27,7 +27,8 @@ from ._known import Known
 from ._naming import check_ours, derived_id, rds_tags, snapshot_name
 from ._policy import _strings
 from ._restore import INSTANCE_FAILED, _instance_class, _port, _security_groups
-from ._secret import hand_over_secret, no_retry
+from ._secret import hand_over_secret
+from ._session import no_retry
 from ._validation import validate_identifier
 from ._waiting import Observation, WaitPolicy, wait_for
 
@@ -159,7 +160,7 @@ class InstanceRestorer:
         return dict(found[0]) if found else None
 
     def ensure_local_copy(
-        self, shared: Mapping[str, Any], key: KeyInfo | None, *, run: str
+        self, shared: Mapping[str, Any], key: KeyInfo | None, *, run: str, token: str | None = None
     ) -> tuple[dict[str, Any], Outcome]:
         """The target's own copy of the shared snapshot, under ``key`` (required for encrypted ones)."""
         shared_arn = INSTANCE.arn(shared)
@@ -172,7 +173,7 @@ class InstanceRestorer:
                     snapshot_name(shared_arn).removeprefix("rdsshare-"), "local", limit=INSTANCE.id_limit
                 ),
                 kms_key_id=key.arn if key is not None else None,
-                tags=rds_tags(run=run, source=shared_arn, role="target-copy"),
+                tags=rds_tags(run=run, source=shared_arn, role="target-copy", token=token),
                 source=shared_arn,
                 step="target-copy",
             )
@@ -184,7 +185,7 @@ class InstanceRestorer:
             ) from exc
 
     def ensure_instance(
-        self, spec: InstanceRestoreSpec, *, snapshot: Mapping[str, Any], run: str
+        self, spec: InstanceRestoreSpec, *, snapshot: Mapping[str, Any], run: str, token: str | None = None
     ) -> tuple[dict[str, Any], Outcome]:
         """Restore ``spec.instance_id`` from ``snapshot`` (the target's copy), or adopt an earlier restore."""
         step = "restore"
@@ -211,7 +212,7 @@ class InstanceRestorer:
                 "MultiAZ": spec.multi_az,
                 "DeletionProtection": spec.deletion_protection,
                 "CopyTagsToSnapshot": True,
-                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-instance", extra=spec.tags),
+                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-instance", extra=spec.tags, token=token),
             }
             if spec.subnet_group:
                 params["DBSubnetGroupName"] = spec.subnet_group

@@ -12,11 +12,19 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import attrs
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._errors import ConflictError, KeyNotAccessibleError, KeyPolicyError, error_code, translate_client_error
+from ._errors import (
+    ConflictError,
+    KeyNotAccessibleError,
+    KeyPolicyError,
+    RdsShareError,
+    error_code,
+    translate_client_error,
+)
 from ._events import Emitter, Outcome, Retrying, StepFinished, StepStarted
 from ._known import Known
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
+from ._session import no_retry
 from ._waiting import is_transient, retry_call, sleep
 
 if TYPE_CHECKING:
@@ -72,10 +80,6 @@ class KeyInfo:
             usage=str(meta.get("KeyUsage", "ENCRYPT_DECRYPT")),
             multi_region=bool(meta.get("MultiRegion", False)),
         )
-
-
-def _no_retry(**_: Any) -> bool:
-    return False
 
 
 _KEY_LOCKS: dict[tuple[str, str], threading.RLock] = {}
@@ -140,10 +144,13 @@ class KeyManager:
         #: key ARN -> the target accounts whose grant this manager's writes added (for the manifest:
         #: cleanup removes only grants its run added)
         self.added: dict[str, set[str]] = {}
+        #: keys this manager created, from the moment CreateKey answered: a run that fails before
+        #: naming one still lists it in its manifest (and error), so cleanup can retire it
+        self.created: list[KeyInfo] = []
         # See _create_key_once: rdsshare retries CreateKey itself, after looking for the key.
         kms.meta.events.register_first(
             "needs-retry.kms.CreateKey",
-            _no_retry,  # type: ignore[arg-type]
+            no_retry,  # type: ignore[arg-type]
             unique_id="rdsshare-no-retry-create-key",
         )
 
@@ -292,23 +299,37 @@ class KeyManager:
         merged_tags = {**{t["Key"]: t["Value"] for t in tags}, TAG_MANAGED_BY: MANAGED_BY}
         kms_tags: list[TagTypeDef] = [{"TagKey": k, "TagValue": v} for k, v in merged_tags.items()]
         info = self._create_key_once(json.dumps(policy), kms_tags)
+        self.created.append(info)
         self.added.setdefault(info.arn, set()).update(target_account_ids)
         self._changed()
         try:
             self._ensure_alias(info)
-        except ConflictError:
-            # Another run created the key and its alias at the same time and won the alias.
-            # Use the winner (after the same ownership check) and retire the key made here.
+        except ConflictError as exc:
             winner = self._find_by_alias(KEY_ALIAS)
             if winner is None or not self._is_ours(winner):
+                exc.add_context(f"the key {info.arn} made for it is left unnamed; cleanup schedules its deletion")
                 raise
-            self._kms.schedule_key_deletion(KeyId=info.key_id, PendingWindowInDays=7)
-            self._changed()
-            _log.info("another run won %s; scheduled deletion of the duplicate %s", KEY_ALIAS, info.arn)
-            self.check_usable(winner, step=step)
-            outcome = self._ensure_grants(winner, builder=builder)
-            return winner, ("adopted" if outcome == "unchanged" else outcome)
+            return self._lost_alias_race(info, winner, builder)
+        except RdsShareError as exc:
+            exc.add_context(
+                f"the key {info.arn} was created but not named {KEY_ALIAS}: the next run adopts it, "
+                "cleanup of this run's manifest schedules its deletion"
+            )
+            raise
         return info, "created"
+
+    def _lost_alias_race(self, info: KeyInfo, winner: KeyInfo, builder: CmkPolicyBuilder) -> tuple[KeyInfo, Outcome]:
+        """Another run created the key and its alias at the same time and won the alias.
+
+        Use the winner (after the same ownership check) and retire the key made here.
+        """
+        self._kms.schedule_key_deletion(KeyId=info.key_id, PendingWindowInDays=7)
+        self.created.remove(info)
+        self._changed()
+        _log.info("another run won %s; scheduled deletion of the duplicate %s", KEY_ALIAS, info.arn)
+        self.check_usable(winner, step="source-key")
+        outcome = self._ensure_grants(winner, builder=builder)
+        return winner, ("adopted" if outcome == "unchanged" else outcome)
 
     def _is_ours(self, info: KeyInfo) -> bool:
         try:

@@ -18,7 +18,9 @@ from ._errors import InputError
 
 __all__ = ["SCHEMA_VERSION", "Manifest", "ManifestEntry"]
 
-SCHEMA_VERSION = 1
+#: 2 added run tokens (``run_token`` and each entry's ``detail["run_token"]``); 1 is still read
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 Kind = Literal[
     "cluster-snapshot", "db-snapshot", "kms-key", "key-grant", "snapshot-share", "db-cluster", "db-instance", "secret"
@@ -52,6 +54,8 @@ class Manifest:
     entries: tuple[ManifestEntry, ...]
     #: every target account of the run (the first is ``target_account_id``)
     target_account_ids: tuple[str, ...] = ()
+    #: the run's token, tagged ``rdsshare:run-token`` on what it created ("" in a schema-1 manifest)
+    run_token: str = ""
     created_at: str = attrs.field(factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema_version: int = SCHEMA_VERSION
 
@@ -75,11 +79,11 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
-        """Parse; refuses other schema versions."""
+        """Parse; refuses schema versions other than 1 and 2."""
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise InputError(
-                f"manifest schema_version {version!r} is not supported (expected {SCHEMA_VERSION})",
+                f"manifest schema_version {version!r} is not supported (expected one of {READABLE_VERSIONS})",
                 step="manifest",
                 fix="use the rdsshare version that wrote it",
             )
@@ -92,6 +96,7 @@ class Manifest:
                 target_account_id=data["target_account_id"],
                 entries=entries,
                 target_account_ids=tuple(data.get("target_account_ids", (data["target_account_id"],))),
+                run_token=str(data.get("run_token", "")),
                 created_at=data["created_at"],
                 schema_version=version,
             )

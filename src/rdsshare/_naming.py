@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 
 from ._errors import ConflictError
@@ -19,12 +20,14 @@ __all__ = [
     "TAG_MANAGED_BY",
     "TAG_ROLE",
     "TAG_RUN",
+    "TAG_RUN_TOKEN",
     "TAG_SOURCE",
     "check_ours",
     "copy_id",
     "derived_id",
     "fit",
     "instance_ids",
+    "new_run_token",
     "rds_tags",
     "snapshot_name",
     "tag_dict",
@@ -32,6 +35,8 @@ __all__ = [
 
 TAG_MANAGED_BY = "rdsshare:managed-by"
 TAG_RUN = "rdsshare:run"
+#: unique per run: a manifest's cleanup touches a resource only if it carries the token its run recorded
+TAG_RUN_TOKEN = "rdsshare:run-token"
 TAG_SOURCE = "rdsshare:source"
 TAG_ROLE = "rdsshare:role"
 MANAGED_BY = "rdsshare"
@@ -99,10 +104,24 @@ def instance_ids(cluster_id: str, count: int) -> list[str]:
     return [fit(cluster_id, CLUSTER_ID_LIMIT, keep=f"-instance-{n}") for n in range(1, count + 1)]
 
 
-def rds_tags(*, run: str, source: str, role: str, extra: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+def new_run_token() -> str:
+    """A token no other run has: 16 hex digits from the OS's random source."""
+    return secrets.token_hex(8)
+
+
+def rds_tags(
+    *,
+    run: str,
+    source: str,
+    role: str,
+    extra: Mapping[str, str] | None = None,
+    token: str | None = None,
+) -> list[dict[str, str]]:
     """RDS/KMS-style tag list (``Key``/``Value``) for a resource rdsshare creates."""
     tags = dict(extra or {})
     tags.update({TAG_MANAGED_BY: MANAGED_BY, TAG_RUN: run, TAG_SOURCE: source, TAG_ROLE: role})
+    if token is not None:
+        tags[TAG_RUN_TOKEN] = token
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
 

@@ -23,7 +23,8 @@ from ._keys import KeyInfo, KeyManager
 from ._known import Known
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
 from ._policy import _strings
-from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret, no_retry
+from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret
+from ._session import no_retry
 from ._validation import validate_identifier
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
@@ -237,6 +238,7 @@ class Restorer:
         snapshot: Mapping[str, Any],
         key: KeyInfo | None,
         run: str,
+        token: str | None = None,
     ) -> tuple[DBClusterTypeDef, Outcome]:
         """Restore ``spec.cluster_id`` from the shared snapshot (by ARN), or adopt an earlier restore."""
         step = "restore"
@@ -260,7 +262,7 @@ class Restorer:
                 "Engine": snapshot["Engine"],
                 "DeletionProtection": spec.deletion_protection,
                 "CopyTagsToSnapshot": True,
-                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-cluster", extra=spec.tags),
+                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-cluster", extra=spec.tags, token=token),
             }
             engine_version = spec.engine_version or snapshot.get("EngineVersion")
             if engine_version:
@@ -330,7 +332,13 @@ class Restorer:
 
     # -- instances ----------------------------------------------------------------------------
     def ensure_instances(
-        self, spec: ClusterRestoreSpec, *, cluster: DBClusterTypeDef, run: str, new_cluster: bool = False
+        self,
+        spec: ClusterRestoreSpec,
+        *,
+        cluster: DBClusterTypeDef,
+        run: str,
+        new_cluster: bool = False,
+        token: str | None = None,
     ) -> tuple[list[str], Outcome]:
         """Create the cluster's DB instances (adopting existing ones), then wait for all of them.
 
@@ -370,7 +378,7 @@ class Restorer:
                 "Engine": cluster["Engine"],
                 "DBInstanceClass": spec.instance_class,
                 "PubliclyAccessible": False,
-                "Tags": rds_tags(run=run, source=source, role="restored-instance", extra=spec.tags),
+                "Tags": rds_tags(run=run, source=source, role="restored-instance", extra=spec.tags, token=token),
             }
             try:
                 retry_call(

@@ -12,12 +12,20 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from rdsshare import CmkPolicyBuilder, KeyPolicyError, PreflightError, cleanup, share_cluster_snapshot
+from rdsshare import (
+    CmkPolicyBuilder,
+    KeyPolicyError,
+    Manifest,
+    PreflightError,
+    RdsShareError,
+    cleanup,
+    share_cluster_snapshot,
+)
 from rdsshare._naming import KEY_ALIAS
 from rdsshare.testing import EmulatedAWS
 
 from ..accounts import SOURCE, TARGET
-from .helpers import mutating_calls, sessions
+from .helpers import mutating_calls, restore_spec, sessions
 
 
 def _policy(aws: EmulatedAWS, key: str) -> dict[str, Any]:
@@ -146,3 +154,71 @@ def test_a_key_policy_with_an_open_principal_is_refused_before_any_change(aws: E
     assert mutating_calls(aws) == []
     with pytest.raises(KeyPolicyError, match="open principal"):
         CmkPolicyBuilder(owner_account_id=SOURCE, target_account_ids=[TARGET]).merge(_policy(aws, key))
+
+
+def test_an_older_manifest_never_touches_what_a_later_run_made_under_the_same_names(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "example-db")
+    spec = restore_spec(aws)
+    source, target = sessions(aws)
+    first = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+    assert first.manifest is not None
+    assert first.manifest.run_token
+    cleanup(first.manifest, source=source, target=target, delete_restored_cluster=True)
+    aws.finish_pending()  # the deletions finish
+    # A later run of the same share makes everything again, under the same names.
+    second = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+    assert second.manifest is not None
+    assert second.manifest.run_token != first.manifest.run_token
+    assert second.target_cluster_arn == first.target_cluster_arn
+    assert second.shared_snapshot_arn == first.shared_snapshot_arn
+    aws.clear_calls()
+    report = cleanup(first.manifest, source=source, target=target, delete_restored_cluster=True)
+    assert mutating_calls(aws) == []
+    kinds = ("unshare", "delete-snapshot", "delete-db-cluster", "delete-db-instance")
+    touched = [a for a in report.actions if a.action in kinds]
+    assert {a.action for a in touched} == set(kinds)
+    for action in touched:
+        assert action.status == "kept", action
+        assert "another run made it" in action.reason, action
+    # The later run's own manifest still cleans up its resources.
+    last = cleanup(second.manifest, source=source, target=target, delete_restored_cluster=True)
+    assert {a.status for a in last.actions if a.action == "delete-snapshot"} == {"done"}
+    assert {a.status for a in last.actions if a.action == "delete-db-cluster"} == {"done"}
+
+
+def test_a_manifest_of_schema_1_is_still_read_and_matched_by_name(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "orders")
+    source, target = sessions(aws)
+    result = share_cluster_snapshot(source=source, target=target, cluster_id="orders")
+    assert result.manifest is not None
+    old = result.manifest.to_dict()
+    old["schema_version"] = 1
+    del old["run_token"]
+    for entry in old["entries"]:
+        entry["detail"].pop("run_token", None)
+    report = cleanup(Manifest.from_dict(old), source=source, target=target)
+    assert {a.status for a in report.actions if a.action == "delete-snapshot"} == {"done"}
+
+
+def test_a_key_made_by_a_run_that_failed_before_naming_it_is_in_its_manifest_and_error(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "orders")
+    source, target = sessions(aws)
+    aws.inject_fault("kms", "CreateAlias", "AccessDeniedException", account_id=SOURCE)
+    with pytest.raises(RdsShareError) as raised:
+        share_cluster_snapshot(source=source, target=target, cluster_id="orders")
+    [entry] = raised.value.manifest.of("kms-key", "share-key")
+    assert entry.created
+    assert entry.arn in str(raised.value)
+    kms = aws.client(SOURCE, "kms")
+    assert kms.describe_key(KeyId=entry.arn)["KeyMetadata"]["KeyState"] == "Enabled"
+    # Cleanup of the failed run retires it (nothing uses it).
+    dry = cleanup(raised.value.manifest, source=source, target=target, dry_run=True)
+    assert [(a.action, a.status) for a in dry.actions if a.resource == entry.arn] == [
+        ("schedule-key-deletion", "would")
+    ]
+    # The next run adopts it: no second key.
+    aws.clear_calls()
+    result = share_cluster_snapshot(source=source, target=target, cluster_id="orders")
+    assert result.source_kms_key_arn == entry.arn
+    assert [c for c in mutating_calls(aws) if c == "kms:CreateKey"] == []
+    assert kms.describe_key(KeyId=KEY_ALIAS)["KeyMetadata"]["Arn"] == entry.arn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,10 @@ class TestManifestAndCleanup:
         path = tmp_path / "manifest.json"
         result.write_manifest(path)
         data = json.loads(path.read_text())
-        assert data["schema_version"] == 1
+        assert data["schema_version"] == 2
+        assert re.fullmatch(r"[0-9a-f]{16}", data["run_token"])
+        made = [e for e in data["entries"] if e["kind"] in ("cluster-snapshot", "db-cluster", "db-instance")]
+        assert {e["detail"]["run_token"] for e in made} == {data["run_token"]}  # all made by this run
         assert Manifest.read(path) == result.manifest
 
     def test_cleanup_removes_what_the_run_made_and_nothing_else(self, aws: EmulatedAWS) -> None:
