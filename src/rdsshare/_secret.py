@@ -15,7 +15,6 @@ secret before trying again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,16 +22,11 @@ from ._errors import translate_client_error
 from ._events import Emitter, Outcome, StepFinished, StepStarted
 from ._waiting import is_transient, retry_call, sleep
 
-__all__ = ["BUSY_CODES", "BUSY_SECONDS", "NON_IDEMPOTENT_ATTEMPTS", "hand_over_secret", "no_retry"]
+__all__ = ["BUSY_CODES", "BUSY_SECONDS", "NON_IDEMPOTENT_ATTEMPTS", "hand_over_secret"]
 
 BUSY_CODES = ("InvalidDBClusterStateFault", "InvalidDBInstanceStateFault", "InvalidDBInstanceState")
 BUSY_SECONDS = 3600.0
 NON_IDEMPOTENT_ATTEMPTS = 5
-
-
-def no_retry(**_: Any) -> bool:
-    """A botocore ``needs-retry`` handler that says no (for calls rdsshare retries itself)."""
-    return False
 
 
 def hand_over_secret(

@@ -38,7 +38,19 @@ DEFAULT_CONFIG = Config(
 
 _EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 
-ServiceName = Literal["rds", "kms", "sts", "secretsmanager", "ec2"]
+ServiceName = Literal["rds", "kms", "sts", "secretsmanager", "ec2", "iam"]
+
+
+def no_retry(response: Any = None, **_: Any) -> bool | None:
+    """A botocore ``needs-retry`` handler for calls rdsshare retries itself (after looking first).
+
+    botocore retries none of them, except a call refused for an expired token: AWS refused it
+    before acting, so the session's own handler (:meth:`AccountSession._refresh_on_expired`, next in
+    line) refreshes assumed-role credentials and sends it again.
+    """
+    body = response[1] if isinstance(response, tuple) and len(response) > 1 else None
+    code = body.get("Error", {}).get("Code") if isinstance(body, dict) else None
+    return None if code in _EXPIRED_CODES else False
 
 
 class AccountSession:

@@ -189,3 +189,27 @@ def test_a_first_run_from_a_cluster_does_not_read_every_key_of_the_account() -> 
         source, target = sessions(aws)
         share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
         assert [c.operation for c in aws.calls if c.service == "kms" and c.operation.startswith("List")] == []
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "account"),
+    [
+        ("kms", "CreateKey", SOURCE),  # not retried by botocore: a lost response would make a second key
+        ("rds", "ModifyDBCluster", TARGET),  # not retried by botocore: rdsshare looks before it retries
+    ],
+)
+def test_expired_token_refreshes_also_on_calls_botocore_does_not_retry(
+    monkeypatch: pytest.MonkeyPatch, service: str, operation: str, account: str
+) -> None:
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
+    with EmulatedAWS() as aws:
+        spec = _seed(aws)
+        source = AccountSession.from_role(f"arn:aws:iam::{SOURCE}:role/share", base=AccountSession(aws.session(SOURCE)))
+        target = AccountSession.from_role(
+            f"arn:aws:iam::{TARGET}:role/restore", base=AccountSession(aws.session(TARGET))
+        )
+        aws.inject_fault(service, operation, "ExpiredToken", times=1, account_id=account)
+        result = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+        assert result.master_user_secret_arn
+        calls = [c for c in aws.calls if c.operation == operation]
+        assert [c.failed_with for c in calls][:2] == ["ExpiredToken", None]
