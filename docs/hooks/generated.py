@@ -36,12 +36,16 @@ from mkdocs.structure.pages import Page
 from rdsshare import CmkPolicyBuilder, RdsShareError, required_iam_policy
 from rdsshare._cli import build_parser
 from rdsshare._errors import translate_client_error
+from rdsshare._iam import explain_iam_policy
+from rdsshare._policy import REASONS as KEY_POLICY_REASONS
 
 #: Example accounts, region and names used in every generated block (the same as the examples/).
 SOURCE = "111111111111"
 TARGET = "222222222222"
 REGION = "ap-northeast-1"
 KEY_ADMIN = f"arn:aws:iam::{SOURCE}:role/KeyAdmin"
+KEY_MANAGER = f"arn:aws:iam::{SOURCE}:role/rdsshare-source"
+USER_KEY = f"arn:aws:kms:{REGION}:{SOURCE}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- generate: (?P<name>[a-z0-9-]+) -->[ \t]*$", re.MULTILINE)
 _REFERENCE = re.compile(r"^::: (?P<path>rdsshare(?:\.testing)?\.[A-Za-z_][A-Za-z0-9_]*)\s*$", re.MULTILINE)
@@ -56,7 +60,7 @@ def _fence(lang: str, text: str, title: str | None = None) -> str:
 
 
 def _key_policy(**kwargs: Any) -> str:
-    builder = CmkPolicyBuilder(owner_account_id=SOURCE, target_account_ids=[TARGET], **kwargs)
+    builder = CmkPolicyBuilder(owner_account_id=SOURCE, target_account_ids=[TARGET], region=REGION, **kwargs)
     return _fence("json", builder.to_json(), "key policy of the source CMK")
 
 
@@ -76,13 +80,32 @@ def _iam_json(side: Literal["source", "target"], **kwargs: Any) -> str:
 
 
 def _iam_table(side: Literal["source", "target"]) -> str:
-    """One row per statement: what it allows and on what (the default scope)."""
-    rows = ["| Sid | Actions | Resources | Condition |", "|---|---|---|---|"]
-    for statement in _iam(side)["Statement"]:
+    """One row per statement: what it allows, on what (the default scope, with a user key), and why."""
+    policy = _iam(side, source_kms_key_arn=USER_KEY if side == "source" else None)
+    reasons = dict(explain_iam_policy(policy))
+    rows = ["| Sid | Actions | Resources | Condition | Why |", "|---|---|---|---|---|"]
+    for statement in policy["Statement"]:
         actions = "<br>".join(f"`{a}`" for a in statement["Action"])
         resources = "<br>".join(f"`{r}`" for r in statement["Resource"])
         condition = f"`{json.dumps(statement['Condition'])}`" if "Condition" in statement else ""
-        rows.append(f"| {statement['Sid']} | {actions} | {resources} | {condition} |")
+        rows.append(f"| {statement['Sid']} | {actions} | {resources} | {condition} | {reasons[statement['Sid']]} |")
+    return "\n".join(rows)
+
+
+def _key_policy_table() -> str:
+    """One row per statement rdsshare may write into a key policy, with why (from the code)."""
+    builder = CmkPolicyBuilder(
+        owner_account_id=SOURCE,
+        target_account_ids=[TARGET],
+        admin_principals=[KEY_ADMIN],
+        managers=[KEY_MANAGER],
+        region=REGION,
+    )
+    rows = ["| statement | principals | why |", "|---|---|---|"]
+    for statement in builder.statements():
+        principal = statement["Principal"]["AWS"]
+        principals = "<br>".join(f"`{p}`" for p in ([principal] if isinstance(principal, str) else principal))
+        rows.append(f"| `{statement['Sid']}` | {principals} | {KEY_POLICY_REASONS[statement['Sid']]} |")
     return "\n".join(rows)
 
 
@@ -174,8 +197,10 @@ def _cli_reference() -> str:
 
 
 BLOCKS: dict[str, Callable[[], str]] = {
-    "key-policy": _key_policy,
+    "key-policy": lambda: _key_policy(managers=[KEY_MANAGER]),
+    "key-policy-yours": _key_policy,
     "key-policy-admins": lambda: _key_policy(admin_principals=[KEY_ADMIN]),
+    "key-policy-table": _key_policy_table,
     "iam-source": lambda: _iam_json("source"),
     "iam-target": lambda: _iam_json("target"),
     "iam-source-table": lambda: _iam_table("source"),

@@ -889,6 +889,7 @@ class _Flow:
                 copy_key, outcome = self.keys.ensure_share_key(
                     target_account_ids=self.tgts,
                     admin_principals=admins,
+                    managers=self.preflight.key_managers,
                     tags=rds_tags(run=self.run_name, source=self.src, role="share-key"),
                     # A key made by a run that crashed before naming it: from a cluster, such a
                     # run had taken its snapshot first, so only a resumed run can find one. From

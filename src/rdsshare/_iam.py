@@ -13,19 +13,81 @@ action is needed (the flow fails without it):
 
 Resources are scoped to what can be known in advance: rdsshare's snapshot and key-alias name
 prefixes, the restore cluster id, the given key ARNs. Pass more to scope it tighter.
+
+Nothing here lets the principal change or delete a key it did not make. IAM could scope key
+rights only by tags or aliases, and the same principal can set both on any key (tagging at
+``CreateKey`` needs ``kms:TagResource`` on every key [KMS-TAGS]), so the right to write the share
+key's policy, point or remove its alias and schedule its deletion is in the share key's own policy,
+for the principal that created it (``CmkPolicyBuilder.managers``). The user's own CMK is changed
+only when its ARN is given (``source_kms_key_arn``). On the target, deletes without restore ids
+are limited to what carries rdsshare's ``rdsshare:managed-by`` tag.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ._naming import KEY_ALIAS
 from ._validation import validate_account_id
 
-__all__ = ["required_iam_policy"]
+__all__ = ["explain_iam_policy", "required_iam_policy"]
 
 Side = Literal["source", "target"]
+
+#: Why each statement is there, by Sid: the docs' permissions page prints these next to the policies.
+REASONS: dict[str, str] = {
+    # source
+    "ReadDatabasesAndSnapshots": "Preflight reads the cluster or instance, its snapshots and their share "
+    "attribute, the option groups of a DB snapshot and the account's snapshot quota.",
+    "SnapshotTheDatabase": "The snapshot rdsshare takes (`rdsshare-*`), of the named clusters or instances.",
+    "CopySnapshots": "The copy under the share key (or across regions) reads any snapshot, yours or automated, "
+    "and writes an `rdsshare-*` copy.",
+    "TagAndShareSnapshots": "Tags on what rdsshare creates need `rds:AddTagsToResource` [SAR-RDS]; sharing is "
+    "`ModifyDB*SnapshotAttribute` on the `restore` attribute.",
+    "DescribeKeys": "Reads only: which key encrypts the snapshot, whether rdsshare's alias exists, and (after a "
+    "crash between CreateKey and CreateAlias) which unnamed key is rdsshare's.",
+    "CreateShareKey": "The share key, for snapshots under `aws/rds`, which cannot be shared [AUR-ENCSHARE]. Tags "
+    "at creation need `kms:TagResource` on every key [KMS-TAGS], so the tag grants nothing else here.",
+    "CreateShareKeyAlias": "The alias side of naming the share key; the key side is in the share key's own policy.",
+    "ReadOwnRole": "The share key's policy names the role that manages it, path included (IAM Identity Center "
+    "roles have one); only `iam:GetRole` tells the path. Not called for `AccountSession.from_role` sessions.",
+    "UseKeysThroughRds": "RDS re-encrypts the copy on the caller's behalf, through a grant the caller lets it "
+    'create: "kms:CreateGrant, kms:DescribeKey" [AUR-KEYS]; only through RDS (`kms:ViaService`).',
+    "ExtendYourKeyPolicy": "Your own CMK (`source_kms_key_arn`): rdsshare adds the target's grant to its policy "
+    "and cleanup removes it. Without an ARN no key's policy can be read or written through IAM.",
+    "CleanupSnapshots": "Cleanup deletes the `rdsshare-*` snapshots it made (and checks their tags first).",
+    "CleanupShareKeyAlias": "The alias side of removing the share key's alias; the key side and "
+    "`ScheduleKeyDeletion` are in the share key's own policy, for its manager only.",
+    # target
+    "Read": "Preflight reads the restore id, engine versions, instance classes, subnet and security groups, "
+    "and the keys.",
+    "RestoreFromSharedSnapshot": "The restore, from a snapshot the source shared (by ARN [AUR-SHARE]), into "
+    "the given subnet group and parameter groups.",
+    "CreateInstancesAndTag": "The cluster's instances, and the tags on everything rdsshare creates [SAR-RDS].",
+    "ManageMasterPassword": "The restored database's master password goes to Secrets Manager on a modify, "
+    "since a restore cannot ask for it [AUR-SM].",
+    "BackupCopy": "The target's own copy of the shared snapshot, under its key (`backup_copy=True`).",
+    "CopyAndRestoreDBSnapshots": "DB snapshots: copy the shared one under the target's key, restore from the "
+    "copy [RDS-SHARE].",
+    "GrantsOnSourceKeyForRds": "RDS reads the shared snapshot through a grant the caller lets it create "
+    "[AUR-KEYS], [KMS-XACCT]: only grants for AWS resources, only through RDS. The target can never call "
+    "Decrypt or Encrypt on the source key itself.",
+    "UseTargetKeysThroughServices": "The target's own keys for the restored database (RDS) and its secret "
+    "(Secrets Manager), only through those services.",
+    "MasterUserSecret": "What RDS does in Secrets Manager for the caller when it manages the master password "
+    "[SAR-RDS], [AUR-SM].",
+    "CleanupRestored": "Deleting the restored database (`delete_restored_cluster=True`): only the restore ids "
+    "given, or without ids only what carries rdsshare's `rdsshare:managed-by` tag.",
+    "FinalSnapshotOfRestored": "Deleting the cluster takes a final snapshot, `rdsshare-<cluster>-final-<token>` "
+    "[SAR-RDS].",
+    "CleanupTargetCopy": "The target's own `rdsshare-*` copy of a shared DB snapshot.",
+}
+
+
+def explain_iam_policy(policy: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(Sid, why) for each statement of a policy from :func:`required_iam_policy`."""
+    return [(str(s["Sid"]), REASONS[str(s["Sid"])]) for s in policy["Statement"]]
 
 
 def _arn(partition: str, service: str, region: str, account: str, resource: str) -> str:
@@ -49,10 +111,10 @@ def required_iam_policy(
 
     ``cluster_ids`` (source) and ``restore_cluster_ids`` (target) scope cluster resources
     (default: any). ``source_kms_key_arn`` is the source CMK the snapshot is shared under;
-    pass it when that is not rdsshare's own key. It scopes the source side's key policy
-    statements (default: any key of the source account, since the snapshot's own customer key
-    may need the target added)
-    and the target side's use of the source key (default: any key of the source account).
+    pass it when that is not rdsshare's own key (a cluster under your own CMK): the source side
+    may then read and extend that key's policy, and no other (rdsshare's share key lets its
+    creator manage it in its own policy). It also scopes the target side's use of the source
+    key (default: any key of the source account, through RDS only).
     ``target_kms_key_arns`` scopes the target's keys (default: any key of the target account).
     ``include_cleanup`` adds what :func:`rdsshare.cleanup` needs.
     """
@@ -94,8 +156,6 @@ def _source(
     db_snapshots = rds("snapshot:*")
     db_ours = rds("snapshot:rdsshare-*")
     instances = [rds(f"db:{c}") for c in cluster_ids] or [rds("db:*")]
-    key = key_arn or _arn(partition, "kms", region, account, "key/*")
-    managed = {"StringEquals": {"aws:ResourceTag/rdsshare:managed-by": "rdsshare"}}
     statements = [
         _statement(
             "ReadDatabasesAndSnapshots",
@@ -123,26 +183,19 @@ def _source(
             ["rds:AddTagsToResource", "rds:ModifyDBClusterSnapshotAttribute", "rds:ModifyDBSnapshotAttribute"],
             [snapshots, db_snapshots],
         ),
-        _statement("DescribeKeys", ["kms:DescribeKey", "kms:ListAliases", "kms:ListKeys"], ["*"]),
+        _statement(
+            "DescribeKeys", ["kms:DescribeKey", "kms:ListAliases", "kms:ListKeys", "kms:ListResourceTags"], ["*"]
+        ),
         _statement(
             "CreateShareKey",
             ["kms:CreateKey", "kms:TagResource"],
             ["*"],
             {"StringEquals": {"aws:RequestTag/rdsshare:managed-by": "rdsshare"}},
         ),
-        _statement(
-            "CreateShareKeyAlias",
-            ["kms:CreateAlias"],
-            [_arn(partition, "kms", region, account, f"{KEY_ALIAS}"), _arn(partition, "kms", region, account, "key/*")],
-        ),
-        _statement(
-            # Unscoped by default: rdsshare extends the policy of whatever customer-managed key
-            # encrypts the snapshot, and KMS's lockout check on CreateKey needs PutKeyPolicy on the
-            # new key too [BC-KMS]. Pass source_kms_key_arn to narrow it to one key.
-            "ManageKeyPolicies",
-            ["kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:ListResourceTags"],
-            [key],
-        ),
+        # The alias side of CreateAlias; the key side is in the new key's policy.
+        _statement("CreateShareKeyAlias", ["kms:CreateAlias"], [_arn(partition, "kms", region, account, KEY_ALIAS)]),
+        # The share key's policy names the role that manages it, path included: GetRole tells the path.
+        _statement("ReadOwnRole", ["iam:GetRole"], [f"arn:{partition}:iam::{account}:role/*"]),
         # RDS re-encrypts the copy under the CMK on the caller's behalf, through a grant the caller
         # lets it create: "a user must have permissions to call ... kms:CreateGrant, kms:DescribeKey"
         # [AUR-KEYS] (DescribeKey: the DescribeKeys statement above).
@@ -153,20 +206,16 @@ def _source(
             {"StringLike": {"kms:ViaService": f"rds.{region}.amazonaws.com"}},
         ),
     ]
+    if key_arn:
+        # Your own CMK: rdsshare adds the target's grant to its policy, and removes it on cleanup.
+        statements.append(_statement("ExtendYourKeyPolicy", ["kms:GetKeyPolicy", "kms:PutKeyPolicy"], [key_arn]))
     if cleanup:
         statements += [
             _statement("CleanupSnapshots", ["rds:DeleteDBClusterSnapshot", "rds:DeleteDBSnapshot"], [ours, db_ours]),
-            # Only keys rdsshare created (tagged at CreateKey) can be scheduled for deletion.
+            # The alias side of DeleteAlias; the key side, and ScheduleKeyDeletion, are in the share
+            # key's own policy.
             _statement(
-                "CleanupShareKey",
-                ["kms:ScheduleKeyDeletion"],
-                [_arn(partition, "kms", region, account, "key/*")],
-                managed,
-            ),
-            _statement(
-                "CleanupShareKeyAlias",
-                ["kms:DeleteAlias"],
-                [_arn(partition, "kms", region, account, KEY_ALIAS), _arn(partition, "kms", region, account, "key/*")],
+                "CleanupShareKeyAlias", ["kms:DeleteAlias"], [_arn(partition, "kms", region, account, KEY_ALIAS)]
             ),
         ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -263,7 +312,10 @@ def _target(
             "GrantsOnSourceKeyForRds",
             ["kms:CreateGrant"],
             [src_key],
-            {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            {
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+                "StringLike": {"kms:ViaService": f"rds.{region}.amazonaws.com"},  # region may be "*"
+            },
         ),
         # The target's own customer keys for the restored cluster (RDS: a grant) and the master
         # secret (Secrets Manager: a grant and data keys) [AUR-KEYS], [AUR-SM]. Not needed for the
@@ -286,11 +338,18 @@ def _target(
     ]
     if cleanup:
         statements += [
-            # Deleting the restored cluster takes a final snapshot, rdsshare-<cluster>-final [SAR-RDS].
+            # Without restore ids, only what rdsshare made (its tag) may be deleted.
             _statement(
                 "CleanupRestored",
-                ["rds:DeleteDBCluster", "rds:DeleteDBInstance", "rds:CreateDBClusterSnapshot"],
-                [*clusters, *instances, rds("cluster-snapshot:rdsshare-*")],
+                ["rds:DeleteDBCluster", "rds:DeleteDBInstance"],
+                [*clusters, *instances],
+                None if restore_ids else {"StringEquals": {"aws:ResourceTag/rdsshare:managed-by": "rdsshare"}},
+            ),
+            # Deleting the restored cluster takes a final snapshot, rdsshare-<cluster>-final-<token> [SAR-RDS].
+            _statement(
+                "FinalSnapshotOfRestored",
+                ["rds:DeleteDBCluster", "rds:CreateDBClusterSnapshot"],
+                [rds("cluster-snapshot:rdsshare-*")],
             ),
             # The target's own copy of a shared DB snapshot (the backup copy of a cluster stays).
             _statement("CleanupTargetCopy", ["rds:DeleteDBSnapshot"], [rds("snapshot:rdsshare-*")]),

@@ -232,13 +232,16 @@ class KeyManager:
         *,
         target_account_ids: Sequence[str],
         admin_principals: Sequence[str] = (),
+        managers: Sequence[str] = (),
         tags: Sequence[dict[str, str]] = (),
         look_for_orphans: bool = True,
     ) -> tuple[KeyInfo, Outcome]:
         """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
 
         Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
-        replaced. Serialized per account and region within the process.
+        replaced. A created key's policy lets ``managers`` (the session's IAM principal) manage it,
+        so IAM need not grant policy writes or deletion on keys at large. Serialized per account
+        and region within the process.
 
         An orphan is a key a run created but crashed before naming (``CreateAlias``); finding
         one means reading every key of the account (``ListKeys`` + ``DescribeKey`` each).
@@ -250,6 +253,7 @@ class KeyManager:
             return self._ensure_share_key(
                 target_account_ids=target_account_ids,
                 admin_principals=admin_principals,
+                managers=managers,
                 tags=tags,
                 look_for_orphans=look_for_orphans,
             )
@@ -259,6 +263,7 @@ class KeyManager:
         *,
         target_account_ids: Sequence[str],
         admin_principals: Sequence[str] = (),
+        managers: Sequence[str] = (),
         tags: Sequence[dict[str, str]] = (),
         look_for_orphans: bool = True,
     ) -> tuple[KeyInfo, Outcome]:
@@ -267,6 +272,7 @@ class KeyManager:
             owner_account_id=self.account_id,
             target_account_ids=target_account_ids,
             admin_principals=admin_principals,
+            managers=managers,
             partition=self.partition,
             region=self.region,
         )

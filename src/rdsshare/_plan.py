@@ -15,7 +15,7 @@ import attrs
 from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
-from ._errors import InputError, RdsShareError, error_code, error_message
+from ._errors import InputError, RdsShareError, error_code, error_message, translate_client_error
 from ._events import Emitter
 from ._instance import InstanceRestoreSpec, secret_on_restore, unshareable_options
 from ._keys import KeyInfo, KeyManager
@@ -23,6 +23,7 @@ from ._kinds import CLUSTER, EncryptionType, SnapshotKind, describe_encryption, 
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, copy_id, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._share import ShareManager
+from ._waiting import TRANSIENT_CODES, is_transient
 
 if TYPE_CHECKING:
     from ._session import AccountSession
@@ -155,6 +156,8 @@ class Preflight:
         self.source_arn: str | None = None
         #: the ``restore`` attribute of the snapshot to share, when preflight read it (the run reuses it)
         self.shared_with: dict[str, list[str]] = {}
+        #: who manages the share key this run creates (its session's IAM principal): decided here
+        self.key_managers: tuple[str, ...] = ()
         # snapshots looked up together (lower-cased id -> snapshot or None)
         self._found: dict[str, dict[str, Any] | None] = {}
         self.steps: list[PlanStep] = []
@@ -172,10 +175,16 @@ class Preflight:
         )
 
     def _try(self, check: str, account: str, resource: str, fix: str, fn: Callable[[], T]) -> T | None:
-        """Run a read-only call; a failure becomes a problem and None."""
+        """Run a read-only call; a refusal becomes a problem and None.
+
+        Throttling and AWS-side failures that outlasted botocore's retries are no problem of the input:
+        they raise, as a retryable :class:`~rdsshare.AwsError`.
+        """
         try:
             return fn()
         except ClientError as exc:
+            if is_transient(exc):
+                raise translate_client_error(exc, step="preflight", account_id=account, resource=resource) from exc
             self._problem(
                 check,
                 error_message(exc) or error_code(exc),
@@ -185,6 +194,8 @@ class Preflight:
                 code=error_code(exc),
             )
         except RdsShareError as exc:
+            if exc.error_code in TRANSIENT_CODES:
+                raise
             self._problem(check, exc.message, exc.fix or fix, account=account, resource=resource, code=exc.error_code)
         return None
 
@@ -449,6 +460,15 @@ class Preflight:
                     KEY_ALIAS,
                     "the snapshot uses the AWS-managed aws/rds key, which cannot be shared",
                 )
+                # The key's policy names the principal that manages it (see CmkPolicyBuilder.managers).
+                manager = self._try(
+                    "source-key",
+                    self.src,
+                    self.source.caller_arn,
+                    "allow iam:GetRole on the session's role",
+                    lambda: (self.source.principal_arn(),),
+                )
+                self.key_managers = tuple(m for m in manager or () if m)
                 copy_key = KeyInfo(
                     arn=KEY_ALIAS,
                     key_id=KEY_ALIAS,

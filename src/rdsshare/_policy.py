@@ -42,6 +42,7 @@ __all__ = ["CmkPolicyBuilder", "allows_put_key_policy", "principal_arns"]
 
 ROOT_SID = "Enable IAM User Permissions"
 ADMIN_SID = "rdsshare: allow key administration"
+MANAGER_SID = "rdsshare: allow the share key's manager"
 USE_SID = "rdsshare: allow use of the key"
 GRANT_SID = "rdsshare: allow attachment of persistent resources"
 
@@ -53,6 +54,16 @@ USE_ACTIONS = (
     "kms:ReEncrypt*",
 )
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+#: What rdsshare does to its own share key. Granted here, to the principal that created the key, and
+#: not in IAM: an IAM grant can only be scoped by tags or aliases, which the same principal can set on
+#: any key (tagging at CreateKey needs kms:TagResource on every key [KMS-TAGS]).
+MANAGER_ACTIONS = (
+    "kms:CreateAlias",
+    "kms:DeleteAlias",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+)
 ADMIN_ACTIONS = (
     "kms:CancelKeyDeletion",
     "kms:Create*",
@@ -70,6 +81,21 @@ ADMIN_ACTIONS = (
     "kms:Update*",
 )
 MAX_POLICY_BYTES = 32 * 1024
+
+#: Why each statement rdsshare writes is there, by Sid: the docs' permissions page prints these.
+REASONS: dict[str, str] = {
+    ROOT_SID: "The source account's root gets `kms:*`, which delegates the key to the account's IAM policies. "
+    "It is the whole default policy of a key created through the API [KMS-DEF] and keeps the key manageable: "
+    "KMS refuses a policy that would stop the caller from changing it later [BC-KMS], [KMS-LOCKOUT].",
+    ADMIN_SID: "The roles you name as key administrators (`key_admin_principals=`, `--admin`).",
+    MANAGER_SID: "On rdsshare's share key only: the role that created it may write its policy, name or unname "
+    "it and schedule its deletion. This is not in IAM, where it could only be scoped by tags or aliases that "
+    "the same role can put on any key [KMS-TAGS].",
+    USE_SID: "The target accounts may use the key to decrypt the shared snapshot and re-encrypt it during their "
+    "restore [AUR-SHARE], [RDS-SHARE], only through RDS (`kms:ViaService`, [KMS-COND]): never directly.",
+    GRANT_SID: "`CreateGrant`, `ListGrants`, `RevokeGrant` only for AWS resources (`kms:GrantIsForAWSResource`): "
+    "what RDS needs to restore from the snapshot. Without it the restore fails with `KMSKeyNotAccessibleFault`.",
+}
 
 _PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$")
 
@@ -182,6 +208,8 @@ class CmkPolicyBuilder:
     owner_account_id: str = attrs.field(validator=lambda _i, _a, v: validate_account_id(v, "owner"))
     target_account_ids: tuple[str, ...] = attrs.field(converter=_strings)
     admin_principals: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    #: principals that manage rdsshare's own share key (the role that creates it): see MANAGER_ACTIONS
+    managers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     partition: str = "aws"
     #: the key's region, for the ``kms:ViaService`` condition (None: any region's RDS)
     region: str | None = None
@@ -198,6 +226,7 @@ class CmkPolicyBuilder:
                     fix="share with a different account",
                 )
 
+    @managers.validator
     @admin_principals.validator
     def _check_admins(self, _attr: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
         for arn in value:
@@ -235,6 +264,16 @@ class CmkPolicyBuilder:
                     "Effect": "Allow",
                     "Principal": {"AWS": sorted(set(self.admin_principals))},
                     "Action": list(ADMIN_ACTIONS),
+                    "Resource": "*",
+                }
+            )
+        if self.managers:
+            out.append(
+                {
+                    "Sid": MANAGER_SID,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": sorted({_role_arn_of(m) for m in self.managers})},
+                    "Action": list(MANAGER_ACTIONS),
                     "Resource": "*",
                 }
             )

@@ -18,6 +18,7 @@ from ._errors import InputError, translate_client_error
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -95,6 +96,9 @@ class AccountSession:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._identity: dict[str, str] | None = None
+        #: the IAM role of a from_role session, as the user named it (with its path)
+        self._role_arn: str | None = None
+        self._principal: tuple[str | None] | None = None
 
     # -- constructors ---------------------------------------------------------------------
     @classmethod
@@ -191,11 +195,13 @@ class AccountSession:
         botocore_session._credentials = refreshable  # type: ignore[attr-defined]
         if region:
             botocore_session.set_config_variable("region", region)
-        return cls(
+        made = cls(
             boto3.Session(botocore_session=botocore_session, region_name=region),
             endpoint_url=endpoint_url,
             config=config,
         )
+        made._role_arn = role_arn
+        return made
 
     # -- identity ---------------------------------------------------------------------------
     @property
@@ -215,6 +221,8 @@ class AccountSession:
                     self._session, endpoint_url=self._endpoint_url, config=self._config, region=region
                 )
                 other._identity = self._identity
+                other._role_arn = self._role_arn
+                other._principal = self._principal
                 self._regions[region] = other
             return other
 
@@ -255,6 +263,40 @@ class AccountSession:
         """The ARN of the calling principal."""
         return self._caller_identity()["Arn"]
 
+    def principal_arn(self) -> str | None:
+        """The IAM principal behind this session, as a key policy names it; None for the root user.
+
+        An assumed-role session's ARN (``arn:aws:sts::A:assumed-role/R/S``) is not what a policy names:
+        that is the role's ARN, path included (``role/aws-reserved/sso.amazonaws.com/R`` for IAM Identity
+        Center roles), which only ``iam:GetRole`` tells, unless the session came from :meth:`from_role`.
+        Asked once per session.
+        """
+        if self._principal is None:
+            self._principal = (self._resolve_principal(),)
+        return self._principal[0]
+
+    def _resolve_principal(self) -> str | None:
+        arn = self.caller_arn
+        parts = arn.split(":")
+        resource = parts[5] if len(parts) > 5 else ""
+        if resource.startswith("user/"):
+            return arn
+        if not resource.startswith("assumed-role/"):
+            return None  # the root user, or a federated user: the account-root statement covers it
+        role = resource.split("/")[1]
+        if self._role_arn is not None and self._role_arn.rsplit("/", 1)[-1] == role:
+            return self._role_arn
+        try:
+            return str(self.iam().get_role(RoleName=role)["Role"]["Arn"])
+        except ClientError as exc:
+            error = translate_client_error(exc, step="source-key", account_id=self.account_id, resource=role)
+            error.fix = (
+                f"allow iam:GetRole on the role {role} (rdsshare names it, path included, in its share key's "
+                "policy), or make the session with AccountSession.from_role(<the role's ARN>)"
+            )
+            error.args = (error._render(),)
+            raise error from exc
+
     @property
     def partition(self) -> str:
         """The ARN partition of the caller (``aws``, ``aws-cn``, ``aws-us-gov``)."""
@@ -271,6 +313,8 @@ class AccountSession:
     def client(self, service: Literal["secretsmanager"]) -> SecretsManagerClient: ...
     @overload
     def client(self, service: Literal["ec2"]) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["iam"]) -> IAMClient: ...
 
     def client(self, service: ServiceName) -> Any:
         """A cached client for ``service`` with rdsshare's configuration."""
@@ -324,6 +368,10 @@ class AccountSession:
     def ec2(self) -> EC2Client:
         """The EC2 client."""
         return self.client("ec2")
+
+    def iam(self) -> IAMClient:
+        """The IAM client (read-only use: the session's own role)."""
+        return self.client("iam")
 
     def __repr__(self) -> str:
         account = self._identity["Account"] if self._identity else "?"

@@ -33,6 +33,8 @@ from rdsshare.testing import EmulatedAWS
 
 from ..accounts import OTHER, SOURCE, TARGET
 
+ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 DOCS = ROOT / "docs"
@@ -79,6 +81,8 @@ def test_share_between_profiles(aws: EmulatedAWS) -> None:
 
 def test_share_with_roles(aws: EmulatedAWS) -> None:
     aws.create_cluster(SOURCE, "example-db")
+    for account, role in ((SOURCE, "rdsshare-source"), (TARGET, "rdsshare-target")):
+        aws.role_session(account, role, ADMIN)  # the roles exist, as in AWS (the share key's policy names one)
     tools = AccountSession(aws.session(OTHER), endpoint_url=aws.endpoint_url)  # e.g. a CI runner's account
     source, target = share_with_roles.sessions_from_roles(
         f"arn:aws:iam::{SOURCE}:role/rdsshare-source",
@@ -203,6 +207,8 @@ def test_resumable_job_finishes_over_several_invocations(aws: EmulatedAWS) -> No
 
 def test_resumable_job_lambda_handler(aws: EmulatedAWS) -> None:
     aws.create_cluster(SOURCE, "example-db")
+    for account, role in ((SOURCE, "rdsshare-source"), (TARGET, "rdsshare-target")):
+        aws.role_session(account, role, ADMIN)  # the roles exist, as in AWS (the share key's policy names one)
     net = aws.create_network(TARGET, "example-db-2")
     event = {
         "region": aws.region,

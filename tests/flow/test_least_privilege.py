@@ -46,9 +46,16 @@ class Run:
 
     aws: EmulatedAWS
     removed: tuple[str, str] | None = None
+    #: the user's own source CMK, when the flow has one (its ARN goes into the source policy)
+    source_key: str | None = None
 
     def policy(self, side: str, account: str) -> Policy:
-        policy = required_iam_policy(side, source_account_id=SOURCE, target_account_id=account)  # type: ignore[arg-type]
+        policy = required_iam_policy(
+            side,  # type: ignore[arg-type]
+            source_account_id=SOURCE,
+            target_account_id=account,
+            source_kms_key_arn=self.source_key if side == "source" else None,
+        )
         if self.removed is not None and self.removed[0] == side:
             policy = _without(policy, self.removed[1])
         return policy
@@ -96,6 +103,7 @@ def _cluster_from_snapshot(run: Run) -> None:
 def _cluster_cmk_with_backup(run: Run) -> None:
     """A customer key on both sides, the secret under a target CMK, a backup copy, then everything removed."""
     key = run.aws.client(SOURCE, "kms").create_key()["KeyMetadata"]["Arn"]
+    run.source_key = key  # the user's CMK: its ARN scopes the source policy's key-policy statement
     run.aws.create_cluster(SOURCE, "example-db", kms_key_id=key)
     target_key = run.aws.client(TARGET, "kms").create_key()["KeyMetadata"]["Arn"]
     spec = attrs.evolve(run.spec(), backup_copy=True, kms_key_id=target_key, master_user_secret_kms_key_id=target_key)
@@ -146,7 +154,8 @@ FLOWS: dict[str, Callable[[Run], None]] = {
 
 
 def _policies() -> tuple[Policy, Policy]:
-    run = Run(aws=None)  # type: ignore[arg-type]  # only builds policies
+    # only builds policies; with a user key, so that its statement is among the actions tested
+    run = Run(aws=None, source_key=f"arn:aws:kms:us-east-1:{SOURCE}:key/your-key")  # type: ignore[arg-type]
     return run.policy("source", TARGET), run.policy("target", TARGET)
 
 

@@ -19,6 +19,7 @@ from rdsshare import (
     required_iam_policy,
     share_cluster_snapshot,
 )
+from rdsshare._policy import MANAGER_ACTIONS, MANAGER_SID
 from rdsshare.testing import EmulatedAWS
 
 from ..accounts import SOURCE, TARGET
@@ -262,6 +263,9 @@ def test_iam_policies_allow_every_call_of_a_full_flow_and_cleanup(aws: EmulatedA
     _record(target, target_calls)
     result = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
     assert result.manifest is not None
+    key_policy = json.loads(
+        aws.client(SOURCE, "kms").get_key_policy(KeyId=result.source_kms_key_arn or "", PolicyName="default")["Policy"]
+    )
     cleanup(result.manifest, source=source, target=target, delete_restored_cluster=True)
     assert {"rds:CopyDBClusterSnapshot", "kms:CreateKey", "rds:ModifyDBClusterSnapshotAttribute"} <= source_calls
     assert {"rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance", "rds:ModifyDBCluster"} <= target_calls
@@ -270,7 +274,13 @@ def test_iam_policies_allow_every_call_of_a_full_flow_and_cleanup(aws: EmulatedA
     tgt_policy = required_iam_policy("target", source_account_id=SOURCE, target_account_id=TARGET, region=aws.region)
     # "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
     free = {"sts:GetCallerIdentity"}
-    assert [c for c in sorted(source_calls - free) if not _allows(src_policy, c)] == []
+    # The share key's own policy lets the role that made it manage it; IAM no longer grants that on key/*.
+    [manager] = [st for st in key_policy["Statement"] if st.get("Sid") == MANAGER_SID]
+    assert manager["Principal"] == {"AWS": [source.principal_arn()]}
+    by_key_policy = set(manager["Action"])
+    assert by_key_policy == set(MANAGER_ACTIONS)
+    assert [c for c in sorted(source_calls - free) if not _allows(src_policy, c) and c not in by_key_policy] == []
+    assert {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} <= source_calls  # cleanup used them
     assert [c for c in sorted(target_calls - free) if not _allows(tgt_policy, c)] == []
     # Tags on create need AddTagsToResource; the target needs CreateGrant on the source key.
     assert _allows(src_policy, "rds:AddTagsToResource")
@@ -296,7 +306,10 @@ def test_iam_policy_scopes_to_given_resources() -> None:
     assert f"arn:aws:rds:us-east-1:{TARGET}:cluster:example-db-2" in text
     grants = [s for s in policy["Statement"] if "kms:CreateGrant" in s["Action"] and key in s["Resource"]]
     assert grants
-    assert grants[0]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert grants[0]["Condition"] == {
+        "Bool": {"kms:GrantIsForAWSResource": "true"},
+        "StringLike": {"kms:ViaService": "rds.us-east-1.amazonaws.com"},
+    }
     with pytest.raises(ValueError, match="side"):
         required_iam_policy("both", source_account_id=SOURCE, target_account_id=TARGET)  # type: ignore[arg-type]
 

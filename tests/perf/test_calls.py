@@ -44,6 +44,7 @@ FIRST_RUN: dict[Kind, list[str]] = {
         "S rds:DescribeAccountAttributes",
         "S kms:DescribeKey",  # the cluster's key: aws/rds
         "S kms:DescribeKey",  # alias/rdsshare/share-key: not yet
+        "S iam:GetRole",  # the role (with its path) that the new key's policy lets manage it
         "T kms:DescribeKey",  # the target's key
         "S rds:CreateDBClusterSnapshot",
         "S kms:CreateKey",

@@ -100,10 +100,18 @@ def test_interrupt_while_aws_is_still_working(step: str) -> None:
         assert fingerprint(aws) == expected
 
 
+def _roles(aws: EmulatedAWS) -> None:
+    """The roles the sessions assume exist, as in AWS (the share key's policy names the source one)."""
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    aws.role_session(SOURCE, "share", admin)
+    aws.role_session(TARGET, "restore", admin)
+
+
 def test_expired_token_refreshes_assumed_role_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
     with EmulatedAWS() as aws:
         spec = _seed(aws)
+        _roles(aws)
         source = AccountSession.from_role(
             f"arn:aws:iam::{SOURCE}:role/share", base=AccountSession(aws.session(SOURCE)), duration_seconds=3600
         )
@@ -204,6 +212,7 @@ def test_expired_token_refreshes_also_on_calls_botocore_does_not_retry(
     monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
     with EmulatedAWS() as aws:
         spec = _seed(aws)
+        _roles(aws)
         source = AccountSession.from_role(f"arn:aws:iam::{SOURCE}:role/share", base=AccountSession(aws.session(SOURCE)))
         target = AccountSession.from_role(
             f"arn:aws:iam::{TARGET}:role/restore", base=AccountSession(aws.session(TARGET))

@@ -119,3 +119,15 @@ def test_default_option_groups_exist(aws: EmulatedAWS) -> None:
     [group] = rds.describe_option_groups(OptionGroupName="default:postgres-17")["OptionGroupsList"]
     assert (group["EngineName"], group["Options"]) == ("postgres", [])
     assert [g["OptionGroupName"] for g in rds.describe_option_groups()["OptionGroupsList"]] == ["default:postgres-17"]
+
+
+def test_key_policy_calls_default_the_policy_name(aws: EmulatedAWS) -> None:
+    """``PolicyName``: "If no policy name is specified, the default value is default"."""
+    kms = aws.client(SOURCE, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    policy = kms.get_key_policy(KeyId=key)["Policy"]
+    kms.put_key_policy(KeyId=key, Policy=policy)
+    assert kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"] == policy
+    with pytest.raises(ClientError) as raised:
+        kms.get_key_policy(KeyId=key, PolicyName="other")
+    assert error_code(raised) == "NotFoundException"

@@ -188,3 +188,11 @@ def test_r12_moto_keeps_a_deleted_clusters_automated_snapshots(plain: Clients) -
     # under the same id within that minute (DBClusterSnapshotAlreadyExistsFault from CreateDBCluster).
     automated = rds.describe_db_cluster_snapshots(SnapshotType="automated")["DBClusterSnapshots"]
     assert [s["DBClusterIdentifier"] for s in automated] == ["orders"]
+
+
+def test_r13_moto_needs_a_key_policy_name(plain: Clients) -> None:
+    kms = plain(SOURCE, "kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as raised:  # AWS: PolicyName defaults to "default"
+        kms.get_key_policy(KeyId=key)
+    assert raised.value.response["Error"]["Code"] == "NotFoundException"

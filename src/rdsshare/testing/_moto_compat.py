@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import moto.kms.models as kms_models
+import moto.kms.responses as kms_responses
 from moto.core.responses import BaseResponse
+from moto.kms.exceptions import NotFoundException
 from moto.kms.models import KmsBackend
 from moto.kms.responses import KmsResponse
 from moto.rds.exceptions import DBSnapshotNotFoundFault, RDSClientError
@@ -84,6 +86,13 @@ def _nothing(self: Any, key_id: str, action: str) -> None:
     the bed's request boundary evaluates key policies instead."""
 
 
+def _default_policy_name(policy_name: str | None) -> None:
+    """``PolicyName`` is optional: "If no policy name is specified, the default value is default"
+    (botocore model, GetKeyPolicy/PutKeyPolicy); moto answered NotFoundException without it."""
+    if policy_name not in (None, "default"):
+        raise NotFoundException("No such policy exists")
+
+
 def _snapshot_not_found_init(self: Any, snapshot_identifier: str) -> None:
     RDSClientError.__init__(self, "DBSnapshotNotFound", f"DBSnapshot {snapshot_identifier} not found.")
 
@@ -129,6 +138,13 @@ PATCHES: tuple[Patch, ...] = (
             ("cancel_key_deletion", "(self, key_id: str) -> None"),
             ("schedule_key_deletion", "(self, key_id: str, pending_window_in_days: int) -> float"),
         )
+    ),
+    Patch(
+        kms_responses,
+        "_assert_default_policy",
+        "(policy_name: str) -> None",
+        _value(_default_policy_name),
+        "PolicyName defaults to default",
     ),
     Patch(
         KmsResponse,

@@ -26,8 +26,8 @@ What is modelled:
   ``kms:TagResource``. What RDS does with KMS and Secrets Manager on the caller's behalf is checked where
   RDS does it (:mod:`.kms`, :mod:`.secrets`).
 * Condition keys: ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalOrgID`` (for accounts in a
-  declared organization), ``aws:RequestTag/*``, ``aws:TagKeys``, ``aws:ResourceTag/*`` for KMS keys,
-  ``kms:CallerAccount``, ``kms:ViaService``, ``kms:GrantIsForAWSResource``.
+  declared organization), ``aws:RequestTag/*``, ``aws:TagKeys``, ``aws:ResourceTag/*`` (KMS keys; RDS
+  clusters, instances and snapshots), ``kms:CallerAccount``, ``kms:ViaService``, ``kms:GrantIsForAWSResource``.
 
 Not modelled: permission boundaries, session policies, SCPs and RCPs, ``iam:PassRole``.
 """
@@ -205,13 +205,40 @@ def access_denied(
     return code, message, status
 
 
+_RDS_COLLECTIONS = {
+    "cluster": "clusters",
+    "db": "databases",
+    "cluster-snapshot": "cluster_snapshots",
+    "snapshot": "database_snapshots",
+}
+
+
+def rds_resource_tags(arn: str) -> dict[str, ContextValue]:
+    """``aws:ResourceTag/<key>`` of an existing RDS cluster, instance or snapshot named by ``arn``.
+
+    RDS supports the global tag condition on these resource types [SAR-RDS]; a resource that does not exist
+    yet (the new resource of a create) has no tags.
+    """
+    from moto.rds.models import rds_backends
+
+    parts = arn.split(":")
+    if len(parts) < 7 or parts[2] != "rds" or parts[5] not in _RDS_COLLECTIONS:
+        return {}
+    region, account, kind, ident = parts[3], parts[4], parts[5], ":".join(parts[6:])
+    found = getattr(rds_backends[account][region], _RDS_COLLECTIONS[kind]).get(ident.lower())
+    if found is None:
+        return {}
+    return {f"aws:ResourceTag/{t['Key']}": str(t["Value"]) for t in (getattr(found, "tags", None) or [])}
+
+
 def check_request(
     caller: Caller, service: str, operation: str, params: Mapping[str, Any], region: str
 ) -> tuple[str, str, int] | None:
     """The refusal of a non-KMS call the caller's IAM does not allow, or None."""
     context: dict[str, ContextValue] = {**caller_context(caller), **tag_context(params.get("Tags"))}
     for action, resource in required_actions(service, operation, params, caller.account_id, region):
-        decision = identity_decision(caller, action, resource, context)
+        here = {**context, **rds_resource_tags(resource)} if service == "rds" else context
+        decision = identity_decision(caller, action, resource, here)
         if not decision.allowed:
             return access_denied(service, caller, action, resource, decision)
         note(caller, action)

@@ -164,6 +164,8 @@ def required_actions(
             secret = f"arn:aws:secretsmanager:{region}:{account}:secret:rds!*"
             needs += [(a, secret) for a in _SECRET_OPERATIONS[operation]]
         return needs
+    if service == "iam" and operation == "GetRole":
+        return [(action, f"arn:aws:iam::{account}:role/{params.get('RoleName', '')}")]
     if service == "sts" and operation == "AssumeRole":
         return [(action, str(params.get("RoleArn") or "*"))]
     if service == "secretsmanager":
