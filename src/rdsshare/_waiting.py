@@ -178,8 +178,44 @@ def wait_for(
     slept = 0.0  # planned sleeps: the clock of instant (testing) mode
     missing = 0
     last: tuple[str, int | None] | None = None
+    failures = 0
     while True:
-        obs = poll()
+        try:
+            obs = poll()
+        except Exception as exc:
+            # botocore gave up on throttling or a 5xx: keep polling within this wait's deadline,
+            # backing off, instead of failing a run whose AWS operation is still going on.
+            if not _transient_poll_error(exc):
+                raise
+            failures += 1
+            elapsed = max(clock() - start, slept)
+            if elapsed >= timeout:
+                raise WaitTimeoutError(
+                    f"{resource} not ready after {policy.timeout}: the last polls failed with {_code_of(exc)}",
+                    step=step,
+                    account_id=account_id,
+                    resource=resource,
+                    fix="the AWS operation continues; rerun the same call to resume waiting",
+                ) from exc
+            delay = min(
+                policy.max_interval_seconds,
+                max(policy.min_interval_seconds, 2.0 ** min(failures, 8)),
+                timeout - elapsed,
+            )
+            emit(
+                Retrying(
+                    step=step,
+                    account_id=account_id,
+                    resource=resource,
+                    attempt=failures,
+                    error_code=_code_of(exc),
+                    wait_seconds=delay,
+                )
+            )
+            slept += delay
+            _sleep(delay)
+            continue
+        failures = 0
         elapsed = max(clock() - start, slept)
         if obs is None:
             missing += 1
@@ -225,6 +261,20 @@ def wait_for(
         delay = min(policy.next_delay(elapsed, obs.percent if obs else None), timeout - elapsed)
         slept += delay
         _sleep(delay)
+
+
+def _transient_poll_error(exc: BaseException) -> bool:
+    if isinstance(exc, RdsShareError):  # translated by the step that polled
+        return exc.error_code in TRANSIENT_CODES or is_transient(exc.__cause__ or exc)
+    return is_transient(exc)
+
+
+def _code_of(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return error_code(exc) or type(exc).__name__
+    if isinstance(exc, RdsShareError):
+        return exc.error_code or type(exc).__name__
+    return type(exc).__name__
 
 
 def retry_call(

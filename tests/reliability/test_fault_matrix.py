@@ -13,8 +13,18 @@ from typing import Any
 
 import pytest
 
-from rdsshare import ClusterRestoreSpec, set_testing, share_cluster_snapshot
-from rdsshare.testing import EmulatedAWS
+from rdsshare import (
+    AwsError,
+    ClusterRestoreSpec,
+    Event,
+    InputError,
+    PreflightError,
+    Retrying,
+    StepProgress,
+    set_testing,
+    share_cluster_snapshot,
+)
+from rdsshare.testing import EmulatedAWS, Fault
 
 from ..accounts import SOURCE
 from ..flow.helpers import restore_spec, sessions
@@ -23,6 +33,7 @@ from .state import fingerprint
 # Every operation a clean default-key run makes (checked by test_operation_list_is_complete).
 OPERATIONS = [
     ("sts", "GetCallerIdentity"),
+    ("iam", "GetRole"),  # the role's ARN, to name it as the share key's manager
     ("rds", "DescribeDBClusters"),
     ("rds", "DescribeDBClusterSnapshots"),
     ("kms", "DescribeKey"),
@@ -134,6 +145,36 @@ def test_key_propagation(service: str, operation: str, code: str, matrix: dict[t
         matrix[(f"{service}:{operation}", "kms-propagation")] = result
 
 
+@pytest.mark.parametrize("step", ["snapshot", "copy", "restore", "instances"])
+def test_polls_botocore_gave_up_on_are_retried_within_the_wait(step: str) -> None:
+    """Throttling past botocore's six attempts while a wait polls is retried, not a failed run."""
+    expected = _baseline()
+    with EmulatedAWS() as aws:
+        spec = _seed(aws)
+        aws.operation_seconds = 0.05
+        describe = {
+            "snapshot": "DescribeDBClusterSnapshots",
+            "copy": "DescribeDBClusterSnapshots",
+            "restore": "DescribeDBClusters",
+            "instances": "DescribeDBInstances",
+        }[step]
+        faults: list[Fault] = []
+        retries: list[Retrying] = []
+
+        def hook(event: Event) -> None:
+            if isinstance(event, StepProgress) and event.step == step and not faults:
+                faults.append(aws.inject_fault("rds", describe, "Throttling", times=8))
+            if isinstance(event, Retrying):
+                retries.append(event)
+
+        source, target = sessions(aws)
+        share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec, on_event=hook)
+        assert len(faults) == 1
+        assert faults[0].hits == 8
+        assert any(r.step == step and r.error_code == "Throttling" for r in retries)
+        assert fingerprint(aws) == expected
+
+
 @pytest.mark.server
 def test_faults_over_http(matrix: dict[tuple[str, str], str]) -> None:
     """A sample of the matrix through a real HTTP server: throttling, 500 and a lost response."""
@@ -145,3 +186,30 @@ def test_faults_over_http(matrix: dict[tuple[str, str], str]) -> None:
         aws.inject_fault("rds", "CreateDBInstance", "InternalFailure", status=500, after=True)
         _run(aws, restore)
         assert fingerprint(aws) == expected
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "code"),
+    [
+        ("rds", "DescribeDBClusters", "Throttling"),
+        ("kms", "DescribeKey", "ThrottlingException"),
+        ("ec2", "DescribeSecurityGroups", "RequestLimitExceeded"),
+        ("rds", "DescribeDBSubnetGroups", "InternalFailure"),
+    ],
+)
+def test_throttling_in_preflight_is_a_retryable_aws_error_not_a_problem(
+    service: str, operation: str, code: str
+) -> None:
+    """Past botocore's six attempts, preflight raises AwsError (exit 1, rerun), never bad input."""
+    with EmulatedAWS() as aws:
+        spec = _seed(aws)
+        aws.inject_fault(service, operation, code, times=12, status=500 if code == "InternalFailure" else 400)
+        source, target = sessions(aws)
+        aws.clear_calls()
+        with pytest.raises(AwsError) as info:
+            share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+        assert not isinstance(info.value, PreflightError)
+        assert info.value.error_code == code
+        assert not isinstance(info.value, InputError)
+        assert info.value.step in ("preflight", "source-key")  # the check that read it
+        assert [c for c in aws.calls if not c.operation.startswith(("Describe", "List", "Get"))] == []

@@ -152,3 +152,62 @@ def test_retry_call_gives_up_after_max_seconds() -> None:
             max_interval_seconds=30,
         )
     assert 3 <= attempts <= 20
+
+
+def _flaky(failures: list[BaseException], then: Observation) -> Any:
+    def poll() -> Observation:
+        if failures:
+            raise failures.pop(0)
+        return then
+
+    return poll
+
+
+def test_a_poll_botocore_gave_up_on_is_retried_within_the_deadline() -> None:
+    events: list[Event] = []
+    errors: list[BaseException] = [
+        _client_error("Throttling"),
+        _client_error("Throttling"),
+        _client_error("InternalError"),
+    ]
+    obs = wait_for(
+        _flaky(errors, Observation(status="available", done=True)),
+        step="copy",
+        account_id="1",
+        resource="snap",
+        emit=Emitter(events.append),
+        policy=WaitPolicy(timeout=timedelta(minutes=5)),
+    )
+    assert obs.done
+    retries = [e for e in events if isinstance(e, Retrying)]
+    assert [(r.attempt, r.error_code) for r in retries] == [(1, "Throttling"), (2, "Throttling"), (3, "InternalError")]
+    assert [r.wait_seconds for r in retries] == [2.0, 4.0, 8.0]  # backs off
+
+
+def test_a_poll_that_keeps_failing_transiently_ends_at_the_deadline() -> None:
+    def poll() -> Observation:
+        raise _client_error("Throttling")
+
+    with pytest.raises(WaitTimeoutError, match="the last polls failed with Throttling") as info:
+        wait_for(
+            poll,
+            step="copy",
+            account_id="1",
+            resource="snap",
+            emit=Emitter(lambda _: None),
+            policy=WaitPolicy(timeout=timedelta(seconds=60)),
+        )
+    assert isinstance(info.value.__cause__, ClientError)
+
+
+def test_a_poll_failing_for_good_is_not_retried() -> None:
+    errors: list[BaseException] = [_client_error("AccessDenied")]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        wait_for(
+            _flaky(errors, Observation(status="available", done=True)),
+            step="copy",
+            account_id="1",
+            resource="snap",
+            emit=Emitter(lambda _: None),
+            policy=WaitPolicy(),
+        )
