@@ -128,6 +128,7 @@ class _Cleaner:
                 account_id=self.m.source_account_id,
                 emit=self.emit,
                 kind=INSTANCE if entry.detail.get("snapshot_kind") == "instance" else CLUSTER,
+                step="cleanup",
             )
             snap = _snapshot_id(entry.arn)
             accounts = [entry.detail.get("target_account", self.m.target_account_id)]
@@ -314,8 +315,8 @@ class _Cleaner:
                 continue
             try:
                 if KEY_ALIAS in aliases:
-                    kms.delete_alias(AliasName=KEY_ALIAS)
-                kms.schedule_key_deletion(KeyId=entry.arn, PendingWindowInDays=self.window)
+                    _delete_alias(kms, KEY_ALIAS)
+                _schedule_deletion(kms, entry.arn, self.window)
             except ClientError as exc:
                 raise translate_client_error(
                     exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
@@ -422,8 +423,44 @@ class _Cleaner:
         try:
             delete(ident)  # type: ignore[operator]
         except ClientError as exc:
-            raise translate_client_error(exc, step="cleanup", account_id=entry.account_id, resource=entry.arn) from exc
+            # After a lost response, botocore's retry meets our own delete: gone, or being deleted.
+            if error_code(exc) not in (not_found, *_BUSY_DELETING) or not _deleted(describe, ident, not_found):
+                raise translate_client_error(
+                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
+                ) from exc
         self.note(action, entry.account_id, entry.arn, "done")
+
+
+#: What RDS answers a delete of a database that is already being deleted.
+_BUSY_DELETING = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault")
+
+
+def _deleted(describe: object, ident: str, not_found: str) -> bool:
+    """Whether the database ``ident`` is gone or being deleted (so our delete was served)."""
+    try:
+        found = describe(ident)  # type: ignore[operator]
+    except ClientError as exc:
+        return error_code(exc) == not_found  # any other answer: the delete's own error stands
+    return str(found.get("Status") or found.get("DBInstanceStatus") or "") == "deleting"
+
+
+def _delete_alias(kms: Any, alias: str) -> None:
+    try:
+        kms.delete_alias(AliasName=alias)
+    except ClientError as exc:
+        if error_code(exc) != "NotFoundException":  # our delete was served, its answer lost
+            raise
+
+
+def _schedule_deletion(kms: Any, key_arn: str, window: int) -> None:
+    try:
+        kms.schedule_key_deletion(KeyId=key_arn, PendingWindowInDays=window)
+    except ClientError as exc:
+        if error_code(exc) != "KMSInvalidStateException":
+            raise
+        # Already pending deletion: our call was served and its answer lost; anything else stands.
+        if kms.describe_key(KeyId=key_arn)["KeyMetadata"].get("KeyState") != "PendingDeletion":
+            raise
 
 
 def cleanup(

@@ -29,11 +29,15 @@ class ShareManager:
     going over the 20-account limit. After a change it checks the attribute in the answer.
     """
 
-    def __init__(self, rds: RDSClient, *, account_id: str, emit: Emitter, kind: SnapshotKind = CLUSTER) -> None:
+    def __init__(
+        self, rds: RDSClient, *, account_id: str, emit: Emitter, kind: SnapshotKind = CLUSTER, step: str = "share"
+    ) -> None:
         self._rds = rds
         self.kind = kind
         self.account_id = account_id
         self._emit = emit
+        #: the step its errors and events name ("cleanup" when cleanup unshares)
+        self.step = step
 
     @staticmethod
     def validate_accounts(account_ids: Sequence[str], *, owner: str) -> list[str]:
@@ -70,7 +74,7 @@ class ShareManager:
         try:
             result = getattr(self._rds, self.kind.describe_attributes)(**{self.kind.id_field: snapshot_id})
         except ClientError as exc:
-            raise translate_client_error(exc, step="share", account_id=self.account_id, resource=snapshot_id) from exc
+            raise translate_client_error(exc, step=self.step, account_id=self.account_id, resource=snapshot_id) from exc
         return self._restore_values(result)
 
     def _restore_values(self, result: Any) -> list[str]:
@@ -90,7 +94,7 @@ class ShareManager:
         if "all" in current:
             raise AwsError(
                 f"{snapshot_id} is public ('all'); rdsshare will not share a public snapshot",
-                step="share",
+                step=self.step,
                 account_id=self.account_id,
                 resource=snapshot_id,
                 fix="remove 'all' from its restore attribute first",
@@ -99,7 +103,7 @@ class ShareManager:
         if not missing:
             self._emit(
                 StepFinished(
-                    step="share",
+                    step=self.step,
                     account_id=self.account_id,
                     resource=snapshot_id,
                     outcome="unchanged",
@@ -110,14 +114,14 @@ class ShareManager:
             raise InputError(
                 f"{snapshot_id} is already shared with {len(current)} accounts; adding "
                 f"{len(missing)} would pass the limit of {MAX_SHARED_ACCOUNTS}",
-                step="share",
+                step=self.step,
                 account_id=self.account_id,
                 resource=snapshot_id,
                 fix="unshare accounts that no longer need it",
             )
         self._emit(
             StepStarted(
-                step="share",
+                step=self.step,
                 account_id=self.account_id,
                 resource=snapshot_id,
                 action=f"share with {', '.join(missing)}",
@@ -129,11 +133,11 @@ class ShareManager:
         if any(a not in now for a in missing):
             raise AwsError(
                 f"{snapshot_id} is not shared with {missing} after the attribute change",
-                step="share",
+                step=self.step,
                 account_id=self.account_id,
                 resource=snapshot_id,
             )
-        self._emit(StepFinished(step="share", account_id=self.account_id, resource=snapshot_id, outcome="updated"))
+        self._emit(StepFinished(step=self.step, account_id=self.account_id, resource=snapshot_id, outcome="updated"))
         return "updated"
 
     def unshare(self, snapshot_id: str, account_ids: Sequence[str]) -> Outcome:
@@ -154,11 +158,11 @@ class ShareManager:
                     ValuesToRemove=list(remove),
                 ),
                 retry_codes=self.kind.busy_codes,
-                step="share",
+                step=self.step,
                 account_id=self.account_id,
                 resource=snapshot_id,
                 emit=self._emit,
                 max_seconds=600.0,
             )
         except ClientError as exc:
-            raise translate_client_error(exc, step="share", account_id=self.account_id, resource=snapshot_id) from exc
+            raise translate_client_error(exc, step=self.step, account_id=self.account_id, resource=snapshot_id) from exc
