@@ -129,6 +129,7 @@ def _problems(items: object, max_workers: object, copies_in_flight: object) -> l
         return problems
     sources: dict[tuple[str, str, str | None], int] = {}
     restores: dict[str, int] = {}
+    instances: dict[str, int] = {}
     for index, item in enumerate(items):
         where = f"items[{index}]"
         if not isinstance(item, Mapping):
@@ -177,6 +178,13 @@ def _problems(items: object, max_workers: object, copies_in_flight: object) -> l
                 )
             else:
                 restores[restore.cluster_id.lower()] = index
+                for instance_id in restore.instance_ids:
+                    if instance_id in instances:
+                        problems.append(
+                            f"{where}: instance {instance_id!r} of restore {restore.cluster_id!r} is also an "
+                            f"instance of items[{instances[instance_id]}]'s restore"
+                        )
+                    instances.setdefault(instance_id, index)
         cleanup = item.get("cleanup", "none")
         if cleanup not in ("none", "intermediates"):
             problems.append(f"{where}: cleanup must be 'none' or 'intermediates', not {cleanup!r}")

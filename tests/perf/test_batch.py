@@ -93,6 +93,56 @@ def test_restore_items_run_to_a_restored_cluster(bed: EmulatedAWS) -> None:
     assert [r.target_cluster_arn.split(":")[-1] for r in result.results if r.target_cluster_arn] == ["db-a-2", "db-b-2"]
 
 
+def test_restore_ids_that_differ_only_past_the_cut_get_distinct_instances(bed: EmulatedAWS) -> None:
+    # 62-character restore ids: "<id>-instance-1" is cut to 63, and the cut keeps them apart.
+    long_a, long_b = "r" * 61 + "a", "r" * 61 + "b"
+    bed.create_cluster(SOURCE, "db-a", instances=0, encrypted=False)
+    bed.create_cluster(SOURCE, "db-b", instances=0, encrypted=False)
+    net = bed.create_network(TARGET, "batch-net")
+    source, target = sessions(bed)
+    specs = [
+        ClusterRestoreSpec(
+            cluster_id=cid,
+            instance_class="db.t3.medium",
+            subnet_group=net.subnet_group,
+            security_group_ids=(net.security_group_id,),
+        )
+        for cid in (long_a, long_b)
+    ]
+    result = share_cluster_snapshots(
+        source=source,
+        target=target,
+        items=[{"cluster_id": "db-a", "restore": specs[0]}, {"cluster_id": "db-b", "restore": specs[1]}],
+    )
+    assert result.ok, [str(i.error) for i in result.failed]
+    rds = bed.client(TARGET, "rds")
+    members = {
+        c["DBClusterIdentifier"]: [m["DBInstanceIdentifier"] for m in c["DBClusterMembers"]]
+        for c in rds.describe_db_clusters()["DBClusters"]
+    }
+    assert len(members[long_a]) == len(members[long_b]) == 1
+    assert members[long_a] != members[long_b]
+    assert all(len(i) <= 63 for ids in members.values() for i in ids)
+
+
+def test_restores_whose_instance_ids_would_collide_are_refused_before_any_call(bed: EmulatedAWS) -> None:
+    # A cut instance id ends with a hash; a user's restore id can spell exactly that id uncut.
+    first = ClusterRestoreSpec(cluster_id="a" * 60, instance_class="db.t3.medium")
+    [cut] = first.instance_ids
+    second = ClusterRestoreSpec(cluster_id=cut.removesuffix("-instance-1"), instance_class="db.t3.medium")
+    assert second.instance_ids == [cut]
+    source, target = sessions(bed)
+    bed.clear_calls()
+    with pytest.raises(InputError) as info:
+        share_cluster_snapshots(
+            source=source,
+            target=target,
+            items=[{"cluster_id": "db-a", "restore": first}, {"cluster_id": "db-b", "restore": second}],
+        )
+    assert f"items[1]: instance {cut!r}" in str(info.value)
+    assert bed.calls == []
+
+
 def test_default_key_items_share_one_key(bed: EmulatedAWS) -> None:
     # Every item needs rdsshare's share key, which none has created yet: without the batch's
     # source-key gate, items reaching that step together each create a key and all but one
