@@ -33,6 +33,7 @@ from ._errors import (
     KeyNotAccessibleError,
     KeyPolicyError,
     NotFoundError,
+    PreflightError,
     QuotaExceededError,
     RdsShareError,
     ResourceFailedError,
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
     from ._iam import required_iam_policy
     from ._instance import InstanceRestoreSpec
     from ._manifest import Manifest, ManifestEntry
-    from ._plan import Plan, PlanStep, PreflightError, Problem
+    from ._plan import Plan, PlanStep, Problem
 
 # Loaded on first use (PEP 562): ``import rdsshare`` does not pay for batch, cleanup, IAM,
 # instance-snapshot and preflight code until it is used (a run loads preflight when it starts).
@@ -72,7 +73,6 @@ _LAZY = {
     "ManifestEntry": "_manifest",
     "Plan": "_plan",
     "PlanStep": "_plan",
-    "PreflightError": "_plan",
     "Problem": "_plan",
     "BatchItemResult": "_batch",
     "BatchResult": "_batch",

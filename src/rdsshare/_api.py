@@ -14,6 +14,7 @@ from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     InputError,
     NotFoundError,
+    PreflightError,
     RdsShareError,
     ResourceFailedError,
 )
@@ -25,7 +26,7 @@ from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
 from ._session import AccountSession
 from ._share import MAX_SHARED_ACCOUNTS, ShareManager
-from ._validation import validate_identifier
+from ._validation import check_run_name, validate_identifier
 from ._waiting import WaitPolicy, retry_call
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ __all__ = ["ShareResult", "TargetResult", "share_cluster_snapshot", "share_insta
 _log = logging.getLogger("rdsshare")
 
 CleanupMode = Literal["none", "intermediates"]
-
-_RUN_NAME = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){0,39}")
 
 
 @attrs.frozen(kw_only=True)
@@ -159,7 +158,7 @@ def _restore_specs(restore: object, *, multi: bool, spec_type: type[Any]) -> Cal
         return lambda accounts: {accounts[0]: restore}
     if isinstance(restore, Mapping):
         for account, spec in restore.items():
-            if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+            if not isinstance(account, str) or not re.fullmatch(r"[0-9]{12}", account):
                 raise InputError(
                     f"restore must be a {name}, or a mapping of target account ids to one; "
                     f"{account!r} is not a 12-digit account id",
@@ -189,18 +188,6 @@ def _restore_specs(restore: object, *, multi: bool, spec_type: type[Any]) -> Cal
         step="input",
         fix=f"restore={name}(...)",
     )
-
-
-def _check_run_name(run_name: str | None) -> None:
-    if run_name is not None and (
-        not isinstance(run_name, str) or not _RUN_NAME.fullmatch(run_name) or run_name.endswith("-")
-    ):
-        raise InputError(
-            f"run_name {run_name!r} is not valid",
-            step="input",
-            resource=str(run_name),
-            fix="use 1-40 lower-case letters, digits and single hyphens, e.g. '2026-11-28'",
-        )
 
 
 @overload
@@ -439,11 +426,11 @@ def _share(
             step="input",
             fix="pass the snapshot id or ARN as a string",
         )
-    arn_pattern = re.compile(rf"arn:(aws[a-z-]*):rds:([a-z0-9-]+):(\d{{12}}):{kind.arn_type}:(.+)")
+    arn_pattern = re.compile(rf"arn:(aws[a-z-]*):rds:([a-z0-9-]+):([0-9]{{12}}):{kind.arn_type}:(.+)")
     if snapshot_id is not None and not arn_pattern.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
         validate_identifier(snapshot_id, kind.identifier_kind, argument="snapshot_id")
     specs_by_position = _restore_specs(restore, multi=targets is not None, spec_type=spec_type)
-    _check_run_name(run_name)
+    check_run_name(run_name)
     if cleanup not in ("none", "intermediates"):
         raise InputError(
             f"cleanup must be 'none' or 'intermediates', not {cleanup!r}",
@@ -506,8 +493,6 @@ def _share(
     if dry_run:
         return plan
     if not plan.ok:
-        from ._plan import PreflightError
-
         raise PreflightError(plan)
     try:
         result = flow.run(
@@ -1020,7 +1005,12 @@ class _Flow:
             outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", account=tgt, found=cluster
         )
         instance_arns, inst_outcome = restorer.ensure_instances(
-            restore, cluster=cluster, run=self.run_name, new_cluster=outcome == "created", token=self.token
+            restore,
+            cluster=cluster,
+            run=self.run_name,
+            new_cluster=outcome == "created",
+            token=self.token,
+            members=self.preflight.members.get(tgt),
         )
         for arn in instance_arns:
             self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=tgt)

@@ -24,13 +24,13 @@ from typing import Any
 
 import attrs
 
-from ._api import ShareResult, _check_run_name, share_cluster_snapshot
+from ._api import ShareResult, share_cluster_snapshot
 from ._copier import CopySlots
 from ._errors import InputError, RdsShareError
 from ._events import Event, EventHook
 from ._restore import ClusterRestoreSpec
 from ._session import AccountSession
-from ._validation import validate_identifier
+from ._validation import check_run_name, validate_identifier
 from ._waiting import WaitPolicy
 
 __all__ = ["BatchItemResult", "BatchResult", "share_cluster_snapshots"]
@@ -146,7 +146,7 @@ def _problems(items: object, max_workers: object, copies_in_flight: object) -> l
             continue
         run_name = item.get("run_name")
         try:
-            _check_run_name(run_name)
+            check_run_name(run_name)
         except InputError as exc:
             problems.append(f"{where}: {exc.message}")
             continue

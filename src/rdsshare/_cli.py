@@ -28,12 +28,12 @@ import attrs
 from . import __version__
 from ._api import ShareResult, share_cluster_snapshot, share_instance_snapshot
 from ._cleanup import CleanupReport, cleanup
-from ._errors import ConflictError, InputError, RdsShareError
+from ._errors import ConflictError, InputError, PreflightError, RdsShareError
 from ._events import Event, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
 from ._iam import required_iam_policy
 from ._instance import InstanceRestoreSpec
 from ._manifest import Manifest
-from ._plan import Plan, PreflightError
+from ._plan import Plan
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec
 from ._session import AccountSession
@@ -526,7 +526,7 @@ def _tag(text: str) -> tuple[str, str]:
     return key, value
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

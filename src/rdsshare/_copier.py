@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ._errors import error_code, translate_client_error
-from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._events import Emitter, EventHook, Outcome, StepFinished, StepStarted, as_emitter
 from ._kinds import CLUSTER, SnapshotKind
 from ._known import Known
 from ._naming import check_ours, snapshot_name
@@ -104,8 +104,8 @@ class SnapshotCopier:
         *,
         account_id: str,
         region: str,
-        emit: Emitter,
-        wait: WaitPolicy,
+        emit: Emitter | EventHook | None = None,
+        wait: WaitPolicy | None = None,
         slots: CopySlots | None = None,
         kind: SnapshotKind = CLUSTER,
     ) -> None:
@@ -113,8 +113,8 @@ class SnapshotCopier:
         self.kind = kind
         self.account_id = account_id
         self.region = region
-        self._emit = emit
-        self._wait = wait
+        self._emit = as_emitter(emit)
+        self._wait = wait or WaitPolicy()
         self._slots = slots or UNLIMITED
         self._known: Known[Snapshot | None] = Known()
 

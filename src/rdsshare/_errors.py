@@ -9,6 +9,7 @@ error code (never by catching everything) and chained with ``raise ... from``.
 
     RdsShareError
     ├── InputError                 bad arguments; raised before any AWS call that changes anything
+    │   └── PreflightError         the checks before a run found problems (all of them, in .problems)
     ├── ConflictError              a resource with rdsshare's deterministic name exists but is not ours
     ├── AwsError                   AWS refused a call (carries error_code)
     │   ├── AccessDeniedError      IAM or key policy does not allow the caller
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
 
+    from ._plan import Plan
+
 __all__ = [
     "AccessDeniedError",
     "AwsError",
@@ -38,6 +41,7 @@ __all__ = [
     "KeyNotAccessibleError",
     "KeyPolicyError",
     "NotFoundError",
+    "PreflightError",
     "QuotaExceededError",
     "RdsShareError",
     "ResourceFailedError",
@@ -103,6 +107,22 @@ class RdsShareError(Exception):
 
 class InputError(RdsShareError, ValueError):
     """Bad input, detected before any AWS call that changes anything."""
+
+
+class PreflightError(InputError):
+    """A real run found problems before changing anything. ``problems`` lists them all."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.problems = plan.problems
+        first = plan.problems[0]
+        super().__init__(
+            f"preflight found {len(plan.problems)} problem(s): " + "; ".join(str(p) for p in plan.problems),
+            step="preflight",
+            account_id=first.account_id,
+            resource=first.resource,
+            error_code=first.error_code,
+        )
 
 
 class ConflictError(RdsShareError):

@@ -21,6 +21,7 @@ __all__ = [
     "StepProgress",
     "StepSkipped",
     "StepStarted",
+    "as_emitter",
 ]
 
 _log = logging.getLogger("rdsshare.events")
@@ -132,3 +133,8 @@ class Emitter:
         _log.info("%s", event.message, extra={"rdsshare_event": event})
         if self._hook is not None:
             self._hook(event)
+
+
+def as_emitter(on_event: Emitter | EventHook | None) -> Emitter:
+    """``on_event`` as an :class:`Emitter`: the step classes take the user's hook (or None) as it is."""
+    return on_event if isinstance(on_event, Emitter) else Emitter(on_event)

@@ -60,8 +60,8 @@ REASONS: dict[str, str] = {
     "CleanupShareKeyAlias": "The alias side of removing the share key's alias; the key side and "
     "`ScheduleKeyDeletion` are in the share key's own policy, for its manager only.",
     # target
-    "Read": "Preflight reads the restore id, engine versions, instance classes, subnet and security groups, "
-    "and the keys.",
+    "Read": "Preflight reads the restore id, the instance ids, engine versions, instance classes, subnet, "
+    "security and parameter groups, and the keys.",
     "RestoreFromSharedSnapshot": "The restore, from a snapshot the source shared (by ARN [AUR-SHARE]), into "
     "the given subnet group and parameter groups.",
     "CreateInstancesAndTag": "The cluster's instances, and the tags on everything rdsshare creates [SAR-RDS].",
@@ -249,6 +249,8 @@ def _target(
                 "rds:DescribeDBInstances",
                 "rds:DescribeDBSnapshots",
                 "rds:DescribeDBSubnetGroups",
+                "rds:DescribeDBClusterParameterGroups",
+                "rds:DescribeDBParameterGroups",
                 "rds:DescribeDBEngineVersions",
                 "rds:DescribeOrderableDBInstanceOptions",
                 "ec2:DescribeSecurityGroups",

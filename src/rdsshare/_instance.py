@@ -20,22 +20,29 @@ from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, not_visible, translate_client_error
-from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
+from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, StepStarted, as_emitter
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
 from ._known import Known
 from ._naming import check_ours, derived_id, rds_tags, snapshot_name
-from ._policy import _strings
-from ._restore import INSTANCE_FAILED, _instance_class, _port, _security_groups
+from ._restore import INSTANCE_FAILED
 from ._secret import hand_over_secret
-from ._session import no_retry
-from ._validation import validate_identifier
+from ._validation import (
+    flag,
+    instance_class,
+    optional_text,
+    port,
+    security_groups,
+    strings,
+    tag_map,
+    validate_identifier,
+)
 from ._waiting import Observation, WaitPolicy, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 
-__all__ = ["InstanceRestoreSpec", "InstanceRestorer", "unshareable_options"]
+__all__ = ["InstanceRestoreSpec", "InstanceRestorer", "local_copy_id", "unshareable_options"]
 
 _log = logging.getLogger("rdsshare.instance")
 
@@ -66,27 +73,32 @@ class InstanceRestoreSpec:
     #: the new DB instance's identifier in the target account
     instance_id: str = attrs.field(validator=_instance_id)
     #: the DB instance class, e.g. ``db.t3.micro``
-    instance_class: str = attrs.field(validator=_instance_class)
+    instance_class: str = attrs.field(validator=instance_class)
     #: a DB subnet group of the target account (default: the region's default subnet group)
-    subnet_group: str | None = None
+    subnet_group: str | None = attrs.field(default=None, validator=optional_text)
     #: VPC security groups of the target account (default: the VPC's default security group)
-    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_security_groups)
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
     #: the database port (default: the engine's)
-    port: int | None = attrs.field(default=None, validator=_port)
+    port: int | None = attrs.field(default=None, validator=port)
     #: a DB parameter group of the target account (default: the engine's default group)
-    parameter_group: str | None = None
+    parameter_group: str | None = attrs.field(default=None, validator=optional_text)
     #: a Multi-AZ deployment
-    multi_az: bool = False
+    multi_az: bool = attrs.field(default=False, validator=flag)
     #: turn on deletion protection for the restored instance
-    deletion_protection: bool = False
+    deletion_protection: bool = attrs.field(default=False, validator=flag)
     #: extra tags for the instance (rdsshare adds its own ``rdsshare:*`` tags)
-    tags: Mapping[str, str] = attrs.field(factory=dict)
+    tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
     #: the target-account key for the target's copy and the restored instance (default: ``aws/rds``)
-    kms_key_id: str | None = None
+    kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
     #: hand the master password to the target's Secrets Manager (RDS generates a new one)
-    manage_master_user_password: bool = True
+    manage_master_user_password: bool = attrs.field(default=True, validator=flag)
     #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
-    master_user_secret_kms_key_id: str | None = None
+    master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
+
+
+def local_copy_id(shared_arn: str) -> str:
+    """The id of the target's own copy of a shared DB snapshot (the plan and the run name it alike)."""
+    return derived_id(snapshot_name(shared_arn).removeprefix("rdsshare-"), "local", limit=INSTANCE.id_limit)
 
 
 def unshareable_options(options: list[Mapping[str, Any]], engine: str) -> list[str]:
@@ -119,23 +131,18 @@ class InstanceRestorer:
         *,
         account_id: str,
         region: str,
-        emit: Emitter,
-        wait: WaitPolicy,
+        emit: Emitter | EventHook | None = None,
+        wait: WaitPolicy | None = None,
         copier: SnapshotCopier,
     ) -> None:
         self._rds = rds
         self._keys = keys
         self.account_id = account_id
         self.region = region
-        self._emit = emit
-        self._wait = wait
+        self._emit = as_emitter(emit)
+        self._wait = wait or WaitPolicy()
         self._copier = copier
         self._known: Known[dict[str, Any] | None] = Known()
-        rds.meta.events.register_first(
-            "needs-retry.rds.ModifyDBInstance",
-            no_retry,  # type: ignore[arg-type]
-            unique_id="rdsshare-no-retry-modify-db-instance",
-        )
 
     def target_key(
         self, spec: InstanceRestoreSpec, *, source_encrypted: bool, remember: bool = False
@@ -144,6 +151,12 @@ class InstanceRestorer:
         if not source_encrypted and spec.kms_key_id is None:
             return None
         return self._keys.target_key(spec.kms_key_id, remember=remember)
+
+    def secret_key(self, key_id: str) -> KeyInfo:
+        """The target-account key for the master secret: it must exist and be an enabled symmetric key."""
+        info = self._keys.describe(key_id, step="secret-key")
+        self._keys.check_usable(info, step="secret-key", allow_aws_managed=True)
+        return info
 
     def remember_instance(self, instance_id: str, instance: dict[str, Any] | None) -> None:
         """What a read moments ago found under ``instance_id``: the next ensure starts from it (once)."""
@@ -169,9 +182,7 @@ class InstanceRestorer:
         try:
             return self._copier.ensure_copy(
                 source_snapshot=shared_arn,
-                target_id=derived_id(
-                    snapshot_name(shared_arn).removeprefix("rdsshare-"), "local", limit=INSTANCE.id_limit
-                ),
+                target_id=local_copy_id(shared_arn),
                 kms_key_id=key.arn if key is not None else None,
                 tags=rds_tags(run=run, source=shared_arn, role="target-copy", token=token),
                 source=shared_arn,

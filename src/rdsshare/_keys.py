@@ -20,11 +20,10 @@ from ._errors import (
     error_code,
     translate_client_error,
 )
-from ._events import Emitter, Outcome, Retrying, StepFinished, StepStarted
+from ._events import Emitter, EventHook, Outcome, Retrying, StepFinished, StepStarted, as_emitter
 from ._known import Known
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
-from ._session import no_retry
 from ._waiting import is_transient, retry_call, sleep
 
 if TYPE_CHECKING:
@@ -117,7 +116,9 @@ def _changes(account_id: str, region: str) -> int:
 class KeyManager:
     """Key work in one account: describe keys, create or adopt the share CMK, keep its policy.
 
-    Takes its KMS client in; :class:`~rdsshare.AccountSession` makes it.
+    Takes its KMS client in; :class:`~rdsshare.AccountSession` makes it. Pass a client from
+    ``AccountSession.kms()``: it leaves ``CreateKey`` to rdsshare's own retry, which looks for the key
+    first. rdsshare never registers anything on a client you made yourself.
     """
 
     def __init__(
@@ -127,7 +128,7 @@ class KeyManager:
         account_id: str,
         region: str,
         caller_arn: str,
-        emit: Emitter,
+        emit: Emitter | EventHook | None = None,
         partition: str = "aws",
     ) -> None:
         self._kms = kms
@@ -135,7 +136,7 @@ class KeyManager:
         self.region = region
         self.caller_arn = caller_arn
         self.partition = partition
-        self._emit = emit
+        self._emit = as_emitter(emit)
         # One-shot answers of reads made moments ago (see remember=True below), with the key
         # change count they were read at.
         self._known_keys: Known[KeyInfo] = Known()
@@ -147,12 +148,6 @@ class KeyManager:
         #: keys this manager created, from the moment CreateKey answered: a run that fails before
         #: naming one still lists it in its manifest (and error), so cleanup can retire it
         self.created: list[KeyInfo] = []
-        # See _create_key_once: rdsshare retries CreateKey itself, after looking for the key.
-        kms.meta.events.register_first(
-            "needs-retry.kms.CreateKey",
-            no_retry,  # type: ignore[arg-type]
-            unique_id="rdsshare-no-retry-create-key",
-        )
 
     def _fail(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)

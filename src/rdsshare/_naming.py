@@ -28,6 +28,7 @@ __all__ = [
     "fit",
     "instance_ids",
     "new_run_token",
+    "ownership_problem",
     "rds_tags",
     "snapshot_name",
     "tag_dict",
@@ -136,6 +137,25 @@ def tag_dict(tags: Iterable[Mapping[str, object]] | None) -> dict[str, str]:
     return out
 
 
+def ownership_problem(tags: Iterable[Mapping[str, object]] | None, *, source: str) -> tuple[str, str] | None:
+    """Why a resource found under rdsshare's name is not this run's to adopt (message, fix), or None.
+
+    The one rule both the plan and the run apply: rdsshare made it (its tag), for the same source.
+    """
+    found = tag_dict(tags)
+    if found.get(TAG_MANAGED_BY) != MANAGED_BY:
+        return (
+            "exists but was not created by rdsshare; it will not be touched",
+            "pick another run_name (or restore cluster id), or remove that resource yourself",
+        )
+    if found.get(TAG_SOURCE) not in (None, source):
+        return (
+            f"was created by rdsshare for another source ({found.get(TAG_SOURCE)})",
+            "pick another run_name (or restore cluster id)",
+        )
+    return None
+
+
 def check_ours(
     tags: Iterable[Mapping[str, object]] | None,
     *,
@@ -145,20 +165,7 @@ def check_ours(
     resource: str,
 ) -> None:
     """Raise :class:`ConflictError` unless the tags say rdsshare made this for ``source``."""
-    found = tag_dict(tags)
-    if found.get(TAG_MANAGED_BY) != MANAGED_BY:
-        raise ConflictError(
-            f"{resource} exists but was not created by rdsshare; it will not be touched",
-            step=step,
-            account_id=account_id,
-            resource=resource,
-            fix="pick another run_name (or restore cluster id), or remove that resource yourself",
-        )
-    if found.get(TAG_SOURCE) not in (None, source):
-        raise ConflictError(
-            f"{resource} was created by rdsshare for another source ({found.get(TAG_SOURCE)})",
-            step=step,
-            account_id=account_id,
-            resource=resource,
-            fix="pick another run_name (or restore cluster id)",
-        )
+    problem = ownership_problem(tags, source=source)
+    if problem is not None:
+        message, fix = problem
+        raise ConflictError(f"{resource} {message}", step=step, account_id=account_id, resource=resource, fix=fix)

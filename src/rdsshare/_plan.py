@@ -15,13 +15,22 @@ import attrs
 from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
-from ._errors import InputError, RdsShareError, error_code, error_message, translate_client_error
+from ._errors import PreflightError, RdsShareError, error_code, error_message, translate_client_error
 from ._events import Emitter
-from ._instance import InstanceRestoreSpec, secret_on_restore, unshareable_options
+from ._instance import InstanceRestoreSpec, local_copy_id, secret_on_restore, unshareable_options
 from ._keys import KeyInfo, KeyManager
 from ._kinds import CLUSTER, EncryptionType, SnapshotKind, describe_encryption, encryption_type
-from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, copy_id, derived_id, tag_dict
-from ._policy import CmkPolicyBuilder
+from ._naming import (
+    KEY_ALIAS,
+    MANAGED_BY,
+    TAG_MANAGED_BY,
+    TAG_SOURCE,
+    copy_id,
+    derived_id,
+    ownership_problem,
+    tag_dict,
+)
+from ._policy import CmkPolicyBuilder, allows_put_key_policy
 from ._share import ShareManager
 from ._waiting import TRANSIENT_CODES, is_transient
 
@@ -34,6 +43,9 @@ _log = logging.getLogger("rdsshare.plan")
 T = TypeVar("T")
 
 Action = Literal["create", "adopt", "update", "skip"]
+
+#: The most accounts a manual snapshot can be shared with [RDS-SHARE].
+SHARE_LIMIT = 20
 
 
 @attrs.frozen(kw_only=True)
@@ -98,22 +110,6 @@ class Plan:
         return "\n".join(lines)
 
 
-class PreflightError(InputError):
-    """A real run found problems before changing anything. ``problems`` lists them all."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.problems = plan.problems
-        first = plan.problems[0]
-        super().__init__(
-            f"preflight found {len(plan.problems)} problem(s): " + "; ".join(str(p) for p in plan.problems),
-            step="preflight",
-            account_id=first.account_id,
-            resource=first.resource,
-            error_code=first.error_code,
-        )
-
-
 def _restored(facts: dict[str, Any] | None) -> EncryptionType:
     """How a restore without a KMS key comes out: Aurora encrypts every new cluster (sse-rds) since 2026-02-18."""
     kind: EncryptionType = (facts or {}).get("encryption") or "none"
@@ -158,6 +154,10 @@ class Preflight:
         self.shared_with: dict[str, list[str]] = {}
         #: who manages the share key this run creates (its session's IAM principal): decided here
         self.key_managers: tuple[str, ...] = ()
+        #: the ARN of the snapshot the run will share (None until decided): what a restore comes from
+        self.shared_arn: str | None = None
+        #: per target account, the wanted instances that are already members of the restore (as read)
+        self.members: dict[str, dict[str, dict[str, Any]]] = {}
         # snapshots looked up together (lower-cased id -> snapshot or None)
         self._found: dict[str, dict[str, Any] | None] = {}
         self.steps: list[PlanStep] = []
@@ -319,20 +319,13 @@ class Preflight:
             existing = found[snap_id.lower()]
             self.copier.remember(snap_id, existing)
             if existing is not None:
-                if tag_dict(existing.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
-                    self._problem(
-                        "snapshot",
-                        f"snapshot {snap_id} exists but was not created by rdsshare",
-                        "pick another run_name or remove that snapshot",
-                        account=self.src,
-                        resource=snap_id,
-                    )
+                self._ours("snapshot", self.src, f"snapshot {snap_id}", existing, source=str(src["arn"]))
                 self._step("snapshot", self.src, "adopt", snap_id, "made by an earlier run")
             else:
                 self._step("snapshot", self.src, "create", snap_id, f"manual snapshot of {K.name} {cluster_id}")
             facts = {
                 "id": snap_id,
-                "arn": existing.get(K.arn_field) if existing else None,
+                "arn": existing.get(K.arn_field) if existing else self._arn(self.source.region, snap_id),
                 "exists": existing is not None,
                 "automated": False,
                 "encrypted": src["encryption"] == "sse-kms",
@@ -508,6 +501,7 @@ class Preflight:
                 self.share_copier.remember(shared_id, found)
             shared_exists = found is not None
             if found is not None:
+                self._ours("copy", self.src, f"snapshot {shared_id}", found, source=str(facts["arn"]))
                 self._step("copy", self.src, "adopt", shared_id, "made by an earlier run")
             else:
                 if self.cross_region:
@@ -519,6 +513,7 @@ class Preflight:
                 self._step("copy", self.src, "create", shared_id, why)
                 needed += 1
         self._quota(needed)
+        self.shared_arn = facts["arn"] if shared_id == facts["id"] else self._arn(self.region, shared_id)
         if shared_exists:
             accounts = self._try(
                 "share",
@@ -529,10 +524,36 @@ class Preflight:
             )
             if accounts is not None:
                 self.shared_with[shared_id.lower()] = accounts
+                after = set(accounts) | set(self.tgts)
+                if len(after) > SHARE_LIMIT:
+                    self._problem(
+                        "share",
+                        f"snapshot {shared_id} is shared with {len(accounts)} accounts; adding "
+                        f"{', '.join(t for t in self.tgts if t not in accounts)} makes {len(after)}, and AWS allows "
+                        f"{SHARE_LIMIT}",
+                        "unshare accounts that no longer need it, or share from another snapshot",
+                        account=self.src,
+                        resource=shared_id,
+                        code="SharedSnapshotQuotaExceeded",
+                    )
             if accounts is not None and all(t in accounts for t in self.tgts):
                 self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
                 return
         self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
+
+    def _arn(self, region: str, ident: str) -> str:
+        """The ARN of this run's snapshot ``ident`` in the source account and ``region``."""
+        return f"arn:{self.source.partition}:rds:{region}:{self.src}:{self.kind.arn_type}:{ident}"
+
+    def _ours(self, check: str, account: str, noun: str, found: Any, *, source: str | None) -> bool:
+        """The run's ownership rule (:func:`ownership_problem`), as a problem of the plan."""
+        problem = ownership_problem(found.get("TagList"), source=source or "")
+        if problem is None or (source is None and "another source" in problem[0]):
+            return True
+        message, fix = problem
+        arn = found.get(self.kind.arn_field) or found.get("DBClusterArn") or found.get("DBInstanceArn")
+        self._problem(check, f"{noun} {message}", fix, account=account, resource=arn)
+        return False
 
     def _shared_with(self, snapshot_id: str) -> list[str]:
         return ShareManager(
@@ -557,6 +578,19 @@ class Preflight:
             return
         try:
             merged = builder.merge(policy)
+            if merged != policy and not allows_put_key_policy(policy, caller_arn=self.source.caller_arn):
+                # KMS judges a PutKeyPolicy by the policy in place: this caller may not write it.
+                self._problem(
+                    "source-key",
+                    f"the policy of key {key.arn} does not allow {self.source.caller_arn} kms:PutKeyPolicy "
+                    f"(nor defers it to IAM), so rdsshare cannot grant {', '.join(self.tgts)}",
+                    "add the grant yourself (rdsshare policy key prints it), or allow the caller "
+                    "kms:PutKeyPolicy in the key policy",
+                    account=self.src,
+                    resource=key.arn,
+                    code="AccessDeniedException",
+                )
+                return
             builder.check_lockout(merged, caller_arn=self.source.caller_arn)
         except RdsShareError as exc:
             self._problem(
@@ -625,12 +659,23 @@ class Preflight:
             noun="cluster",
             arn_field="DBClusterArn",
             code="DBClusterAlreadyExistsFault",
+            source=self.shared_arn,
             create_reason="restore from the shared snapshot, "
             + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(_restored(facts))),
         )
         self._environment(spec, facts)
+        members = self._instances_taken(spec.instance_ids, cluster_id)
         for instance_id in spec.instance_ids:
-            self._step("instances", self.tgt, "adopt" if existing else "create", instance_id, spec.instance_class)
+            self._step(
+                "instances", self.tgt, "adopt" if instance_id in members else "create", instance_id, spec.instance_class
+            )
+        self._groups(
+            "parameter-group",
+            spec.cluster_parameter_group,
+            "DB cluster parameter group",
+            lambda name: self.target.rds().describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name),
+        )
+        self._secret_key(spec)
         if spec.manage_master_user_password:
             has_secret = bool(existing and existing.get("MasterUserSecret"))
             self._step(
@@ -667,6 +712,7 @@ class Preflight:
             noun="DB instance",
             arn_field="DBInstanceArn",
             code="DBInstanceAlreadyExists",
+            source=self._restore_source(encrypted),
             create_reason="restore from the target's copy, "
             + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(_restored(facts))),
         )
@@ -679,6 +725,75 @@ class Preflight:
             )
             self._step("secret", self.tgt, "adopt" if has_secret else "create", instance_id, how)
         self._environment(spec, facts)
+        self._groups(
+            "parameter-group",
+            spec.parameter_group,
+            "DB parameter group",
+            lambda name: self.target.rds().describe_db_parameter_groups(DBParameterGroupName=name),
+        )
+        self._secret_key(spec)
+
+    def _instances_taken(self, wanted: list[str], cluster_id: str) -> dict[str, dict[str, Any]]:
+        """Refuse instance ids another database holds; return those already members of ``cluster_id``."""
+        if not wanted:
+            return {}
+        problems = len(self.problems)
+        found = self._try(
+            "instances",
+            self.tgt,
+            ",".join(wanted),
+            "check RDS permissions",
+            lambda: self.target.rds().describe_db_instances(
+                Filters=[{"Name": "db-instance-id", "Values": list(wanted)}]
+            )["DBInstances"],
+        )
+        members: dict[str, dict[str, Any]] = {}
+        for instance in found or []:
+            ident = str(instance["DBInstanceIdentifier"]).lower()
+            if str(instance.get("DBClusterIdentifier") or "").lower() == cluster_id:
+                members[ident] = dict(instance)
+                continue
+            self._problem(
+                "instances",
+                f"DB instance {ident} already exists outside cluster {cluster_id}",
+                "delete or rename that instance, or restore under another cluster id",
+                account=self.tgt,
+                resource=instance.get("DBInstanceArn"),
+                code="DBInstanceAlreadyExists",
+            )
+        if len(self.problems) == problems:  # read without trouble: the run adopts exactly these
+            self.members[self.tgt] = members
+        return members
+
+    def _groups(self, check: str, name: str | None, noun: str, describe: Callable[[str], Any]) -> None:
+        """A named group of the target account exists (the restore names it after the copy and the share)."""
+        if name:
+            self._try(
+                check,
+                self.tgt,
+                name,
+                f"create the {noun} {name} in the target account and region",
+                lambda: describe(name),
+            )
+
+    def _secret_key(self, spec: Any) -> None:
+        """The key for the master secret exists in the target and can encrypt."""
+        key_id = spec.master_user_secret_kms_key_id
+        if key_id and spec.manage_master_user_password:
+            restorer = self.restorer
+            self._try(
+                "secret-key",
+                self.tgt,
+                key_id,
+                "pass an enabled symmetric key of the target account and region",
+                lambda: restorer.secret_key(key_id),
+            )
+
+    def _restore_source(self, encrypted: bool) -> str | None:
+        """What the target's DB instance is restored from: its own copy when encrypted, else the share."""
+        if self.shared_arn is None or not encrypted:
+            return self.shared_arn
+        return f"arn:{self.target.partition}:rds:{self.region}:{self.tgt}:snapshot:{local_copy_id(self.shared_arn)}"
 
     def _restore_step(
         self,
@@ -690,6 +805,7 @@ class Preflight:
         arn_field: str,
         code: str,
         create_reason: str,
+        source: str | None,
     ) -> Any:
         """Plan the restore of ``ident``: adopt an earlier rdsshare restore, refuse anyone else's."""
         problems = len(self.problems)
@@ -709,7 +825,7 @@ class Preflight:
                 resource=existing.get(arn_field),
                 code=code,
             )
-        else:
+        elif self._ours("restore", self.tgt, f"{noun} {ident}", existing, source=source):
             self._step("restore", self.tgt, "adopt", ident, f"restored by an earlier run from {tags.get(TAG_SOURCE)}")
         return existing
 

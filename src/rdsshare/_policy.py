@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from ._errors import InputError, KeyPolicyError
-from ._validation import validate_account_id
+from ._validation import strings, validate_account_id
 
 __all__ = ["CmkPolicyBuilder", "allows_put_key_policy", "principal_arns"]
 
@@ -97,7 +97,7 @@ REASONS: dict[str, str] = {
     "what RDS needs to restore from the snapshot. Without it the restore fails with `KMSKeyNotAccessibleFault`.",
 }
 
-_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[\w+=,.@/-]+$")
 
 
 def _via_rds_region(condition: object) -> str | None:
@@ -132,7 +132,7 @@ def _root(account_id: str, partition: str) -> str:
 
 
 def _normalize_principal(value: str, partition: str) -> str:
-    return _root(value, partition) if re.fullmatch(r"\d{12}", value) else value
+    return _root(value, partition) if re.fullmatch(r"[0-9]{12}", value) else value
 
 
 def principal_arns(statement: Mapping[str, Any], partition: str = "aws") -> list[str]:
@@ -151,7 +151,7 @@ def _action_matches(patterns: Iterable[str], action: str) -> bool:
 
 def _role_arn_of(caller_arn: str) -> str:
     """``arn:aws:sts::A:assumed-role/R/S`` -> ``arn:aws:iam::A:role/R``; others unchanged."""
-    match = re.fullmatch(r"arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", caller_arn)
+    match = re.fullmatch(r"arn:([a-z-]+):sts::([0-9]{12}):assumed-role/([^/]+)/.+", caller_arn)
     if match:
         partition, account, role = match.groups()
         return f"arn:{partition}:iam::{account}:role/{role}"
@@ -184,16 +184,6 @@ def allows_put_key_policy(policy: Mapping[str, Any], *, caller_arn: str) -> bool
     return allowed
 
 
-def _strings(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise InputError(
-            f"expected a list of strings, got the string {values!r}",
-            step="input",
-            fix=f"wrap it in a list: [{values!r}]",
-        )
-    return tuple(values)
-
-
 @attrs.frozen(kw_only=True)
 class CmkPolicyBuilder:
     """Builds or merges the key policy of a CMK that target accounts may use.
@@ -206,10 +196,10 @@ class CmkPolicyBuilder:
     """
 
     owner_account_id: str = attrs.field(validator=lambda _i, _a, v: validate_account_id(v, "owner"))
-    target_account_ids: tuple[str, ...] = attrs.field(converter=_strings)
-    admin_principals: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    target_account_ids: tuple[str, ...] = attrs.field(converter=strings)
+    admin_principals: tuple[str, ...] = attrs.field(default=(), converter=strings)
     #: principals that manage rdsshare's own share key (the role that creates it): see MANAGER_ACTIONS
-    managers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    managers: tuple[str, ...] = attrs.field(default=(), converter=strings)
     partition: str = "aws"
     #: the key's region, for the ``kms:ViaService`` condition (None: any region's RDS)
     region: str | None = None
@@ -235,6 +225,16 @@ class CmkPolicyBuilder:
                     f"admin principal {arn!r} is not an IAM principal ARN",
                     step="source-key",
                     fix="pass role or user ARNs such as arn:aws:iam::111111111111:role/KeyAdmin",
+                )
+            account = arn.split(":")[4]
+            if account != self.owner_account_id:
+                # Administering the key from another account would hand that account the power to
+                # rewrite or delete a key the source's snapshots depend on.
+                raise InputError(
+                    f"key admin principal {arn} is in account {account}, not the key's account {self.owner_account_id}",
+                    step="input",
+                    resource=arn,
+                    fix=f"name roles or users of account {self.owner_account_id} as key administrators",
                 )
 
     # -- statements -------------------------------------------------------------------------

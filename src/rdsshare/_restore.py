@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +17,22 @@ from ._errors import (
     not_visible,
     translate_client_error,
 )
-from ._events import Emitter, Outcome, StepFinished, StepSkipped, StepStarted
+from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, StepStarted, as_emitter
 from ._keys import KeyInfo, KeyManager
 from ._known import Known
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
-from ._policy import _strings
 from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret
-from ._session import no_retry
-from ._validation import validate_identifier
+from ._validation import (
+    flag,
+    instance_class,
+    optional_flag,
+    optional_text,
+    port,
+    security_groups,
+    strings,
+    tag_map,
+    validate_identifier,
+)
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
 if TYPE_CHECKING:
@@ -49,39 +56,8 @@ CLUSTER_FAILED = frozenset(
 INSTANCE_FAILED = CLUSTER_FAILED | {"storage-full", "restore-error"}
 
 
-def _instance_class(_inst: Any, _attr: Any, value: str) -> None:
-    if not isinstance(value, str) or not re.fullmatch(r"db\.[a-z0-9-]+\.[a-z0-9-]+", value):
-        raise InputError(
-            f"instance_class {value!r} is not an RDS instance class",
-            step="input",
-            resource=str(value),
-            fix="use a class such as 'db.r6g.large' or 'db.t3.medium'",
-        )
-
-
-def _security_groups(_inst: Any, _attr: Any, value: tuple[str, ...]) -> None:
-    for sg in value:
-        if not isinstance(sg, str) or not re.fullmatch(r"sg-[0-9a-f]{8,17}", sg):
-            raise InputError(
-                f"security group id {sg!r} is not a VPC security group id",
-                step="input",
-                resource=str(sg),
-                fix="pass ids like 'sg-0123456789abcdef0'",
-            )
-
-
 def _cluster_id(_inst: Any, _attr: Any, value: str) -> None:
     validate_identifier(value, "cluster", argument="restore.cluster_id")
-
-
-def _port(_inst: Any, _attr: Any, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1150 <= value <= 65535):
-        raise InputError(
-            f"port {value!r} is outside 1150-65535",
-            step="input",
-            resource=str(value),
-            fix="pass a port RDS accepts, e.g. 3306 or 5432",
-        )
 
 
 def _count(_inst: Any, _attr: Any, value: int) -> None:
@@ -105,33 +81,33 @@ class ClusterRestoreSpec:
     #: the new cluster's identifier in the target account
     cluster_id: str = attrs.field(validator=_cluster_id)
     #: the DB instance class of the instances, e.g. ``db.r6g.large``
-    instance_class: str = attrs.field(validator=_instance_class)
+    instance_class: str = attrs.field(validator=instance_class)
     #: a DB subnet group of the target account (default: the region's default subnet group)
-    subnet_group: str | None = None
+    subnet_group: str | None = attrs.field(default=None, validator=optional_text)
     #: VPC security groups of the target account (default: the VPC's default security group)
-    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_security_groups)
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
     #: number of DB instances (writer first); 0 restores the cluster only
     instance_count: int = attrs.field(default=1, validator=_count)
     #: the engine version to restore with (default: the snapshot's)
-    engine_version: str | None = None
+    engine_version: str | None = attrs.field(default=None, validator=optional_text)
     #: the database port (default: the engine's)
-    port: int | None = attrs.field(default=None, validator=_port)
+    port: int | None = attrs.field(default=None, validator=port)
     #: a DB cluster parameter group of the target account (default: the engine's default group)
-    cluster_parameter_group: str | None = None
+    cluster_parameter_group: str | None = attrs.field(default=None, validator=optional_text)
     #: turn on deletion protection for the restored cluster
-    deletion_protection: bool = False
+    deletion_protection: bool = attrs.field(default=False, validator=flag)
     #: extra tags for the cluster and its instances (rdsshare adds its own ``rdsshare:*`` tags)
-    tags: Mapping[str, str] = attrs.field(factory=dict)
+    tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
     #: the target-account key to encrypt the cluster with (default: the target's ``aws/rds``)
-    kms_key_id: str | None = None
+    kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
     #: encrypt the restored cluster; None follows the source (an encrypted source always stays encrypted)
-    encrypt: bool | None = None
+    encrypt: bool | None = attrs.field(default=None, validator=optional_flag)
     #: hand the master password to the target's Secrets Manager (Aurora generates a new one)
-    manage_master_user_password: bool = True
+    manage_master_user_password: bool = attrs.field(default=True, validator=flag)
     #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
-    master_user_secret_kms_key_id: str | None = None
+    master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
     #: also copy the shared snapshot into the target under the target's key, as a durable backup
-    backup_copy: bool = False
+    backup_copy: bool = attrs.field(default=False, validator=flag)
 
     @property
     def instance_ids(self) -> list[str]:
@@ -155,20 +131,15 @@ class Restorer:
         *,
         account_id: str,
         region: str,
-        emit: Emitter,
-        wait: WaitPolicy,
+        emit: Emitter | EventHook | None = None,
+        wait: WaitPolicy | None = None,
     ) -> None:
         self._rds = rds
         self._keys = keys
-        rds.meta.events.register_first(
-            "needs-retry.rds.ModifyDBCluster",
-            no_retry,  # type: ignore[arg-type]
-            unique_id="rdsshare-no-retry-modify-db-cluster",
-        )
         self.account_id = account_id
         self.region = region
-        self._emit = emit
-        self._wait = wait
+        self._emit = as_emitter(emit)
+        self._wait = wait or WaitPolicy()
         self._known: Known[DBClusterTypeDef | None] = Known()
 
     def _error(self, exc: ClientError, step: str, resource: str) -> Exception:
@@ -191,6 +162,12 @@ class Restorer:
         if not encrypt:
             return None
         return self._keys.target_key(spec.kms_key_id, remember=remember)
+
+    def secret_key(self, key_id: str) -> KeyInfo:
+        """The target-account key for the master secret: it must exist and be an enabled symmetric key."""
+        info = self._keys.describe(key_id, step="secret-key")
+        self._keys.check_usable(info, step="secret-key", allow_aws_managed=True)
+        return info
 
     # -- cluster ------------------------------------------------------------------------------
     def remember_cluster(self, cluster_id: str, cluster: DBClusterTypeDef | None) -> None:
@@ -339,11 +316,13 @@ class Restorer:
         run: str,
         new_cluster: bool = False,
         token: str | None = None,
+        members: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[list[str], Outcome]:
         """Create the cluster's DB instances (adopting existing ones), then wait for all of them.
 
         ``new_cluster=True`` (this run restored it) skips looking for existing instances: a
-        restored Aurora cluster has none.
+        restored Aurora cluster has none. ``members``: the wanted instances the plan found in the
+        cluster (by id), so that they are not listed again.
         """
         step = "instances"
         cluster_id = cluster["DBClusterIdentifier"]
@@ -358,7 +337,12 @@ class Restorer:
                 )
             )
             return [], "unchanged"
-        existing = {} if new_cluster else {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
+        if new_cluster:
+            existing: Mapping[str, Any] = {}
+        elif members is not None:
+            existing = members
+        else:
+            existing = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
         source = tag_dict(cluster.get("TagList")).get(TAG_SOURCE, cluster.get("DBClusterArn", ""))
         created = False
         for instance_id in wanted:

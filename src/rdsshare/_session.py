@@ -15,6 +15,7 @@ from botocore.session import Session as BotocoreSession
 
 from . import __version__
 from ._errors import InputError, translate_client_error
+from ._validation import validate_region
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -54,6 +55,15 @@ def no_retry(response: Any = None, **_: Any) -> bool | None:
     return None if code in _EXPIRED_CODES else False
 
 
+#: Calls that are not idempotent, which rdsshare retries itself after looking whether the first try
+#: acted (a second ``CreateKey`` would make a second key); botocore retries them only for an expired
+#: token. Only clients this module makes carry the handler: a client the caller made is left alone.
+SELF_RETRIED: dict[str, tuple[str, ...]] = {
+    "kms": ("CreateKey",),
+    "rds": ("ModifyDBCluster", "ModifyDBInstance"),
+}
+
+
 class AccountSession:
     """One AWS account in one region, as seen by one principal.
 
@@ -89,7 +99,7 @@ class AccountSession:
                 fix="pass region=... or set AWS_REGION / the profile's region",
             )
         self._session = boto3_session
-        self._region = region or boto3_session.region_name
+        self._region = validate_region(region if region is not None else boto3_session.region_name)
         self._regions: dict[str, AccountSession] = {}
         self._endpoint_url = endpoint_url
         self._config = DEFAULT_CONFIG.merge(config) if config is not None else DEFAULT_CONFIG
@@ -326,6 +336,12 @@ class AccountSession:
                     kwargs["endpoint_url"] = self._endpoint_url
                 existing = self._session.client(service, **kwargs)
                 existing.meta.events.register_first("needs-retry", self._refresh_on_expired)  # type: ignore[arg-type]
+                for operation in SELF_RETRIED.get(service, ()):
+                    existing.meta.events.register_first(
+                        f"needs-retry.{service}.{operation}",
+                        no_retry,  # type: ignore[arg-type]
+                        unique_id=f"rdsshare-no-retry-{service}-{operation}",
+                    )
                 self._clients[service] = existing
             return existing
 

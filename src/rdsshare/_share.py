@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ._errors import AwsError, InputError, translate_client_error
-from ._events import Emitter, Outcome, StepFinished, StepStarted
+from ._events import Emitter, EventHook, Outcome, StepFinished, StepStarted, as_emitter
 from ._kinds import CLUSTER, SnapshotKind
 from ._validation import validate_account_id
 from ._waiting import retry_call
@@ -30,12 +30,18 @@ class ShareManager:
     """
 
     def __init__(
-        self, rds: RDSClient, *, account_id: str, emit: Emitter, kind: SnapshotKind = CLUSTER, step: str = "share"
+        self,
+        rds: RDSClient,
+        *,
+        account_id: str,
+        emit: Emitter | EventHook | None = None,
+        kind: SnapshotKind = CLUSTER,
+        step: str = "share",
     ) -> None:
         self._rds = rds
         self.kind = kind
         self.account_id = account_id
-        self._emit = emit
+        self._emit = as_emitter(emit)
         #: the step its errors and events name ("cleanup" when cleanup unshares)
         self.step = step
 

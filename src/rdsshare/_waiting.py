@@ -48,10 +48,31 @@ T = TypeVar("T")
 _TESTING = False
 
 
-def set_testing(enabled: bool = True) -> None:
-    """Make all rdsshare waits and retries instant (no sleeping). For tests only."""
+class _TestingSwitch:
+    """What :func:`set_testing` returns: used in a ``with`` block, it puts the earlier setting back."""
+
+    def __init__(self, previous: bool) -> None:
+        self._previous = previous
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _TESTING
+        _TESTING = self._previous
+
+
+def set_testing(enabled: bool = True) -> _TestingSwitch:
+    """Make all rdsshare waits and retries instant (no sleeping). For tests only.
+
+    Call it to switch, or use it as a context manager to switch for a block only::
+
+        with rdsshare.set_testing():
+            share_cluster_snapshot(...)   # waits are instant here
+    """
     global _TESTING
-    _TESTING = enabled
+    previous, _TESTING = _TESTING, enabled
+    return _TestingSwitch(previous)
 
 
 def is_testing() -> bool:

@@ -202,3 +202,39 @@ def test_two_first_runs_racing_for_the_alias_leave_one_key(aws: EmulatedAWS) -> 
     kms = source.kms()
     states = [kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] for k in kms.list_keys()["Keys"]]
     assert sorted(states) == ["Enabled", "PendingDeletion"]
+
+
+def _rdsshare_handlers(client: object) -> list[str]:
+    emitter = client.meta.events._emitter  # type: ignore[attr-defined]
+    return [name for name in emitter._unique_id_handlers if str(name).startswith("rdsshare")]
+
+
+def test_the_step_classes_take_public_types_and_leave_a_callers_client_alone(aws: EmulatedAWS) -> None:
+    from rdsshare import KeyManager, Restorer, ShareManager, SnapshotCopier
+
+    # Clients the caller made: rdsshare registers no handler on them.
+    rds, kms = aws.client(SOURCE, "rds"), aws.client(SOURCE, "kms")
+    events: list[Event] = []
+    keys = KeyManager(kms, account_id=SOURCE, region=aws.region, caller_arn=f"arn:aws:iam::{SOURCE}:root")
+    copier = SnapshotCopier(rds, account_id=SOURCE, region=aws.region, emit=events.append)
+    restorer = Restorer(rds, keys, account_id=SOURCE, region=aws.region)
+    ShareManager(rds, account_id=SOURCE)
+    assert _rdsshare_handlers(rds) == []
+    assert _rdsshare_handlers(kms) == []
+    assert keys.describe("alias/aws/rds", step="source-key").aws_managed
+    assert copier.find("no-such-snapshot") is None
+    assert restorer.find_cluster("no-such-cluster") is None
+    aws.create_cluster(SOURCE, "example-db")
+    snap, outcome = copier.ensure_snapshot(source_id="example-db", snapshot_id="manual-1", tags=[], source="example-db")
+    assert outcome == "created"
+    assert snap["DBClusterSnapshotIdentifier"] == "manual-1"
+    assert any(getattr(e, "step", None) == "snapshot" for e in events)  # the user's hook, as it is
+
+
+def test_clients_made_by_the_session_leave_non_idempotent_calls_to_rdsshare(aws: EmulatedAWS) -> None:
+    source, _ = sessions(aws)
+    assert _rdsshare_handlers(source.kms()) == ["rdsshare-no-retry-kms-CreateKey"]
+    assert sorted(_rdsshare_handlers(source.rds())) == [
+        "rdsshare-no-retry-rds-ModifyDBCluster",
+        "rdsshare-no-retry-rds-ModifyDBInstance",
+    ]

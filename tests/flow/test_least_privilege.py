@@ -106,7 +106,16 @@ def _cluster_cmk_with_backup(run: Run) -> None:
     run.source_key = key  # the user's CMK: its ARN scopes the source policy's key-policy statement
     run.aws.create_cluster(SOURCE, "example-db", kms_key_id=key)
     target_key = run.aws.client(TARGET, "kms").create_key()["KeyMetadata"]["Arn"]
-    spec = attrs.evolve(run.spec(), backup_copy=True, kms_key_id=target_key, master_user_secret_kms_key_id=target_key)
+    run.aws.client(TARGET, "rds").create_db_cluster_parameter_group(
+        DBClusterParameterGroupName="tuned", DBParameterGroupFamily="aurora-postgresql16", Description="tuned"
+    )
+    spec = attrs.evolve(
+        run.spec(),
+        backup_copy=True,
+        kms_key_id=target_key,
+        master_user_secret_kms_key_id=target_key,
+        cluster_parameter_group="tuned",
+    )
     source, target = run.source(), run.target()
     result = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
     assert result.backup_snapshot_arn
@@ -130,9 +139,13 @@ def _cluster_two_targets(run: Run) -> None:
 def _instance_default_key(run: Run) -> None:
     run.aws.create_instance(SOURCE, "orders-db", engine="postgres")
     net = run.aws.create_network(TARGET, "restore")
+    run.aws.client(TARGET, "rds").create_db_parameter_group(
+        DBParameterGroupName="tuned", DBParameterGroupFamily="postgres16", Description="tuned"
+    )
     spec = InstanceRestoreSpec(
         instance_id="orders-db-2",
         instance_class="db.t3.micro",
+        parameter_group="tuned",
         subnet_group=net.subnet_group,
         security_group_ids=[net.security_group_id],
     )

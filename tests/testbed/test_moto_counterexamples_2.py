@@ -196,3 +196,10 @@ def test_r13_moto_needs_a_key_policy_name(plain: Clients) -> None:
     with pytest.raises(ClientError) as raised:  # AWS: PolicyName defaults to "default"
         kms.get_key_policy(KeyId=key)
     assert raised.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_r14_moto_lists_no_parameter_group_instead_of_refusing(plain: Clients) -> None:
+    rds = plain(TARGET, "rds")
+    # AWS: DBParameterGroupNotFound (botocore model); moto answers an empty list, so a missing group
+    # is only noticed by the restore that names it.
+    assert rds.describe_db_parameter_groups(DBParameterGroupName="no-such-group")["DBParameterGroups"] == []

@@ -4,6 +4,8 @@
   persistent options (Oracle Timezone and OLS excepted), or TDE, can't be shared [RDS-SHARE].
 * A ``db.serverless`` instance needs the cluster's ``ServerlessV2ScalingConfiguration`` first
   (terraform-aws-rds-aurora #537); MinCapacity 0-256, MaxCapacity up to 256 (botocore model).
+* ``DescribeDBParameterGroups`` of a group that does not exist is ``DBParameterGroupNotFound``
+  (botocore model); ``default.*`` names are left to moto, which lists the defaults it made.
 """
 
 from __future__ import annotations
@@ -107,3 +109,14 @@ def test_a_serverless_v2_instance_needs_the_clusters_scaling_configuration(aws: 
         )
     assert error_code(raised) == "InvalidParameterValue"
     assert aws.create_cluster(SOURCE, "born-serverless", serverless_v2=(0.5, 4))["ServerlessV2ScalingConfiguration"]
+
+
+def test_a_parameter_group_that_does_not_exist_is_not_found(aws: EmulatedAWS) -> None:
+    rds = aws.client(TARGET, "rds")
+    with pytest.raises(ClientError) as raised:
+        rds.describe_db_parameter_groups(DBParameterGroupName="no-such-group")
+    assert raised.value.response["Error"]["Code"] == "DBParameterGroupNotFound"
+    assert "no-such-group" in raised.value.response["Error"]["Message"]
+    rds.create_db_parameter_group(DBParameterGroupName="Tuned", DBParameterGroupFamily="postgres16", Description="t")
+    [group] = rds.describe_db_parameter_groups(DBParameterGroupName="tuned")["DBParameterGroups"]
+    assert group["DBParameterGroupName"].lower() == "tuned"

@@ -211,3 +211,16 @@ def test_a_poll_failing_for_good_is_not_retried() -> None:
             emit=Emitter(lambda _: None),
             policy=WaitPolicy(),
         )
+
+
+def test_set_testing_as_a_context_manager_puts_the_earlier_setting_back() -> None:
+    from rdsshare._waiting import is_testing
+
+    set_testing(False)
+    with set_testing():
+        assert is_testing()
+        with set_testing(False):
+            assert not is_testing()
+        assert is_testing()
+    assert not is_testing()
+    set_testing(True)  # as the module's fixture expects

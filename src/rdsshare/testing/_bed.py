@@ -35,7 +35,7 @@ __all__ = ["EmulatedAWS"]
 
 _log = logging.getLogger("rdsshare.testing")
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _FAKE_CREDENTIAL = "testing"
 # Variables that would make boto3 leave the test bed (real profiles, endpoints, web identity) or
 # change its behaviour between machines (retry settings), and MOTO_ACCOUNT_ID, which overrides the

@@ -87,6 +87,8 @@ _RDS: dict[str, tuple[_Spec, ...]] = {
         ("db", "DBInstanceIdentifier", False, None),
     ),
     "DescribeDBSubnetGroups": (("subgrp", "DBSubnetGroupName", False, None),),
+    "DescribeDBClusterParameterGroups": (("cluster-pg", "DBClusterParameterGroupName", False, None),),
+    "DescribeDBParameterGroups": (("pg", "DBParameterGroupName", False, None),),
     "DescribeOptionGroups": (("og", "OptionGroupName", False, None),),
     "CreateDBSubnetGroup": (("subgrp", "DBSubnetGroupName", True, None),),
     "CreateOptionGroup": (("og", "OptionGroupName", True, None),),

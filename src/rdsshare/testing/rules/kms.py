@@ -94,7 +94,7 @@ _DESCRIPTIONS = {
     "secretsmanager": ("Default key that protects my Secrets Manager data when no other key is defined"),
 }
 
-_KEY_ARN_RE = re.compile(r"^arn:aws[^:]*:kms:(?P<region>[^:]+):(?P<account>\d{12}):(?P<rest>.+)$")
+_KEY_ARN_RE = re.compile(r"^arn:aws[^:]*:kms:(?P<region>[^:]+):(?P<account>[0-9]{12}):(?P<rest>.+)$")
 
 
 # ---------------------------------------------------------------------------- AWS-managed keys

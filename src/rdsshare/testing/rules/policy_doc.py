@@ -32,10 +32,10 @@ MAX_POLICY_BYTES = 32 * 1024
 
 PolicyKind = Literal["resource", "identity"]
 
-_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 _AWS_PRINCIPAL_RE = re.compile(
-    r"^arn:aws(?:-[a-z]+)*:(?:iam::\d{12}:(?:root|user/.+|role/.+|federated-user/.+)"
-    r"|sts::\d{12}:(?:assumed-role/[^/]+/.+|federated-user/.+))$"
+    r"^arn:aws(?:-[a-z]+)*:(?:iam::[0-9]{12}:(?:root|user/.+|role/.+|federated-user/.+)"
+    r"|sts::[0-9]{12}:(?:assumed-role/[^/]+/.+|federated-user/.+))$"
 )
 _ACTION_RE = re.compile(r"^(?:\*|[A-Za-z0-9-]+:[A-Za-z0-9*?]+)$")
 _VERSIONS = frozenset({"2012-10-17", "2008-10-17"})

@@ -214,7 +214,7 @@ def _principal_matches(entry: str, principal: Principal) -> Match | None:
 
 
 def _role_name_from_session(arn: str) -> str | None:
-    match = re.match(r"^arn:aws[^:]*:sts::\d{12}:assumed-role/([^/]+)/", arn)
+    match = re.match(r"^arn:aws[^:]*:sts::[0-9]{12}:assumed-role/([^/]+)/", arn)
     return match.group(1) if match else None
 
 

@@ -14,6 +14,9 @@
   configuration on the parent DB cluster before creating a Serverless v2 DB instance",
   terraform-aws-rds-aurora #537); ``MinCapacity`` is 0 to 256 and ``MaxCapacity`` 1 to 256, no less
   than ``MinCapacity`` (botocore model, ``ServerlessV2ScalingConfiguration``).
+* ``DescribeDBParameterGroups`` naming a group that does not exist fails with ``DBParameterGroupNotFound``
+  (botocore model, its ``errors``: ``DBParameterGroupNotFoundFault``); moto answers an empty list.
+  ``default.*`` names are left to moto (AWS has a default group per family; moto lists those it made).
 """
 
 from __future__ import annotations
@@ -99,6 +102,15 @@ def _tagged_resource(params: Mapping[str, Any], account: str, region: str) -> Er
     return None
 
 
+def _parameter_group(params: Mapping[str, Any], account: str, region: str) -> Error | None:
+    name = params.get("DBParameterGroupName")
+    if not name or str(name).startswith("default."):
+        return None
+    if str(name).lower() not in {k.lower() for k in rds_backends[account][region].db_parameter_groups}:
+        return "DBParameterGroupNotFound", f"DBParameterGroup not found: {name}", 404
+    return None
+
+
 def validate(operation: str, params: Mapping[str, Any], account: str, region: str) -> Error | None:
     """The refusal of an RDS call AWS would not accept, or None."""
     error = check_identifiers(operation, params) or _final_snapshot(operation, params)
@@ -120,4 +132,6 @@ def validate(operation: str, params: Mapping[str, Any], account: str, region: st
             return error
     if operation == "CreateDBInstance":
         return _serverless(params, account, region)
+    if operation == "DescribeDBParameterGroups":
+        return _parameter_group(params, account, region)
     return None

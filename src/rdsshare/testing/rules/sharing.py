@@ -63,7 +63,7 @@ __all__ = [
 MAX_SHARED_ACCOUNTS = 20
 """Accounts a manual snapshot can be shared with [AUR-SHARE]."""
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _VIEW_ARN = "_rdsshare_view_arn"
 
 

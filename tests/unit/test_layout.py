@@ -1,0 +1,85 @@
+"""The house rules a newcomer relies on, checked rather than kept by hand.
+
+* No module imports another module's private name (``from ._x import _helper``): what modules share
+  is public within the package.
+* The lazily loaded names of ``rdsshare`` (PEP 562) agree in the three places that list them: the
+  ``TYPE_CHECKING`` imports, ``_LAZY`` and ``__all__``; each resolves to what its module defines.
+* The version is written in one place (``rdsshare.__version__``), which the package metadata reads.
+* Every exception rdsshare exports is in the one tree of ``rdsshare._errors``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import inspect
+from pathlib import Path
+
+import rdsshare
+
+SRC = Path(rdsshare.__file__).resolve().parent
+
+
+def _private_imports() -> list[str]:
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            base = path.parent
+            for _ in range(node.level - 1):
+                base = base.parent
+            module_dir = base.joinpath(*node.module.split(".")) if node.module else base
+            for alias in node.names:
+                name = alias.name
+                if not name.startswith("_") or name.startswith("__"):
+                    continue
+                if (module_dir / f"{name}.py").exists() or (module_dir / name).is_dir():
+                    continue  # a private module, not a private name
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} imports {name}")
+    return found
+
+
+def test_no_module_imports_another_modules_private_name() -> None:
+    assert _private_imports() == []
+
+
+def _type_checking_imports() -> dict[str, str]:
+    tree = ast.parse((SRC / "__init__.py").read_text(encoding="utf-8"))
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom)
+                names.update({a.name: str(imp.module) for a in imp.names})
+    return names
+
+
+def test_the_lazy_names_agree_in_all_three_lists() -> None:
+    lazy: dict[str, str] = rdsshare._LAZY
+    assert _type_checking_imports() == lazy
+    assert set(lazy) <= set(rdsshare.__all__)
+    for name, module in lazy.items():
+        assert getattr(importlib.import_module(f"rdsshare.{module}"), name) is getattr(rdsshare, name)
+    for name in rdsshare.__all__:
+        assert hasattr(rdsshare, name), name
+
+
+def test_the_version_is_written_once() -> None:
+    assert importlib.metadata.version("rdsshare") == rdsshare.__version__
+    pyproject = (SRC.parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'dynamic = ["version"]' in pyproject
+    assert rdsshare.__version__ not in pyproject
+
+
+def test_every_exported_error_is_in_the_one_tree() -> None:
+    errors = [
+        obj
+        for obj in (getattr(rdsshare, n) for n in rdsshare.__all__)
+        if inspect.isclass(obj) and issubclass(obj, Exception)
+    ]
+    assert rdsshare.PreflightError in errors
+    for error in errors:
+        assert issubclass(error, rdsshare.RdsShareError), error
+        assert error.__module__ == "rdsshare._errors", error
+        assert error.__name__ in (inspect.getdoc(importlib.import_module("rdsshare._errors")) or ""), error
