@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import attrs
 
@@ -19,6 +19,7 @@ from ._errors import (
     ResourceFailedError,
 )
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
+from ._findings import Findings, Unread
 from ._keys import KMS_PROPAGATION_SECONDS, KeyInfo, KeyManager
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._naming import TAG_RUN_TOKEN, copy_id, derived_id, new_run_token, rds_tags, snapshot_name, tag_dict
@@ -30,6 +31,8 @@ from ._validation import check_run_name, validate_identifier
 from ._waiting import WaitPolicy, retry_call
 
 if TYPE_CHECKING:
+    from mypy_boto3_rds.type_defs import DBClusterTypeDef
+
     from ._cleanup import CleanupReport
     from ._instance import InstanceRestorer, InstanceRestoreSpec
     from ._manifest import Kind, Manifest, ManifestEntry
@@ -715,13 +718,13 @@ class _Flow:
         explicit: dict[str, KeyInfo | None] = {}
         for account, spec in self.specs.items():
             if spec.kms_key_id is not None or getattr(spec, "encrypt", None):
-                explicit[account] = self.restorers[account].target_key(spec, source_encrypted=True)
+                explicit[account] = self._target_key(account, spec, encrypted=True)
         self.from_cluster = cluster_id is not None
         start = self._source_snapshot(cluster_id=cluster_id, snapshot_id=snapshot_id)
         shared, key, copies, policy_changed = self._shareable(start, source_kms_key, key_admin_principals)
         shared_id = K.ident(shared)
         # A snapshot this run made is shared with nobody yet; otherwise preflight read the attribute.
-        current = [] if K.arn(shared) in self.created else self.preflight.shared_with.get(shared_id.lower())
+        current = [] if K.arn(shared) in self.created else self.found.shared_with.get(shared_id.lower())
         manager = ShareManager(self.share_source.rds(), account_id=self.src, emit=self.emit, kind=K)
         if current is None:  # not read by preflight (the snapshot appeared since): who had it before us
             current = manager.shared_with(shared_id)
@@ -774,10 +777,26 @@ class _Flow:
             manifest=self.manifest(),
         )
 
+    # -- what the plan read, or a read of the run's own when it did not ---------------------------
+    @property
+    def found(self) -> Findings:
+        """What preflight read; the steps below start from it."""
+        return self.preflight.found
+
+    def _source_key(self, key: str, keys: KeyManager) -> KeyInfo:
+        known = self.found.keys.get(key)
+        return known if known is not None else keys.describe(key, step="source-key")
+
+    def _target_key(self, account: str, spec: Any, *, encrypted: bool) -> KeyInfo | None:
+        if account in self.found.target_keys:  # the key the plan decided on
+            return self.found.target_keys[account]
+        restorer: Restorer | InstanceRestorer = self.restorers[account]
+        return restorer.target_key(spec, source_encrypted=encrypted)
+
     # -- steps ----------------------------------------------------------------------------------
     def _source_arn(self, source_id: str) -> str:
-        if self.preflight.source_arn is not None:  # preflight described it moments ago
-            return self.preflight.source_arn
+        if self.found.source_arn is not None:  # preflight described it
+            return self.found.source_arn
         rds = self.source.rds()
         if self.kind.name == "cluster":
             return str(rds.describe_db_clusters(DBClusterIdentifier=source_id)["DBClusters"][0]["DBClusterArn"])
@@ -793,6 +812,7 @@ class _Flow:
                 snapshot_id=snap_id,
                 tags=rds_tags(run=self.run_name, source=cluster_arn, role="source-snapshot", token=self.token),
                 source=cluster_arn,
+                existing=self.found.snapshot(snap_id),
             )
             self._record(
                 outcome,
@@ -805,7 +825,8 @@ class _Flow:
             )
             return snap
         assert snapshot_id is not None
-        found = self.copier.find_known(snapshot_id)  # preflight looked it up moments ago
+        read = self.found.snapshot(snapshot_id)  # preflight looked it up
+        found = self.copier.find(snapshot_id) if isinstance(read, Unread) else read
         if found is None:
             raise NotFoundError(
                 f"cluster snapshot {snapshot_id} not found",
@@ -847,11 +868,7 @@ class _Flow:
         start_id = K.ident(start)
         automated = start.get("SnapshotType") != "manual"
         encrypted = K.encrypted(start)
-        key = (
-            self.home_keys.describe(start["KmsKeyId"], step="source-key")
-            if encrypted and start.get("KmsKeyId")
-            else None
-        )
+        key = self._source_key(start["KmsKeyId"], self.home_keys) if encrypted and start.get("KmsKeyId") else None
         builder = CmkPolicyBuilder(
             owner_account_id=self.src,
             target_account_ids=self.tgts,
@@ -864,9 +881,12 @@ class _Flow:
         # A key in another region cannot encrypt the copy there: cross-region needs the CMK too.
         if key is not None and (key.aws_managed or source_kms_key is not None or self.cross_region):
             if source_kms_key is not None:
-                copy_key = self.keys.describe(source_kms_key, step="source-key")
+                copy_key = self._source_key(source_kms_key, self.keys)
                 self.keys.check_usable(copy_key, step="source-key")
-                policy_changed = self.keys.ensure_grants(copy_key, builder=builder) == "updated"
+                policy_changed = (
+                    self.keys.ensure_grants(copy_key, builder=builder, policy=self.found.policies.get(copy_key.key_id))
+                    == "updated"
+                )
                 self._record_grant(copy_key)
                 if copy_key.arn == key.arn:
                     copy_key = None  # already under the requested CMK: no copy
@@ -874,7 +894,9 @@ class _Flow:
                 copy_key, outcome = self.keys.ensure_share_key(
                     target_account_ids=self.tgts,
                     admin_principals=admins,
-                    managers=self.preflight.key_managers,
+                    managers=self.found.key_managers,
+                    found=self.found.share_key,
+                    policies=self.found.policies,
                     tags=rds_tags(run=self.run_name, source=self.src, role="share-key"),
                     # A key made by a run that crashed before naming it: from a cluster, such a
                     # run had taken its snapshot first, so only a resumed run can find one. From
@@ -896,7 +918,9 @@ class _Flow:
                     )
         elif key is not None:
             self.keys.check_usable(key, step="source-key")
-            policy_changed = self.keys.ensure_grants(key, builder=builder) == "updated"
+            policy_changed = (
+                self.keys.ensure_grants(key, builder=builder, policy=self.found.policies.get(key.key_id)) == "updated"
+            )
             self._record_grant(key)
         else:
             self.emit(
@@ -927,6 +951,7 @@ class _Flow:
             tags=rds_tags(run=self.run_name, source=K.arn(start), role="shareable-copy", token=self.token),
             source=K.arn(start),
             source_region=self.home_region if self.cross_region else None,
+            existing=self.found.snapshot(target_id),
         )
         self._record(
             outcome,
@@ -981,11 +1006,16 @@ class _Flow:
         restorer = self.restorers[tgt]
         encrypted = bool(shared.get("StorageEncrypted"))
         if target_key is None:
-            target_key = restorer.target_key(restore, source_encrypted=encrypted)
+            target_key = self._target_key(tgt, restore, encrypted=encrypted)
 
         def do_restore() -> Any:
             return restorer.ensure_cluster(
-                restore, snapshot=shared, key=target_key, run=self.run_name, token=self.token
+                restore,
+                snapshot=shared,
+                key=target_key,
+                run=self.run_name,
+                token=self.token,
+                existing=cast("DBClusterTypeDef | Unread | None", self.found.restore(tgt, restore.cluster_id)),
             )
 
         # A key policy changed seconds ago may not be visible to RDS yet [KMS-EC].
@@ -1010,7 +1040,7 @@ class _Flow:
             run=self.run_name,
             new_cluster=outcome == "created",
             token=self.token,
-            members=self.preflight.members.get(tgt),
+            members=self.found.members.get(tgt),
         )
         for arn in instance_arns:
             self._record(inst_outcome, arn, kind="db-instance", role="restored-instance", account=tgt)
@@ -1066,7 +1096,7 @@ class _Flow:
         shared_arn = INSTANCE.arn(shared)
         encrypted = INSTANCE.encrypted(shared)
         if target_key is None:
-            target_key = restorer.target_key(spec, source_encrypted=encrypted)
+            target_key = self._target_key(tgt, spec, encrypted=encrypted)
         local: Snapshot = dict(shared)
         copies = 0
         if encrypted:
@@ -1088,7 +1118,13 @@ class _Flow:
                 local, outcome = copy()
             copies = 1
             self._record(outcome, INSTANCE.arn(local), kind="db-snapshot", role="target-copy", account=tgt, found=local)
-        instance, outcome = restorer.ensure_instance(spec, snapshot=local, run=self.run_name, token=self.token)
+        instance, outcome = restorer.ensure_instance(
+            spec,
+            snapshot=local,
+            run=self.run_name,
+            token=self.token,
+            existing=self.found.restore(tgt, spec.instance_id),
+        )
         self._record(
             outcome,
             instance.get("DBInstanceArn"),

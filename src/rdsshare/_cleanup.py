@@ -20,7 +20,6 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, translate_client_error
 from ._events import Emitter, EventHook, StepFinished, StepSkipped
-from ._keys import key_changed
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._manifest import Manifest, ManifestEntry
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_RUN_TOKEN, derived_id, tag_dict
@@ -252,8 +251,6 @@ class _Cleaner:
                     raise translate_client_error(
                         exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
                     ) from exc
-                finally:
-                    key_changed(entry.account_id, entry.region)
                 self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
 
     def retire_key(self) -> None:
@@ -321,8 +318,6 @@ class _Cleaner:
                 raise translate_client_error(
                     exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
                 ) from exc
-            finally:
-                key_changed(entry.account_id, entry.region)
             self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
 
     def _shared_under(self, key_arn: str, account: str, session: AccountSession) -> list[str]:

@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from ._errors import error_code, translate_client_error
 from ._events import Emitter, EventHook, Outcome, StepFinished, StepStarted, as_emitter
+from ._findings import UNREAD, Unread
 from ._kinds import CLUSTER, SnapshotKind
-from ._known import Known
 from ._naming import check_ours, snapshot_name
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
@@ -116,19 +116,6 @@ class SnapshotCopier:
         self._emit = as_emitter(emit)
         self._wait = wait or WaitPolicy()
         self._slots = slots or UNLIMITED
-        self._known: Known[Snapshot | None] = Known()
-
-    def remember(self, snapshot_id: str, snapshot: Snapshot | None) -> None:
-        """What a read moments ago found under ``snapshot_id`` (None: nothing).
-
-        The next ensure of that id, or :meth:`find_known`, starts from it instead of describing
-        again (once). Preflight hands its findings to the run this way.
-        """
-        self._known.put(snapshot_id.lower(), snapshot)
-
-    def find_known(self, snapshot_id: str) -> Snapshot | None:
-        """:meth:`find`, answered by :meth:`remember` if it was told."""
-        return self._known.take(snapshot_id.lower(), lambda: self.find(snapshot_id))
 
     def find_many(self, snapshot_ids: Sequence[str]) -> dict[str, Snapshot | None]:
         """Several of this account's snapshots by identifier, with one describe call.
@@ -200,14 +187,24 @@ class SnapshotCopier:
         return latest[0]
 
     def _ensure(
-        self, snapshot_id: str, *, source: str, step: str, action: str, create: Callable[[], object]
+        self,
+        snapshot_id: str,
+        *,
+        source: str,
+        step: str,
+        action: str,
+        create: Callable[[], object],
+        existing: Snapshot | Unread | None,
     ) -> tuple[Snapshot, Outcome]:
         """Adopt ``snapshot_id`` if an earlier run made it, else ``create()`` it; then wait for it.
 
-        ``AlreadyExists`` from ``create`` (a concurrent run, or a retry whose first response was
-        lost) is adopted after the same ownership check (rdsshare tags for the same ``source``).
+        ``existing`` is what the plan found under ``snapshot_id`` (None: nothing); only when the
+        plan did not look (:data:`UNREAD`) does this describe it. ``AlreadyExists`` from ``create``
+        (a concurrent run, or a retry whose first response was lost) is adopted after the same
+        ownership check (rdsshare tags for the same ``source``).
         """
-        existing = self.find_known(snapshot_id)
+        if isinstance(existing, Unread):
+            existing = self.find(snapshot_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(
@@ -254,8 +251,12 @@ class SnapshotCopier:
         tags: Sequence[dict[str, str]],
         source: str,
         step: str = "snapshot",
+        existing: Snapshot | Unread | None = UNREAD,
     ) -> tuple[Snapshot, Outcome]:
-        """A manual snapshot ``snapshot_id`` of the cluster (or instance) ``source_id``, available."""
+        """A manual snapshot ``snapshot_id`` of the cluster (or instance) ``source_id``, available.
+
+        ``existing``: what the plan found under ``snapshot_id`` (see :meth:`_ensure`).
+        """
 
         def create() -> object:
             return retry_call(
@@ -270,7 +271,9 @@ class SnapshotCopier:
                 max_seconds=BUSY_SECONDS,
             )
 
-        return self._ensure(snapshot_id, source=source, step=step, action="create snapshot", create=create)
+        return self._ensure(
+            snapshot_id, source=source, step=step, action="create snapshot", create=create, existing=existing
+        )
 
     def ensure_copy(
         self,
@@ -282,8 +285,11 @@ class SnapshotCopier:
         source: str,
         step: str = "copy",
         source_region: str | None = None,
+        existing: Snapshot | Unread | None = UNREAD,
     ) -> tuple[Snapshot, Outcome]:
         """A copy ``target_id`` of ``source_snapshot`` (id or ARN), under ``kms_key_id``, available.
+
+        ``existing``: what the plan found under ``target_id`` (see :meth:`_ensure`).
 
         Waits and retries while 5 copies are already in flight (the per-region concurrent copy
         quota [AUR-COPY]); fails at once on the 100-manual-snapshots quota.
@@ -325,4 +331,6 @@ class SnapshotCopier:
             )
 
         with self._slots.hold(self.account_id, self.region):
-            return self._ensure(target_id, source=source, step=step, action="copy snapshot", create=create)
+            return self._ensure(
+                target_id, source=source, step=step, action="copy snapshot", create=create, existing=existing
+            )

@@ -21,9 +21,9 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, not_visible, translate_client_error
 from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, StepStarted, as_emitter
+from ._findings import UNREAD, Unread
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
-from ._known import Known
 from ._naming import check_ours, derived_id, rds_tags, snapshot_name
 from ._restore import INSTANCE_FAILED
 from ._secret import hand_over_secret
@@ -142,25 +142,18 @@ class InstanceRestorer:
         self._emit = as_emitter(emit)
         self._wait = wait or WaitPolicy()
         self._copier = copier
-        self._known: Known[dict[str, Any] | None] = Known()
 
-    def target_key(
-        self, spec: InstanceRestoreSpec, *, source_encrypted: bool, remember: bool = False
-    ) -> KeyInfo | None:
+    def target_key(self, spec: InstanceRestoreSpec, *, source_encrypted: bool) -> KeyInfo | None:
         """The target-owned key for the copy and the instance (None for an unencrypted snapshot)."""
         if not source_encrypted and spec.kms_key_id is None:
             return None
-        return self._keys.target_key(spec.kms_key_id, remember=remember)
+        return self._keys.target_key(spec.kms_key_id)
 
     def secret_key(self, key_id: str) -> KeyInfo:
         """The target-account key for the master secret: it must exist and be an enabled symmetric key."""
         info = self._keys.describe(key_id, step="secret-key")
         self._keys.check_usable(info, step="secret-key", allow_aws_managed=True)
         return info
-
-    def remember_instance(self, instance_id: str, instance: dict[str, Any] | None) -> None:
-        """What a read moments ago found under ``instance_id``: the next ensure starts from it (once)."""
-        self._known.put(instance_id.lower(), instance)
 
     def find_instance(self, instance_id: str) -> dict[str, Any] | None:
         """The DB instance, or None."""
@@ -196,15 +189,25 @@ class InstanceRestorer:
             ) from exc
 
     def ensure_instance(
-        self, spec: InstanceRestoreSpec, *, snapshot: Mapping[str, Any], run: str, token: str | None = None
+        self,
+        spec: InstanceRestoreSpec,
+        *,
+        snapshot: Mapping[str, Any],
+        run: str,
+        token: str | None = None,
+        existing: dict[str, Any] | Unread | None = UNREAD,
     ) -> tuple[dict[str, Any], Outcome]:
-        """Restore ``spec.instance_id`` from ``snapshot`` (the target's copy), or adopt an earlier restore."""
+        """Restore ``spec.instance_id`` from ``snapshot`` (the target's copy), or adopt an earlier restore.
+
+        ``existing``: what the plan found under that id (None: nothing; UNREAD: it did not look).
+        """
         step = "restore"
         instance_id = spec.instance_id.lower()
         snapshot_arn = INSTANCE.arn(snapshot)
         on_restore = secret_on_restore(str(snapshot.get("Engine", "")))
         require_secret = spec.manage_master_user_password and on_restore
-        existing = self._known.take(instance_id, lambda: self.find_instance(instance_id))
+        if isinstance(existing, Unread):
+            existing = self.find_instance(instance_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(

@@ -6,7 +6,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
@@ -21,7 +21,7 @@ from ._errors import (
     translate_client_error,
 )
 from ._events import Emitter, EventHook, Outcome, Retrying, StepFinished, StepStarted, as_emitter
-from ._known import Known
+from ._findings import UNREAD, Unread
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
 from ._waiting import is_transient, retry_call, sleep
@@ -95,24 +95,6 @@ def _key_lock(account_id: str, region: str) -> threading.RLock:
         return _KEY_LOCKS.setdefault((account_id, region), threading.RLock())
 
 
-_KEY_CHANGES: dict[tuple[str, str], int] = {}
-
-
-def key_changed(account_id: str, region: str) -> None:
-    """Note that rdsshare changed a key or alias of ``account_id`` in ``region`` in this process.
-
-    Answers remembered from earlier reads (preflight's) are only reused while this count stands
-    still, so a share key created or a policy changed by a concurrent run is never missed.
-    """
-    with _KEY_LOCKS_GUARD:
-        _KEY_CHANGES[(account_id, region)] = _KEY_CHANGES.get((account_id, region), 0) + 1
-
-
-def _changes(account_id: str, region: str) -> int:
-    with _KEY_LOCKS_GUARD:
-        return _KEY_CHANGES.get((account_id, region), 0)
-
-
 class KeyManager:
     """Key work in one account: describe keys, create or adopt the share CMK, keep its policy.
 
@@ -137,11 +119,6 @@ class KeyManager:
         self.caller_arn = caller_arn
         self.partition = partition
         self._emit = as_emitter(emit)
-        # One-shot answers of reads made moments ago (see remember=True below), with the key
-        # change count they were read at.
-        self._known_keys: Known[KeyInfo] = Known()
-        self._known_alias: Known[tuple[int, KeyInfo | None]] = Known()
-        self._known_policies: Known[tuple[int, dict[str, Any]]] = Known()
         #: key ARN -> the target accounts whose grant this manager's writes added (for the manifest:
         #: cleanup removes only grants its run added)
         self.added: dict[str, set[str]] = {}
@@ -152,15 +129,8 @@ class KeyManager:
     def _fail(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
 
-    def describe(self, key: str, *, step: str, remember: bool = False) -> KeyInfo:
-        """``DescribeKey`` on an id, ARN, alias name or alias ARN.
-
-        ``remember=True`` keeps the answer for the next ``describe`` of the same ``key`` (once):
-        preflight's reads stand in for the run's.
-        """
-        known = self._known_keys.pop(key)
-        if known is not None:
-            return known
+    def describe(self, key: str, *, step: str) -> KeyInfo:
+        """``DescribeKey`` on an id, ARN, alias name or alias ARN."""
         parts = key.split(":")
         if key.startswith("arn:") and len(parts) > 3 and parts[3] != self.region:
             raise KeyNotAccessibleError(
@@ -174,30 +144,20 @@ class KeyManager:
             meta = self._kms.describe_key(KeyId=key)["KeyMetadata"]
         except ClientError as exc:
             raise self._fail(exc, step, key) from exc
-        info = KeyInfo.from_metadata(meta)
-        if remember:
-            self._known_keys.put(key, info)
-        return info
+        return KeyInfo.from_metadata(meta)
 
-    def target_key(self, kms_key_id: str | None, *, remember: bool = False) -> KeyInfo:
+    def target_key(self, kms_key_id: str | None) -> KeyInfo:
         """The key a target encrypts its copy or restore with: ``kms_key_id``, else its own ``aws/rds``.
 
-        AWS-managed keys are fine here (the target never shares them). ``remember``: see :meth:`describe`.
+        AWS-managed keys are fine here (the target never shares them).
         """
-        info = self.describe(kms_key_id or "alias/aws/rds", step="target-key", remember=remember)
+        info = self.describe(kms_key_id or "alias/aws/rds", step="target-key")
         self.check_usable(info, step="target-key", allow_aws_managed=True)
         return info
 
-    def find_share_key(self, *, remember: bool = False) -> KeyInfo | None:
-        """rdsshare's share key (by its alias), or None. ``remember``: see :meth:`describe`."""
-        changes = _changes(self.account_id, self.region)
-        info = self._find_by_alias(KEY_ALIAS)
-        if remember:
-            self._known_alias.put(KEY_ALIAS, (changes, info))
-        return info
-
-    def _changed(self) -> None:
-        key_changed(self.account_id, self.region)
+    def find_share_key(self) -> KeyInfo | None:
+        """rdsshare's share key (by its alias), or None."""
+        return self._find_by_alias(KEY_ALIAS)
 
     def check_usable(self, info: KeyInfo, *, step: str, allow_aws_managed: bool = False) -> None:
         """Raise unless ``info`` can encrypt a snapshot copy/restore in this account and region."""
@@ -230,8 +190,15 @@ class KeyManager:
         managers: Sequence[str] = (),
         tags: Sequence[dict[str, str]] = (),
         look_for_orphans: bool = True,
+        found: KeyInfo | Unread | None = UNREAD,
+        policies: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[KeyInfo, Outcome]:
         """Find rdsshare's CMK by alias (or an orphan from a crashed run), or create it.
+
+        ``found`` is the share key the plan found by its alias, which is adopted as it is; when the
+        plan found none (or did not look), the alias is looked up again here, under the lock,
+        because another run may have made the key since. ``policies``: key policies the plan read
+        (by key id), so that an adopted key's grants are not read twice.
 
         Its policy grants ``target_account_ids``; an adopted key's policy is merged, never
         replaced. A created key's policy lets ``managers`` (the session's IAM principal) manage it,
@@ -251,16 +218,20 @@ class KeyManager:
                 managers=managers,
                 tags=tags,
                 look_for_orphans=look_for_orphans,
+                found=found,
+                policies=policies or {},
             )
 
     def _ensure_share_key(
         self,
         *,
         target_account_ids: Sequence[str],
-        admin_principals: Sequence[str] = (),
-        managers: Sequence[str] = (),
-        tags: Sequence[dict[str, str]] = (),
-        look_for_orphans: bool = True,
+        admin_principals: Sequence[str],
+        managers: Sequence[str],
+        tags: Sequence[dict[str, str]],
+        look_for_orphans: bool,
+        found: KeyInfo | Unread | None,
+        policies: Mapping[str, Mapping[str, Any]],
     ) -> tuple[KeyInfo, Outcome]:
         step = "source-key"
         builder = CmkPolicyBuilder(
@@ -271,11 +242,8 @@ class KeyManager:
             partition=self.partition,
             region=self.region,
         )
-        known = self._known_alias.pop(KEY_ALIAS)
-        if known is not None and known[0] == _changes(self.account_id, self.region):
-            info = known[1]
-        else:
-            info = self._find_by_alias(KEY_ALIAS)
+        # A key the plan found is adopted; "none" may be stale (another run may have made it since).
+        info = found if isinstance(found, KeyInfo) else self._find_by_alias(KEY_ALIAS)
         orphan = info is None and look_for_orphans
         if orphan:
             info = self._find_orphan()
@@ -291,7 +259,7 @@ class KeyManager:
             self.check_usable(info, step=step)
             if orphan:
                 self._ensure_alias(info)
-            outcome = self._ensure_grants(info, builder=builder)
+            outcome = self._ensure_grants(info, builder=builder, policy=policies.get(info.key_id))
             return info, ("adopted" if outcome == "unchanged" else outcome)
 
         policy = builder.build()
@@ -302,7 +270,6 @@ class KeyManager:
         info = self._create_key_once(json.dumps(policy), kms_tags)
         self.created.append(info)
         self.added.setdefault(info.arn, set()).update(target_account_ids)
-        self._changed()
         try:
             self._ensure_alias(info)
         except ConflictError as exc:
@@ -326,7 +293,6 @@ class KeyManager:
         """
         self._kms.schedule_key_deletion(KeyId=info.key_id, PendingWindowInDays=7)
         self.created.remove(info)
-        self._changed()
         _log.info("another run won %s; scheduled deletion of the duplicate %s", KEY_ALIAS, info.arn)
         self.check_usable(winner, step="source-key")
         outcome = self._ensure_grants(winner, builder=builder)
@@ -442,22 +408,25 @@ class KeyManager:
             )
         except ClientError as exc:
             raise self._fail(exc, "source-key", KEY_ALIAS) from exc
-        finally:
-            self._changed()
 
     # -- policy -----------------------------------------------------------------------------
-    def ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
-        """Merge ``builder``'s grants into the key's policy; ``PutKeyPolicy`` only if it changes."""
-        with _key_lock(info.account_id, info.region):
-            return self._ensure_grants(info, builder=builder)
+    def ensure_grants(
+        self, info: KeyInfo, *, builder: CmkPolicyBuilder, policy: Mapping[str, Any] | None = None
+    ) -> Outcome:
+        """Merge ``builder``'s grants into the key's policy; ``PutKeyPolicy`` only if it changes.
 
-    def _ensure_grants(self, info: KeyInfo, *, builder: CmkPolicyBuilder) -> Outcome:
+        ``policy``: the policy the plan read. If it already grants the targets, the plan decided
+        there is nothing to write; otherwise the write starts from a fresh read, never from it.
+        """
+        with _key_lock(info.account_id, info.region):
+            return self._ensure_grants(info, builder=builder, policy=policy)
+
+    def _ensure_grants(
+        self, info: KeyInfo, *, builder: CmkPolicyBuilder, policy: Mapping[str, Any] | None = None
+    ) -> Outcome:
         step = "source-key"
-        known = self._known_policies.pop(info.key_id)
-        # Preflight read the policy moments ago and nothing here changed it since: if it already
-        # grants the targets there is nothing to write. A write always starts from a fresh read.
-        if known is not None and known[0] == _changes(self.account_id, self.region):
-            outcome = "unchanged" if builder.merge(known[1]) == known[1] else self._merge_policy(info, builder)
+        if policy is not None and builder.merge(dict(policy)) == dict(policy):
+            outcome: Outcome = "unchanged"
         else:
             outcome = self._merge_policy(info, builder)
         self._emit(
@@ -494,14 +463,11 @@ class KeyManager:
             if merged == json.loads(current):
                 return "unchanged" if attempt == 1 else "updated"
             builder.check_lockout(merged, caller_arn=self.caller_arn)
-            try:
-                call(
-                    lambda merged=merged: self._kms.put_key_policy(  # type: ignore[misc]
-                        KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)
-                    )
+            call(
+                lambda merged=merged: self._kms.put_key_policy(  # type: ignore[misc]
+                    KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)
                 )
-            finally:
-                self._changed()
+            )
             # KMS has no conditional PutKeyPolicy: another process may have written its own version
             # between our read and our write, and one of the two grants is then lost. Read back; merge
             # again into whatever is there until our grants stand.
@@ -519,13 +485,10 @@ class KeyManager:
             fix="rerun when the other writer (another rdsshare run, Terraform) is done",
         )
 
-    def key_policy(self, key_id: str, *, remember: bool = False) -> dict[str, Any]:
-        """The key's current ``default`` policy. ``remember``: see :meth:`describe`."""
-        changes = _changes(self.account_id, self.region)
+    def key_policy(self, key_id: str) -> dict[str, Any]:
+        """The key's current ``default`` policy."""
         try:
             policy = dict(json.loads(self._kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]))
         except ClientError as exc:
             raise self._fail(exc, "source-key", key_id) from exc
-        if remember:
-            self._known_policies.put(key_id, (changes, policy))
         return policy

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from ._copier import SnapshotCopier
 from ._errors import PreflightError, RdsShareError, error_code, error_message, translate_client_error
 from ._events import Emitter
+from ._findings import Findings
 from ._instance import InstanceRestoreSpec, local_copy_id, secret_on_restore, unshareable_options
 from ._keys import KeyInfo, KeyManager
 from ._kinds import CLUSTER, EncryptionType, SnapshotKind, describe_encryption, encryption_type
@@ -31,7 +32,7 @@ from ._naming import (
     tag_dict,
 )
 from ._policy import CmkPolicyBuilder, allows_put_key_policy
-from ._share import ShareManager
+from ._share import MAX_SHARED_ACCOUNTS, ShareManager
 from ._waiting import TRANSIENT_CODES, is_transient
 
 if TYPE_CHECKING:
@@ -43,9 +44,6 @@ _log = logging.getLogger("rdsshare.plan")
 T = TypeVar("T")
 
 Action = Literal["create", "adopt", "update", "skip"]
-
-#: The most accounts a manual snapshot can be shared with [RDS-SHARE].
-SHARE_LIMIT = 20
 
 
 @attrs.frozen(kw_only=True)
@@ -148,16 +146,10 @@ class Preflight:
         self.copier = copier
         self.share_copier = share_copier
         self.restorer = restorer
-        #: the ARN of the source cluster/instance, once preflight has described it (the run reuses it)
-        self.source_arn: str | None = None
-        #: the ``restore`` attribute of the snapshot to share, when preflight read it (the run reuses it)
-        self.shared_with: dict[str, list[str]] = {}
-        #: who manages the share key this run creates (its session's IAM principal): decided here
-        self.key_managers: tuple[str, ...] = ()
+        #: what the reads found, handed to the run's steps as arguments (see rdsshare._findings)
+        self.found = Findings()
         #: the ARN of the snapshot the run will share (None until decided): what a restore comes from
         self.shared_arn: str | None = None
-        #: per target account, the wanted instances that are already members of the restore (as read)
-        self.members: dict[str, dict[str, dict[str, Any]]] = {}
         # snapshots looked up together (lower-cased id -> snapshot or None)
         self._found: dict[str, dict[str, Any] | None] = {}
         self.steps: list[PlanStep] = []
@@ -297,7 +289,7 @@ class Preflight:
             src = self._describe_source(cluster_id)
             if src is None:
                 return None
-            self.source_arn = str(src["arn"])
+            self.found.source_arn = str(src["arn"])
             if src["status"] not in ("available", "backing-up"):
                 self._problem(
                     f"source-{K.name}",
@@ -317,7 +309,7 @@ class Preflight:
                 return None
             self._found.update(found)
             existing = found[snap_id.lower()]
-            self.copier.remember(snap_id, existing)
+            self.found.snapshots[snap_id.lower()] = existing
             if existing is not None:
                 self._ours("snapshot", self.src, f"snapshot {snap_id}", existing, source=str(src["arn"]))
                 self._step("snapshot", self.src, "adopt", snap_id, "made by an earlier run")
@@ -357,7 +349,7 @@ class Preflight:
                 account=self.src,
                 resource=K.arn(snap),
             )
-        self.copier.remember(snapshot_id, snap)
+        self.found.snapshots[snapshot_id.lower()] = snap
         self._step("snapshot", self.src, "skip", K.ident(snap), "starting from an existing snapshot")
         if snap.get("OptionGroupName"):
             self._option_groups([str(snap["OptionGroupName"])], str(snap.get("Engine") or ""))
@@ -414,7 +406,7 @@ class Preflight:
                 self.src,
                 facts["key"],
                 "allow kms:DescribeKey on the snapshot's key",
-                lambda: self.home_keys.describe(facts["key"], step="source-key", remember=True),
+                lambda: self._key(facts["key"], self.home_keys),
             )
             if key is None:
                 return
@@ -426,7 +418,7 @@ class Preflight:
                 self.src,
                 source_kms_key,
                 "pass a key of the source account",
-                lambda: self.keys.describe(source_kms_key, step="source-key", remember=True),
+                lambda: self._key(source_kms_key, self.keys),
             )
             if copy_key is not None:
                 self._usable(copy_key)
@@ -439,7 +431,7 @@ class Preflight:
                 self.src,
                 KEY_ALIAS,
                 "allow kms:DescribeKey",
-                lambda: self.keys.find_share_key(remember=True),
+                self._share_key,
             )
             if existing is not None:
                 self._usable(existing)
@@ -461,7 +453,7 @@ class Preflight:
                     "allow iam:GetRole on the session's role",
                     lambda: (self.source.principal_arn(),),
                 )
-                self.key_managers = tuple(m for m in manager or () if m)
+                self.found.key_managers = tuple(m for m in manager or () if m)
                 copy_key = KeyInfo(
                     arn=KEY_ALIAS,
                     key_id=KEY_ALIAS,
@@ -498,7 +490,7 @@ class Preflight:
                     "copy", self.src, shared_id, "check RDS permissions", lambda: self.share_copier.find(shared_id)
                 )
             if len(self.problems) == problems:
-                self.share_copier.remember(shared_id, found)
+                self.found.snapshots[shared_id.lower()] = found
             shared_exists = found is not None
             if found is not None:
                 self._ours("copy", self.src, f"snapshot {shared_id}", found, source=str(facts["arn"]))
@@ -523,14 +515,14 @@ class Preflight:
                 lambda: self._shared_with(shared_id),
             )
             if accounts is not None:
-                self.shared_with[shared_id.lower()] = accounts
+                self.found.shared_with[shared_id.lower()] = accounts
                 after = set(accounts) | set(self.tgts)
-                if len(after) > SHARE_LIMIT:
+                if len(after) > MAX_SHARED_ACCOUNTS:
                     self._problem(
                         "share",
                         f"snapshot {shared_id} is shared with {len(accounts)} accounts; adding "
                         f"{', '.join(t for t in self.tgts if t not in accounts)} makes {len(after)}, and AWS allows "
-                        f"{SHARE_LIMIT}",
+                        f"{MAX_SHARED_ACCOUNTS}",
                         "unshare accounts that no longer need it, or share from another snapshot",
                         account=self.src,
                         resource=shared_id,
@@ -540,6 +532,24 @@ class Preflight:
                 self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
                 return
         self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
+
+    # -- reads whose answers the run starts from ---------------------------------------------
+    def _key(self, key: str, keys: KeyManager) -> KeyInfo:
+        info = keys.describe(key, step="source-key")
+        self.found.keys[key] = info
+        return info
+
+    def _share_key(self) -> KeyInfo | None:
+        self.found.share_key = info = self.keys.find_share_key()
+        return info
+
+    def _policy(self, key_id: str) -> dict[str, Any]:
+        self.found.policies[key_id] = policy = self.keys.key_policy(key_id)
+        return policy
+
+    def _target_key(self, key: KeyInfo | None) -> KeyInfo | None:
+        self.found.target_keys[self.tgt] = key
+        return key
 
     def _arn(self, region: str, ident: str) -> str:
         """The ARN of this run's snapshot ``ident`` in the source account and ``region``."""
@@ -572,7 +582,7 @@ class Preflight:
             self.src,
             key.arn,
             "allow kms:GetKeyPolicy on the key",
-            lambda: self.keys.key_policy(key.key_id, remember=True),
+            lambda: self._policy(key.key_id),
         )
         if policy is None:
             return
@@ -650,12 +660,11 @@ class Preflight:
             self.tgt,
             spec.kms_key_id or "alias/aws/rds",
             "pass an enabled symmetric key of the target account and region",
-            lambda: restorer.target_key(spec, source_encrypted=encrypted, remember=True),
+            lambda: self._target_key(restorer.target_key(spec, source_encrypted=encrypted)),
         )
         existing = self._restore_step(
             cluster_id,
             lambda: restorer.find_cluster(cluster_id),
-            remember=restorer.remember_cluster,
             noun="cluster",
             arn_field="DBClusterArn",
             code="DBClusterAlreadyExistsFault",
@@ -695,7 +704,7 @@ class Preflight:
             self.tgt,
             spec.kms_key_id or "alias/aws/rds",
             "pass an enabled symmetric key of the target account and region",
-            lambda: restorer.target_key(spec, source_encrypted=encrypted, remember=True),
+            lambda: self._target_key(restorer.target_key(spec, source_encrypted=encrypted)),
         )
         if encrypted:
             self._step(
@@ -708,7 +717,6 @@ class Preflight:
         existing = self._restore_step(
             instance_id,
             lambda: restorer.find_instance(instance_id),
-            remember=restorer.remember_instance,
             noun="DB instance",
             arn_field="DBInstanceArn",
             code="DBInstanceAlreadyExists",
@@ -762,7 +770,7 @@ class Preflight:
                 code="DBInstanceAlreadyExists",
             )
         if len(self.problems) == problems:  # read without trouble: the run adopts exactly these
-            self.members[self.tgt] = members
+            self.found.members[self.tgt] = members
         return members
 
     def _groups(self, check: str, name: str | None, noun: str, describe: Callable[[str], Any]) -> None:
@@ -800,7 +808,6 @@ class Preflight:
         ident: str,
         find: Callable[[], Any],
         *,
-        remember: Callable[[str, Any], None],
         noun: str,
         arn_field: str,
         code: str,
@@ -811,7 +818,7 @@ class Preflight:
         problems = len(self.problems)
         existing = self._try("restore", self.tgt, ident, "check RDS permissions", find)
         if len(self.problems) == problems:  # the lookup worked: the run starts from its answer
-            remember(ident, existing)
+            self.found.restores[(self.tgt, ident.lower())] = existing
         if existing is None:
             self._step("restore", self.tgt, "create", ident, create_reason)
             return None

@@ -18,8 +18,8 @@ from ._errors import (
     translate_client_error,
 )
 from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, StepStarted, as_emitter
+from ._findings import UNREAD, Unread
 from ._keys import KeyInfo, KeyManager
-from ._known import Known
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
 from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret
 from ._validation import (
@@ -140,17 +140,13 @@ class Restorer:
         self.region = region
         self._emit = as_emitter(emit)
         self._wait = wait or WaitPolicy()
-        self._known: Known[DBClusterTypeDef | None] = Known()
 
     def _error(self, exc: ClientError, step: str, resource: str) -> Exception:
         return translate_client_error(exc, step=step, account_id=self.account_id, resource=resource)
 
     # -- key ----------------------------------------------------------------------------------
-    def target_key(self, spec: ClusterRestoreSpec, *, source_encrypted: bool, remember: bool = False) -> KeyInfo | None:
-        """The target-owned key for the restored cluster, or None to restore unencrypted.
-
-        ``remember=True`` keeps the key's description for the next call (see ``KeyManager.describe``).
-        """
+    def target_key(self, spec: ClusterRestoreSpec, *, source_encrypted: bool) -> KeyInfo | None:
+        """The target-owned key for the restored cluster, or None to restore unencrypted."""
         encrypt = source_encrypted or bool(spec.encrypt) or spec.kms_key_id is not None
         if spec.encrypt is False and source_encrypted:
             raise InputError(
@@ -161,7 +157,7 @@ class Restorer:
             )
         if not encrypt:
             return None
-        return self._keys.target_key(spec.kms_key_id, remember=remember)
+        return self._keys.target_key(spec.kms_key_id)
 
     def secret_key(self, key_id: str) -> KeyInfo:
         """The target-account key for the master secret: it must exist and be an enabled symmetric key."""
@@ -170,10 +166,6 @@ class Restorer:
         return info
 
     # -- cluster ------------------------------------------------------------------------------
-    def remember_cluster(self, cluster_id: str, cluster: DBClusterTypeDef | None) -> None:
-        """What a read moments ago found under ``cluster_id``: the next ensure starts from it (once)."""
-        self._known.put(cluster_id.lower(), cluster)
-
     def find_cluster(self, cluster_id: str) -> DBClusterTypeDef | None:
         """The cluster, or None."""
         try:
@@ -216,12 +208,18 @@ class Restorer:
         key: KeyInfo | None,
         run: str,
         token: str | None = None,
+        existing: DBClusterTypeDef | Unread | None = UNREAD,
     ) -> tuple[DBClusterTypeDef, Outcome]:
-        """Restore ``spec.cluster_id`` from the shared snapshot (by ARN), or adopt an earlier restore."""
+        """Restore ``spec.cluster_id`` from the shared snapshot (by ARN), or adopt an earlier restore.
+
+        ``existing``: what the plan found under that id (None: nothing); described here only when
+        the plan did not look (:data:`~rdsshare._findings.UNREAD`).
+        """
         step = "restore"
         snapshot_arn = snapshot["DBClusterSnapshotArn"]
         cluster_id = spec.cluster_id.lower()
-        existing = self._known.take(cluster_id, lambda: self.find_cluster(cluster_id))
+        if isinstance(existing, Unread):
+            existing = self.find_cluster(cluster_id)
         outcome: Outcome = "adopted"
         if existing is not None:
             check_ours(

@@ -8,6 +8,7 @@ the real run stops with :class:`PreflightError` (or :class:`InputError`) with no
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,16 +29,18 @@ from ..accounts import OTHER, SOURCE, TARGET
 from .helpers import mutating_calls, restore_spec, sessions
 
 
-def _refused_alike(aws: EmulatedAWS, check: str, fragment: str, **kwargs: Any) -> Plan:
-    """The dry run has the problem; the real run refuses with the same problem and writes nothing."""
+def _refused_alike(
+    aws: EmulatedAWS, check: str, fragment: str, *, share: Callable[..., Any] = share_cluster_snapshot, **kwargs: Any
+) -> Plan:
+    """The dry run has the problem; the real run refuses with the same problems and writes nothing."""
     source, target = sessions(aws)
-    plan = share_cluster_snapshot(source=source, target=target, dry_run=True, **kwargs)
+    plan = share(source=source, target=target, dry_run=True, **kwargs)
     assert isinstance(plan, Plan)
     assert not plan.ok, str(plan)
     assert any(p.check == check and fragment in p.message for p in plan.problems), str(plan)
     aws.clear_calls()
     with pytest.raises(PreflightError) as info:
-        share_cluster_snapshot(source=source, target=target, **kwargs)
+        share(source=source, target=target, **kwargs)
     assert [str(p) for p in info.value.problems] == [str(p) for p in plan.problems]
     assert mutating_calls(aws) == []
     return plan
@@ -187,21 +190,12 @@ def _instance_spec(aws: EmulatedAWS, **overrides: Any) -> InstanceRestoreSpec:
     return InstanceRestoreSpec(**fields)
 
 
-def _instance_refused_alike(aws: EmulatedAWS, check: str, fragment: str, **kwargs: Any) -> None:
-    source, target = sessions(aws)
-    plan = share_instance_snapshot(source=source, target=target, dry_run=True, **kwargs)
-    assert isinstance(plan, Plan)
-    assert any(p.check == check and fragment in p.message for p in plan.problems), str(plan)
-    aws.clear_calls()
-    with pytest.raises(PreflightError):
-        share_instance_snapshot(source=source, target=target, **kwargs)
-    assert mutating_calls(aws) == []
-
-
 def test_a_db_parameter_group_that_does_not_exist(aws: EmulatedAWS) -> None:
     aws.create_instance(SOURCE, "orders-db")
     spec = _instance_spec(aws, parameter_group="no-such-group")
-    _instance_refused_alike(aws, "parameter-group", "no-such-group", instance_id="orders-db", restore=spec)
+    _refused_alike(
+        aws, "parameter-group", "no-such-group", share=share_instance_snapshot, instance_id="orders-db", restore=spec
+    )
 
 
 def test_a_db_instance_restored_by_another_run_name(aws: EmulatedAWS) -> None:
@@ -209,7 +203,15 @@ def test_a_db_instance_restored_by_another_run_name(aws: EmulatedAWS) -> None:
     spec = _instance_spec(aws)
     source, target = sessions(aws)
     share_instance_snapshot(source=source, target=target, instance_id="orders-db", restore=spec)
-    _instance_refused_alike(aws, "restore", "another source", instance_id="orders-db", restore=spec, run_name="two")
+    _refused_alike(
+        aws,
+        "restore",
+        "another source",
+        share=share_instance_snapshot,
+        instance_id="orders-db",
+        restore=spec,
+        run_name="two",
+    )
 
 
 def test_a_plan_that_is_ok_runs_without_a_late_refusal(aws: EmulatedAWS) -> None:

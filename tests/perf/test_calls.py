@@ -45,6 +45,7 @@ FIRST_RUN: dict[Kind, list[str]] = {
         "S rds:DescribeAccountAttributes",
         "S kms:DescribeKey",  # the cluster's key: aws/rds
         "S kms:DescribeKey",  # alias/rdsshare/share-key: not yet
+        "S kms:DescribeKey",  # again right before creating it, under the key lock: another run may have made it
         "S iam:GetRole",  # the role (with its path) that the new key's policy lets manage it
         "T kms:DescribeKey",  # the target's key
         "S rds:CreateDBClusterSnapshot",

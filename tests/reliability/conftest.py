@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from rdsshare import set_testing
 
 MATRIX: dict[tuple[str, str], str] = {}
 
@@ -31,3 +34,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     out = os.environ.get("RDSSHARE_FAULT_MATRIX")
     if out:
         Path(out).write_text(summary + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def instant_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep botocore's retries and rdsshare's waits, without their sleeps."""
+    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
+    with set_testing():
+        yield

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from rdsshare import RdsShareError, cleanup, set_testing, share_cluster_snapshot
+from rdsshare import RdsShareError, cleanup, share_cluster_snapshot
 from rdsshare.testing import EmulatedAWS
 
 from ..accounts import SOURCE
@@ -36,12 +35,7 @@ WRITES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("instant_retries")
 
 
 def _ran(aws: EmulatedAWS) -> Any:

@@ -8,7 +8,6 @@ KMS a ``NotFoundException`` right after a key is created or its policy changed (
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from rdsshare import (
     PreflightError,
     Retrying,
     StepProgress,
-    set_testing,
     share_cluster_snapshot,
 )
 from rdsshare.testing import EmulatedAWS, Fault
@@ -67,13 +65,7 @@ PROPAGATION = [
 _BASELINE: dict[str, Any] = {}
 
 
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Keep botocore's retries and rdsshare's waits, without their sleeps."""
-    monkeypatch.setattr("botocore.retries.standard.ExponentialBackoff.delay_amount", lambda self, context: 0.0)
-    set_testing(True)
-    yield
-    set_testing(False)
+pytestmark = pytest.mark.usefixtures("instant_retries")
 
 
 def _seed(aws: EmulatedAWS) -> ClusterRestoreSpec:

@@ -1,0 +1,76 @@
+"""What preflight read, handed to the run as arguments: the plan decides once, the run does not ask again.
+
+Preflight reads everything a run needs before its first change. The run's steps receive those
+answers as arguments (``existing=``, ``found=``, ``policy=``), so that what the plan decided from is
+exactly what the run acts on, and no step object keeps answers of its own. A finding is only ever
+a read: a step that changes something shared (the share key, a key policy) reads again right before
+it writes, because another run may have written since.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+if TYPE_CHECKING:
+    from ._keys import KeyInfo
+
+__all__ = ["UNREAD", "Findings", "Unread"]
+
+
+class Unread:
+    """The type of :data:`UNREAD`: preflight did not read this, so the step reads it itself."""
+
+    _instance: Unread | None = None
+
+    def __new__(cls) -> Unread:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNREAD"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: "not read by preflight": distinct from None, which is a read that found nothing.
+UNREAD: Final = Unread()
+
+
+@attrs.define
+class Findings:
+    """Answers of preflight's reads, keyed as the run asks for them."""
+
+    #: the source cluster's (or instance's) ARN
+    source_arn: str | None = None
+    #: snapshots by lower-cased identifier (None: looked up, none there)
+    snapshots: dict[str, dict[str, Any] | None] = attrs.field(factory=dict)
+    #: key descriptions by the id, ARN or alias they were asked by
+    keys: dict[str, KeyInfo] = attrs.field(factory=dict)
+    #: rdsshare's share key as found by its alias (None: there is none yet)
+    share_key: KeyInfo | Unread | None = UNREAD
+    #: key policies read, by key id
+    policies: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: the ``restore`` attribute of the snapshot to share, by lower-cased id
+    shared_with: dict[str, list[str]] = attrs.field(factory=dict)
+    #: who manages a share key this run creates (its session's IAM principal)
+    key_managers: tuple[str, ...] = ()
+    #: per target account, the key its restore is encrypted with (None: unencrypted)
+    target_keys: dict[str, KeyInfo | None] = attrs.field(factory=dict)
+    #: per (target account, lower-cased id), the restored cluster or instance found (None: none)
+    restores: dict[tuple[str, str], dict[str, Any] | None] = attrs.field(factory=dict)
+    #: per target account, the wanted instances already members of the restore
+    members: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
+
+    def snapshot(self, snapshot_id: str) -> dict[str, Any] | Unread | None:
+        """The snapshot preflight found under ``snapshot_id``, None if none, UNREAD if it did not look."""
+        key = snapshot_id.lower()
+        return self.snapshots.get(key, UNREAD)
+
+    def restore(self, account_id: str, ident: str) -> dict[str, Any] | Unread | None:
+        """The cluster or instance preflight found under ``ident`` in ``account_id`` (see :meth:`snapshot`)."""
+        key = (account_id, ident.lower())
+        return self.restores.get(key, UNREAD)
