@@ -14,6 +14,7 @@ from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     InputError,
     NotFoundError,
+    PlanChangedError,
     PreflightError,
     RdsShareError,
     ResourceFailedError,
@@ -280,7 +281,7 @@ def share_cluster_snapshot(
     ``copy_slots`` bounds snapshot copies in flight across concurrent calls that share it
     (at most 5 per account and destination region by default).
     """
-    return _share(
+    return share_snapshot(
         CLUSTER,
         ClusterRestoreSpec,
         source=source,
@@ -371,7 +372,7 @@ def share_instance_snapshot(
     """
     from ._instance import InstanceRestoreSpec
 
-    return _share(
+    return share_snapshot(
         INSTANCE,
         InstanceRestoreSpec,
         source=source,
@@ -391,7 +392,7 @@ def share_instance_snapshot(
     )
 
 
-def _share(
+def share_snapshot(
     kind: SnapshotKind,
     spec_type: type[Any],
     *,
@@ -409,8 +410,13 @@ def _share(
     dry_run: bool,
     cleanup: CleanupMode,
     copy_slots: CopySlots | None,
+    expected: Plan | None = None,
 ) -> ShareResult | Plan:
-    """The flow for either kind of snapshot; the public functions only name the kind."""
+    """The flow for either kind of snapshot; the public functions only name the kind.
+
+    ``expected``: a reviewed plan (:meth:`Plan.apply`): the run goes ahead only if the plan made
+    now, before any write, decides the same.
+    """
     # -- input: nothing has been called yet ---------------------------------------------------
     sessions = _target_sessions(target, targets)
     _check_sessions(source, *sessions)
@@ -493,8 +499,28 @@ def _share(
         admins=tuple(key_admin_principals),
         more_targets=[(t, flow.restorers[t.account_id], specs.get(t.account_id)) for t in sessions[1:]],
     )
+    from ._planfile import changes, spec_to_dict
+
+    plan = attrs.evolve(
+        plan,
+        kind=kind.name,
+        request={
+            f"{kind.name}_id": source_id,
+            "snapshot_id": snapshot_id,
+            "run_name": run_name,
+            "source_kms_key": source_kms_key,
+            "key_admin_principals": list(key_admin_principals),
+            "target_account_ids": accounts,
+            "restore": {account: spec_to_dict(spec) for account, spec in specs.items()},
+            "cleanup": cleanup,
+        },
+    )
     if dry_run:
         return plan
+    if expected is not None:
+        changed = changes(expected, plan)
+        if changed:
+            raise PlanChangedError(changed)
     if not plan.ok:
         raise PreflightError(plan)
     try:

@@ -21,6 +21,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
@@ -692,8 +693,8 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
     )
 
 
-def _check_writable(path: str) -> None:
-    """Fail before a long run, not after it, when the manifest cannot be written."""
+def _check_writable(path: str, *, flag: str = "--manifest") -> None:
+    """Fail before a long run, not after it, when the manifest (or plan file) cannot be written."""
     full = os.path.abspath(path)
     parent = os.path.dirname(full)
     problem = None
@@ -704,12 +705,17 @@ def _check_writable(path: str) -> None:
     elif not os.access(parent, os.W_OK) or (os.path.exists(full) and not os.access(full, os.W_OK)):
         problem = "is not writable"
     if problem:
-        raise InputError(f"manifest path {path} {problem}", step="input", fix="pass a writable file path to --manifest")
+        what = "manifest" if flag == "--manifest" else "plan file"
+        raise InputError(f"{what} path {path} {problem}", step="input", fix=f"pass a writable file path to {flag}")
 
 
 def cmd_share(args: argparse.Namespace, out: Reporter) -> int:
     restore = _restore_spec(args)
     wait = WaitPolicy(timeout=args.wait_timeout) if args.wait_timeout else None
+    if args.out and not args.dry_run:
+        raise InputError("--out saves a plan: it goes with --dry-run", step="input", fix="add --dry-run")
+    if args.out:
+        _check_writable(args.out, flag="--out")
     if args.manifest and not args.dry_run:
         _check_writable(args.manifest)
     source, target = _sessions(args, None)
@@ -732,12 +738,38 @@ def cmd_share(args: argparse.Namespace, out: Reporter) -> int:
     else:
         common.update(cluster_id=args.cluster, snapshot_id=args.snapshot)
         share = share_cluster_snapshot
+    cleanup_mode = "intermediates" if args.cleanup_intermediates else "none"
     if args.dry_run:
-        plan = share(**common, dry_run=True)
+        plan = share(**common, dry_run=True, cleanup=cleanup_mode)
         out.show_plan(plan)
+        if args.out:
+            Path(args.out).write_text(plan.to_json(), encoding="utf-8")
+            out.print(f"\nPlan written to {args.out}; run exactly it with: rdsshare apply {args.out} (same accounts)")
         return EXIT_OK if plan.ok else EXIT_INPUT
+    return _run_and_report(args, out, lambda: share(**common, cleanup=cleanup_mode))
+
+
+def cmd_apply(args: argparse.Namespace, out: Reporter) -> int:
     try:
-        result = share(**common, cleanup="intermediates" if args.cleanup_intermediates else "none")
+        text = Path(args.plan).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the plan file {args.plan}: {exc}", step="input", fix="pass the path --out wrote"
+        ) from exc
+    plan = Plan.from_json(text)
+    if args.manifest:
+        _check_writable(args.manifest)
+    wait = WaitPolicy(timeout=args.wait_timeout) if args.wait_timeout else None
+    source, target = _sessions(args, plan.region)
+    out.set_sessions(source=source, target=target)
+    out.pending("preflight", "read-only checks of both accounts, compared with the plan")
+    return _run_and_report(args, out, lambda: plan.apply(source=source, target=target, on_event=out, wait=wait))
+
+
+def _run_and_report(args: argparse.Namespace, out: Reporter, run: Callable[[], ShareResult]) -> int:
+    """Run, write the manifest (also a partial one when the run fails), show the result."""
+    try:
+        result = run()
     except (RdsShareError, KeyboardInterrupt) as exc:
         partial = getattr(exc, "manifest", None)
         if args.manifest and isinstance(partial, Manifest) and partial.entries:
@@ -926,6 +958,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--manifest", metavar="PATH", help="write the run manifest (for 'rdsshare cleanup') here")
     run.add_argument(
+        "--out", metavar="PATH", help="with --dry-run: save the plan here, to run exactly it with 'rdsshare apply'"
+    )
+    run.add_argument(
         "--cleanup-intermediates",
         action="store_true",
         help="after the restore, unshare and delete the intermediate snapshots",
@@ -962,6 +997,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--backup-copy", action="store_true", help="also copy the snapshot into the target under its own key"
     )
     share.set_defaults(func=cmd_share)
+
+    # apply
+    apply = add(
+        "apply",
+        "run a plan saved by 'share --dry-run --out': refused before any change if what it read has changed",
+    )
+    apply.add_argument("plan", metavar="PLAN", help="the plan file")
+    _session_flags(apply, region_default="the plan's region")
+    apply_run = apply.add_argument_group("run")
+    apply_run.add_argument("--manifest", metavar="PATH", help="write the run manifest (for 'rdsshare cleanup') here")
+    apply_run.add_argument(
+        "--wait-timeout",
+        type=_duration,
+        metavar="DURATION",
+        help="give up each wait after this (e.g. 30m; default 24h)",
+    )
+    apply.set_defaults(func=cmd_apply)
 
     # cleanup
     clean = add("cleanup", "undo what a run made, from its manifest (only resources rdsshare made are deleted)")

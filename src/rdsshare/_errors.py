@@ -11,6 +11,7 @@ error code (never by catching everything) and chained with ``raise ... from``.
     ├── InputError                 bad arguments; raised before any AWS call that changes anything
     │   └── PreflightError         the checks before a run found problems (all of them, in .problems)
     ├── ConflictError              a resource with rdsshare's deterministic name exists but is not ours
+    │   └── PlanChangedError       applying a saved plan: what it read has changed (``.changes``)
     ├── AwsError                   AWS refused a call (carries error_code)
     │   ├── AccessDeniedError      IAM or key policy does not allow the caller
     │   ├── KeyNotAccessibleError  KMSKeyNotAccessibleFault: key disabled, aws/rds, or policy/grant missing
@@ -41,6 +42,7 @@ __all__ = [
     "KeyNotAccessibleError",
     "KeyPolicyError",
     "NotFoundError",
+    "PlanChangedError",
     "PreflightError",
     "QuotaExceededError",
     "RdsShareError",
@@ -127,6 +129,21 @@ class PreflightError(InputError):
 
 class ConflictError(RdsShareError):
     """A resource with rdsshare's deterministic name exists but was not created by this run."""
+
+
+class PlanChangedError(ConflictError):
+    """A saved plan was applied, but what it read has changed in a way that changes a decision.
+
+    Raised before any write. ``changes`` lists each difference; review a new plan and apply that.
+    """
+
+    def __init__(self, changes: list[str]) -> None:
+        self.changes = tuple(changes)
+        super().__init__(
+            f"the plan no longer holds ({len(changes)} change(s)): " + "; ".join(changes),
+            step="apply",
+            fix="plan again (rdsshare share ... --dry-run --out plan.json), review it, and apply the new plan",
+        )
 
 
 class AwsError(RdsShareError):

@@ -8,7 +8,7 @@ Only ``Describe*``, ``Get*``, ``List*`` and ``sts:GetCallerIdentity`` are called
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import attrs
@@ -36,7 +36,11 @@ from ._share import MAX_SHARED_ACCOUNTS, ShareManager
 from ._waiting import TRANSIENT_CODES, is_transient
 
 if TYPE_CHECKING:
+    from ._api import ShareResult
+    from ._copier import CopySlots
+    from ._events import EventHook
     from ._session import AccountSession
+    from ._waiting import WaitPolicy
 
 __all__ = ["Plan", "PlanStep", "PreflightError", "Problem"]
 
@@ -86,6 +90,46 @@ class Plan:
     region: str
     steps: tuple[PlanStep, ...]
     problems: tuple[Problem, ...]
+    #: ``"cluster"`` (Aurora cluster snapshots) or ``"instance"`` (RDS DB snapshots)
+    kind: str = "cluster"
+    #: what the plan was made for (ids, names, restore specs as plain values; never a secret):
+    #: :meth:`apply` runs exactly this
+    request: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def to_json(self) -> str:
+        """The plan as a versioned JSON document (a plan file): see :meth:`from_json` and :meth:`apply`."""
+        from ._planfile import plan_to_json
+
+        return plan_to_json(self)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Plan:
+        """The plan saved by :meth:`to_json`; :class:`~rdsshare.InputError` if ``text`` is not one."""
+        from ._planfile import plan_from_json
+
+        return plan_from_json(text)
+
+    def apply(
+        self,
+        *,
+        source: AccountSession,
+        target: AccountSession | None = None,
+        targets: Sequence[AccountSession] | None = None,
+        on_event: EventHook | None = None,
+        wait: WaitPolicy | None = None,
+        copy_slots: CopySlots | None = None,
+    ) -> ShareResult:
+        """Run the reviewed plan with these sessions (of the plan's accounts).
+
+        Plans again first, with read-only calls, and raises :class:`~rdsshare.PlanChangedError`
+        before any write if a decision differs from this plan's (the snapshot, a key, what exists
+        in the target), listing what changed. A plan with problems is refused.
+        """
+        from ._planfile import apply_plan
+
+        return apply_plan(
+            self, source=source, target=target, targets=targets, on_event=on_event, wait=wait, copy_slots=copy_slots
+        )
 
     @property
     def ok(self) -> bool:

@@ -323,3 +323,43 @@ def test_failed_share_writes_a_partial_manifest(cli: Cli, target_net: Network) -
     done = cli("cleanup", "--manifest", str(manifest), *cli.accounts)
     assert done.code == 0, done.stderr
     assert snapshot_ids(cli) == set()
+
+
+def test_a_saved_plan_is_applied_exactly(cli: Cli, target_net: Network) -> None:
+    plan_file = cli.tmp_path / "plan.json"
+    cli.aws.clear_calls()
+    planned = cli(
+        "share",
+        "--cluster",
+        "example-db",
+        *cli.accounts,
+        *restore_args(target_net),
+        "--dry-run",
+        "--out",
+        str(plan_file),
+    )
+    assert planned.code == 0, planned.stderr
+    assert f"rdsshare apply {plan_file}" in planned.stdout
+    assert mutating_calls(cli.aws) == []
+    assert json.loads(plan_file.read_text())["format"] == "rdsshare-plan"
+    applied = cli("apply", str(plan_file), *cli.accounts)
+    assert applied.code == 0, applied.stderr
+    assert f"target cluster   {TARGET_CLUSTER_ARN}" in applied.stdout
+
+
+def test_a_saved_plan_whose_world_changed_is_refused_with_exit_2(cli: Cli, target_net: Network) -> None:
+    plan_file = cli.tmp_path / "plan.json"
+    args = ("share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net))
+    assert cli(*args, "--dry-run", "--out", str(plan_file)).code == 0
+    assert cli(*args).code == 0  # the same share ran meanwhile: the plan's creates are adopts now
+    cli.aws.clear_calls()
+    applied = cli("apply", str(plan_file), *cli.accounts)
+    assert applied.code == 2
+    assert "the plan no longer holds" in applied.stderr
+    assert mutating_calls(cli.aws) == []
+
+
+def test_out_needs_dry_run(cli: Cli) -> None:
+    result = cli("share", "--cluster", "example-db", *cli.accounts, "--out", str(cli.tmp_path / "p.json"))
+    assert result.code == 2
+    assert "--out saves a plan" in result.stderr

@@ -22,6 +22,7 @@ from examples import (
     bring_your_own_key,
     handle_errors,
     on_event_progress,
+    plan_files,
     resumable_job,
     share_between_profiles,
     share_with_roles,
@@ -224,6 +225,23 @@ def test_resumable_job_lambda_handler(aws: EmulatedAWS) -> None:
         },
     }
     assert resumable_job.handler(event, None)["status"] == "done"
+
+
+def test_plan_files_save_then_apply(aws: EmulatedAWS, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="migration")
+    aws.create_cluster(SOURCE, "example-db")
+    restore = _restore(aws)
+    source, target = _sessions(aws)
+    path = tmp_path / "plan.json"
+    plan = plan_files.save_plan(source, target, cluster_id="example-db", restore=restore, path=path)
+    assert plan.ok
+    assert "restore     create  example-db-2" in caplog.text
+    result = plan_files.apply_saved(path, source, target)
+    assert result is not None
+    assert result.target_cluster_arn is not None
+    # Applied again, the plan no longer holds (everything exists now): refused, nothing changed.
+    assert plan_files.apply_saved(path, source, target) is None
+    assert "changed since the review: snapshot" in caplog.text
 
 
 # -- troubleshooting ---------------------------------------------------------------------------------
