@@ -211,12 +211,8 @@ def wait_for(
             failures += 1
             elapsed = max(clock() - start, slept)
             if elapsed >= timeout:
-                raise WaitTimeoutError(
-                    f"{resource} not ready after {policy.timeout}: the last polls failed with {_code_of(exc)}",
-                    step=step,
-                    account_id=account_id,
-                    resource=resource,
-                    fix="the AWS operation continues; rerun the same call to resume waiting",
+                raise _timed_out(
+                    resource, policy, step, account_id, f": the last polls failed with {_code_of(exc)}"
                 ) from exc
             delay = min(
                 policy.max_interval_seconds,
@@ -272,16 +268,20 @@ def wait_for(
                 )
                 last = (obs.status, obs.percent)
         if elapsed >= timeout:
-            raise WaitTimeoutError(
-                f"{resource} not ready after {policy.timeout}",
-                step=step,
-                account_id=account_id,
-                resource=resource,
-                fix="the AWS operation continues; rerun the same call to resume waiting",
-            )
+            raise _timed_out(resource, policy, step, account_id)
         delay = min(policy.next_delay(elapsed, obs.percent if obs else None), timeout - elapsed)
         slept += delay
         _sleep(delay)
+
+
+def _timed_out(resource: str, policy: WaitPolicy, step: str, account_id: str, detail: str = "") -> WaitTimeoutError:
+    return WaitTimeoutError(
+        f"{resource} not ready after {policy.timeout}{detail}",
+        step=step,
+        account_id=account_id,
+        resource=resource,
+        fix="the AWS operation continues; rerun the same call to resume waiting",
+    )
 
 
 def _transient_poll_error(exc: BaseException) -> bool:
