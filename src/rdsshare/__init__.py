@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
 
-from ._api import ShareResult, TargetResult, share_cluster_snapshot, share_instance_snapshot
+from ._api import share_cluster_snapshot, share_instance_snapshot
 from ._copier import CopySlots, SnapshotCopier
 from ._errors import (
     AccessDeniedError,
@@ -53,6 +53,7 @@ from ._events import (
 from ._keys import KeyInfo, KeyManager
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec, Restorer
+from ._results import ShareResult, TargetResult
 from ._session import AccountSession
 from ._share import ShareManager
 from ._waiting import WaitPolicy, set_testing

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import attrs
 
 from . import __version__
-from ._api import ShareResult, share_cluster_snapshot, share_instance_snapshot
+from ._api import share_cluster_snapshot, share_instance_snapshot
 from ._cleanup import CleanupReport, cleanup
 from ._errors import ConflictError, InputError, PreflightError, RdsShareError
 from ._events import Event, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
@@ -37,6 +37,7 @@ from ._manifest import Manifest
 from ._plan import Plan
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec
+from ._results import ShareResult
 from ._session import AccountSession
 from ._validation import validate_identifier
 from ._waiting import WaitPolicy

@@ -6,10 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ._api import ShareResult, share_cluster_snapshot
+from ._api import share_cluster_snapshot
 from ._errors import InputError
 from ._events import Emitter, EventHook, StepFinished, StepStarted
 from ._restore import ClusterRestoreSpec
+from ._results import ShareResult
 from ._session import AccountSession
 
 SOURCE_ACCOUNT = "111111111111"

@@ -36,9 +36,9 @@ from ._share import MAX_SHARED_ACCOUNTS, ShareManager
 from ._waiting import TRANSIENT_CODES, is_transient
 
 if TYPE_CHECKING:
-    from ._api import ShareResult
     from ._copier import CopySlots
     from ._events import EventHook
+    from ._results import ShareResult
     from ._session import AccountSession
     from ._waiting import WaitPolicy
 

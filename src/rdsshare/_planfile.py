@@ -18,10 +18,10 @@ import attrs
 from ._errors import InputError
 
 if TYPE_CHECKING:
-    from ._api import ShareResult
     from ._copier import CopySlots
     from ._events import EventHook
     from ._plan import Plan
+    from ._results import ShareResult
     from ._session import AccountSession
     from ._waiting import WaitPolicy
 
@@ -178,7 +178,7 @@ def apply_plan(
         copy_slots=copy_slots,
         expected=plan,
     )
-    from ._api import ShareResult
+    from ._results import ShareResult
 
     if not isinstance(result, ShareResult):  # dry_run=False: a real run's result
         raise TypeError(f"expected a ShareResult, got {type(result).__name__}")
