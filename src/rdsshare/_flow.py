@@ -142,7 +142,7 @@ class Flow:
                 self.restorers[session.account_id] = Restorer(
                     session.rds(), tkeys, account_id=session.account_id, region=self.region, emit=emit, wait=wait
                 )
-        from ._plan import Preflight  # with the checks' modules, loaded by the first run, not the import
+        from ._preflight import Preflight  # with the checks' modules, loaded by the first run, not the import
 
         self.preflight = Preflight(
             source=source,
