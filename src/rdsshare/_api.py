@@ -17,7 +17,6 @@ from ._errors import (
     RdsShareError,
 )
 from ._events import Emitter, EventHook
-from ._flow import Flow
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec
@@ -412,6 +411,8 @@ def share_snapshot(
     for admin in key_admin_principals:
         CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
     run = run_name or tgt
+    from ._flow import Flow  # the run's code loads with the first call, not with ``import rdsshare``
+
     flow = Flow(
         source=source, targets=sessions, run=run, emit=emit, wait=wait, specs=specs, slots=copy_slots, kind=kind
     )
