@@ -9,6 +9,7 @@ state as a cleanup that heard every answer. Any other refusal is a typed error, 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -56,7 +57,9 @@ def _state(aws: EmulatedAWS) -> str:
     return re.sub(r"-final-[0-9a-f]{8}", "-final-TOKEN", json.dumps(fingerprint(aws), sort_keys=True, default=str))
 
 
+@functools.cache
 def _baseline() -> tuple[str, list[tuple[str, str]]]:
+    """A cleanup that heard every answer: its end state and actions (made once, for every case)."""
     with EmulatedAWS() as aws:
         report = _clean(aws, _ran(aws))
         return _state(aws), sorted((a.action, a.status) for a in report.actions)
