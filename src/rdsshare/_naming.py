@@ -137,10 +137,11 @@ def tag_dict(tags: Iterable[Mapping[str, object]] | None) -> dict[str, str]:
     return out
 
 
-def ownership_problem(tags: Iterable[Mapping[str, object]] | None, *, source: str) -> tuple[str, str] | None:
+def ownership_problem(tags: Iterable[Mapping[str, object]] | None, *, source: str | None) -> tuple[str, str] | None:
     """Why a resource found under rdsshare's name is not this run's to adopt (message, fix), or None.
 
     The one rule both the plan and the run apply: rdsshare made it (its tag), for the same source.
+    ``source=None`` (not known yet) checks only the first half.
     """
     found = tag_dict(tags)
     if found.get(TAG_MANAGED_BY) != MANAGED_BY:
@@ -148,7 +149,7 @@ def ownership_problem(tags: Iterable[Mapping[str, object]] | None, *, source: st
             "exists but was not created by rdsshare; it will not be touched",
             "pick another run_name (or restore cluster id), or remove that resource yourself",
         )
-    if found.get(TAG_SOURCE) not in (None, source):
+    if source is not None and found.get(TAG_SOURCE) not in (None, source):
         return (
             f"was created by rdsshare for another source ({found.get(TAG_SOURCE)})",
             "pick another run_name (or restore cluster id)",

@@ -494,8 +494,8 @@ class Preflight:
 
     def _ours(self, check: str, account: str, noun: str, found: Any, *, source: str | None) -> bool:
         """The run's ownership rule (:func:`ownership_problem`), as a problem of the plan."""
-        problem = ownership_problem(found.get("TagList"), source=source or "")
-        if problem is None or (source is None and "another source" in problem[0]):
+        problem = ownership_problem(found.get("TagList"), source=source)
+        if problem is None:
             return True
         message, fix = problem
         arn = found.get(self.kind.arn_field) or found.get("DBClusterArn") or found.get("DBInstanceArn")
