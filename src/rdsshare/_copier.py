@@ -71,21 +71,33 @@ class CopySlots:
     @contextlib.contextmanager
     def hold(self, account_id: str, region: str) -> Iterator[None]:
         """Hold one copy slot of ``account_id`` in ``region`` for the duration of the block."""
-        if self.per_region is None:
+        self.acquire(account_id, region)
+        try:
             yield
+        finally:
+            self.release(account_id, region)
+
+    def acquire(self, account_id: str, region: str) -> None:
+        """Take one copy slot, waiting for one to be free (a job holds it across its polls)."""
+        if self.per_region is None:
             return
         key = (account_id, region)
         with self._lock:
             semaphore = self._semaphores.setdefault(key, threading.BoundedSemaphore(self.per_region))
-        with semaphore:
-            with self._lock:
-                self.in_flight[key] = self.in_flight.get(key, 0) + 1
-                self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
-            try:
-                yield
-            finally:
-                with self._lock:
-                    self.in_flight[key] -= 1
+        semaphore.acquire()
+        with self._lock:
+            self.in_flight[key] = self.in_flight.get(key, 0) + 1
+            self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
+
+    def release(self, account_id: str, region: str) -> None:
+        """Give back a slot taken with :meth:`acquire`."""
+        if self.per_region is None:
+            return
+        key = (account_id, region)
+        with self._lock:
+            self.in_flight[key] -= 1
+            semaphore = self._semaphores[key]
+        semaphore.release()
 
 
 UNLIMITED = CopySlots(per_region=None)
@@ -165,16 +177,20 @@ class SnapshotCopier:
                 return dict(snap)
         return None
 
+    def observe(self, snapshot: str) -> tuple[Observation | None, Snapshot | None]:
+        """One poll of a wait for ``snapshot``: how it stands (None: not visible) and its description."""
+        snap = self.find(snapshot)
+        return (snapshot_observation(snap) if snap is not None else None), snap
+
     def wait_available(self, snapshot: str, *, step: str) -> Snapshot:
         """Poll until the snapshot is ``available``; progress events carry ``PercentProgress``."""
         latest: list[Snapshot] = []
 
         def poll() -> Observation | None:
-            snap = self.find(snapshot)
-            if snap is None:
-                return None
-            latest[:] = [snap]
-            return snapshot_observation(snap)
+            obs, snap = self.observe(snapshot)
+            if snap is not None:
+                latest[:] = [snap]
+            return obs
 
         wait_for(
             poll,
@@ -186,52 +202,8 @@ class SnapshotCopier:
         )
         return latest[0]
 
-    def _ensure(
-        self,
-        snapshot_id: str,
-        *,
-        source: str,
-        step: str,
-        action: str,
-        create: Callable[[], object],
-        existing: Snapshot | Unread | None,
-    ) -> tuple[Snapshot, Outcome]:
-        """Adopt ``snapshot_id`` if an earlier run made it, else ``create()`` it; then wait for it.
-
-        ``existing`` is what the plan found under ``snapshot_id`` (None: nothing); only when the
-        plan did not look (:data:`UNREAD`) does this describe it. ``AlreadyExists`` from ``create``
-        (a concurrent run, or a retry whose first response was lost) is adopted after the same
-        ownership check (rdsshare tags for the same ``source``).
-        """
-        if isinstance(existing, Unread):
-            existing = self.find(snapshot_id)
-        outcome: Outcome = "adopted"
-        if existing is not None:
-            check_ours(
-                existing.get("TagList"), source=source, step=step, account_id=self.account_id, resource=snapshot_id
-            )
-        else:
-            self._emit(StepStarted(step=step, account_id=self.account_id, resource=snapshot_id, action=action))
-            try:
-                create()
-                outcome = "created"
-            except ClientError as exc:
-                if error_code(exc) != self.kind.already_exists:
-                    raise translate_client_error(
-                        exc, step=step, account_id=self.account_id, resource=snapshot_id
-                    ) from exc
-                raced = self.find(snapshot_id)
-                check_ours(
-                    raced.get("TagList") if raced else None,
-                    source=source,
-                    step=step,
-                    account_id=self.account_id,
-                    resource=snapshot_id,
-                )
-        if existing is not None and existing.get("Status") == "available":
-            snap = existing  # described moments ago: nothing to wait for
-        else:
-            snap = self.wait_available(snapshot_id, step=step)
+    def finished(self, snapshot_id: str, *, step: str, outcome: Outcome, snap: Snapshot) -> None:
+        """Report that ``snapshot_id``'s step is done (after its wait)."""
         self._emit(
             StepFinished(
                 step=step,
@@ -241,6 +213,66 @@ class SnapshotCopier:
                 arn=snap.get(self.kind.arn_field),
             )
         )
+
+    def _ensure(
+        self,
+        snapshot_id: str,
+        *,
+        source: str,
+        step: str,
+        action: str,
+        create: Callable[[], object],
+        existing: Snapshot | Unread | None,
+        wait: bool = True,
+    ) -> tuple[Snapshot, Outcome]:
+        """Adopt ``snapshot_id`` if an earlier run made it, else ``create()`` it; then wait for it.
+
+        ``wait=False`` returns at once with the snapshot as created or found (it may still be
+        ``creating``): the caller then polls it (:meth:`observe`) and reports the end (:meth:`finished`).
+
+        ``existing`` is what the plan found under ``snapshot_id`` (None: nothing); only when the
+        plan did not look (:data:`UNREAD`) does this describe it. ``AlreadyExists`` from ``create``
+        (a concurrent run, or a retry whose first response was lost) is adopted after the same
+        ownership check (rdsshare tags for the same ``source``).
+        """
+        if isinstance(existing, Unread):
+            existing = self.find(snapshot_id)
+        outcome: Outcome = "adopted"
+        snap: Snapshot | None = existing
+        if existing is not None:
+            check_ours(
+                existing.get("TagList"), source=source, step=step, account_id=self.account_id, resource=snapshot_id
+            )
+        else:
+            self._emit(StepStarted(step=step, account_id=self.account_id, resource=snapshot_id, action=action))
+            try:
+                response = create()
+                outcome = "created"
+                made = (
+                    response.get(self.kind.id_field.removesuffix("Identifier")) if isinstance(response, dict) else None
+                )
+                snap = dict(made) if made else None
+            except ClientError as exc:
+                if error_code(exc) != self.kind.already_exists:
+                    raise translate_client_error(
+                        exc, step=step, account_id=self.account_id, resource=snapshot_id
+                    ) from exc
+                snap = raced = self.find(snapshot_id)
+                check_ours(
+                    raced.get("TagList") if raced else None,
+                    source=source,
+                    step=step,
+                    account_id=self.account_id,
+                    resource=snapshot_id,
+                )
+        if not wait:
+            # The caller waits (a resumable job polls between its calls) and reports the end.
+            return snap or {self.kind.id_field: snapshot_id, "Status": "creating"}, outcome
+        if existing is not None and existing.get("Status") == "available":
+            snap = existing  # described moments ago: nothing to wait for
+        else:
+            snap = self.wait_available(snapshot_id, step=step)
+        self.finished(snapshot_id, step=step, outcome=outcome, snap=snap)
         return snap, outcome
 
     def ensure_snapshot(
@@ -252,6 +284,7 @@ class SnapshotCopier:
         source: str,
         step: str = "snapshot",
         existing: Snapshot | Unread | None = UNREAD,
+        wait: bool = True,
     ) -> tuple[Snapshot, Outcome]:
         """A manual snapshot ``snapshot_id`` of the cluster (or instance) ``source_id``, available.
 
@@ -272,7 +305,7 @@ class SnapshotCopier:
             )
 
         return self._ensure(
-            snapshot_id, source=source, step=step, action="create snapshot", create=create, existing=existing
+            snapshot_id, source=source, step=step, action="create snapshot", create=create, existing=existing, wait=wait
         )
 
     def ensure_copy(
@@ -286,6 +319,7 @@ class SnapshotCopier:
         step: str = "copy",
         source_region: str | None = None,
         existing: Snapshot | Unread | None = UNREAD,
+        wait: bool = True,
     ) -> tuple[Snapshot, Outcome]:
         """A copy ``target_id`` of ``source_snapshot`` (id or ARN), under ``kms_key_id``, available.
 
@@ -330,6 +364,16 @@ class SnapshotCopier:
                 max_seconds=BUSY_SECONDS,
             )
 
+        if not wait:  # the caller holds the copy slot until its own wait ends
+            return self._ensure(
+                target_id,
+                source=source,
+                step=step,
+                action="copy snapshot",
+                create=create,
+                existing=existing,
+                wait=False,
+            )
         with self._slots.hold(self.account_id, self.region):
             return self._ensure(
                 target_id, source=source, step=step, action="copy snapshot", create=create, existing=existing

@@ -166,9 +166,18 @@ class InstanceRestorer:
         return dict(found[0]) if found else None
 
     def ensure_local_copy(
-        self, shared: Mapping[str, Any], key: KeyInfo | None, *, run: str, token: str | None = None
+        self,
+        shared: Mapping[str, Any],
+        key: KeyInfo | None,
+        *,
+        run: str,
+        token: str | None = None,
+        wait: bool = True,
     ) -> tuple[dict[str, Any], Outcome]:
-        """The target's own copy of the shared snapshot, under ``key`` (required for encrypted ones)."""
+        """The target's own copy of the shared snapshot, under ``key`` (required for encrypted ones).
+
+        ``wait=False``: as :meth:`SnapshotCopier.ensure_copy` with it (the caller polls the copy).
+        """
         shared_arn = INSTANCE.arn(shared)
         if key is None and INSTANCE.encrypted(shared):
             raise InputError("an encrypted shared DB snapshot needs a target key", step="target-copy")
@@ -180,6 +189,7 @@ class InstanceRestorer:
                 tags=rds_tags(run=run, source=shared_arn, role="target-copy", token=token),
                 source=shared_arn,
                 step="target-copy",
+                wait=wait,
             )
         except NotFoundError as exc:
             if exc.error_code != INSTANCE.not_found:
@@ -196,10 +206,13 @@ class InstanceRestorer:
         run: str,
         token: str | None = None,
         existing: dict[str, Any] | Unread | None = UNREAD,
+        wait: bool = True,
     ) -> tuple[dict[str, Any], Outcome]:
         """Restore ``spec.instance_id`` from ``snapshot`` (the target's copy), or adopt an earlier restore.
 
         ``existing``: what the plan found under that id (None: nothing; UNREAD: it did not look).
+        ``wait=False`` returns the instance as restored or found (the caller polls it with
+        :meth:`observe_instance`).
         """
         step = "restore"
         instance_id = spec.instance_id.lower()
@@ -209,6 +222,7 @@ class InstanceRestorer:
         if isinstance(existing, Unread):
             existing = self.find_instance(instance_id)
         outcome: Outcome = "adopted"
+        made: Any = None  # the instance as the restore call returned it
         if existing is not None:
             check_ours(
                 existing.get("TagList"),
@@ -244,7 +258,7 @@ class InstanceRestorer:
                 StepStarted(step=step, account_id=self.account_id, resource=instance_id, action="restore instance")
             )
             try:
-                self._rds.restore_db_instance_from_db_snapshot(**params)
+                made = self._rds.restore_db_instance_from_db_snapshot(**params).get("DBInstance")
                 outcome = "created"
             except ClientError as exc:
                 if error_code(exc) == INSTANCE.not_found:
@@ -263,27 +277,28 @@ class InstanceRestorer:
                     account_id=self.account_id,
                     resource=instance_id,
                 )
+                made = raced
+        if not wait:
+            known = existing if existing is not None else made
+            return dict(known or {"DBInstanceIdentifier": instance_id, "DBInstanceStatus": "creating"}), outcome
         if existing is not None and instance_observation(existing, require_secret=require_secret).done:
             instance = existing  # described moments ago: nothing to wait for
         else:
             instance = self.wait_instance(instance_id, require_secret=require_secret)
-        self._emit(
-            StepFinished(
-                step=step,
-                account_id=self.account_id,
-                resource=instance_id,
-                outcome=outcome,
-                arn=instance.get("DBInstanceArn"),
-            )
-        )
+        self.finished(step, instance_id, outcome, instance.get("DBInstanceArn"))
         return instance, outcome
 
+    def finished(self, step: str, resource: str, outcome: Outcome, arn: str | None = None) -> None:
+        """Report that a step on ``resource`` is done (after its wait)."""
+        self._emit(StepFinished(step=step, account_id=self.account_id, resource=resource, outcome=outcome, arn=arn))
+
     def ensure_master_secret(
-        self, spec: InstanceRestoreSpec, *, instance: Mapping[str, Any]
+        self, spec: InstanceRestoreSpec, *, instance: Mapping[str, Any], wait: bool = True
     ) -> tuple[str | None, Outcome]:
         """Have RDS manage the restored instance's master password in the target's Secrets Manager.
 
-        ``instance`` is the instance as the restore last described it.
+        ``instance`` is the instance as the restore last described it. ``wait=False`` returns
+        ``(None, "created")`` right after the modify (the caller polls for the secret).
         """
         instance_id = str(instance["DBInstanceIdentifier"])
         if not spec.manage_master_user_password:
@@ -308,29 +323,37 @@ class InstanceRestorer:
             found = (self.find_instance(instance_id) or {}).get("MasterUserSecret", {}).get("SecretArn")
             return str(found) if found else None
 
-        def wait() -> str:
+        def wait_secret() -> str:
             return str(self.wait_instance(instance_id, require_secret=True)["MasterUserSecret"]["SecretArn"])
 
         return hand_over_secret(
             modify=lambda: self._rds.modify_db_instance(**params),
             current_secret=current,
-            wait_for_secret=wait,
+            wait_for_secret=wait_secret if wait else None,
             known_secret=instance.get("MasterUserSecret", {}).get("SecretArn"),
             account_id=self.account_id,
             resource=instance_id,
             emit=self._emit,
         )
 
+    def observe_instance(
+        self, instance_id: str, *, require_secret: bool
+    ) -> tuple[Observation | None, dict[str, Any] | None]:
+        """One poll of a wait for the instance: how it stands (None: not visible) and its description."""
+        found = self.find_instance(instance_id)
+        if found is None:
+            return None, None
+        return instance_observation(found, require_secret=require_secret), found
+
     def wait_instance(self, instance_id: str, *, require_secret: bool) -> dict[str, Any]:
         """Poll until the instance is available (and has its managed secret, if asked)."""
         latest: list[dict[str, Any]] = []
 
         def poll() -> Observation | None:
-            found = self.find_instance(instance_id)
-            if found is None:
-                return None
-            latest[:] = [found]
-            return instance_observation(found, require_secret=require_secret)
+            obs, found = self.observe_instance(instance_id, require_secret=require_secret)
+            if found is not None:
+                latest[:] = [found]
+            return obs
 
         wait_for(
             poll, step="restore", account_id=self.account_id, resource=instance_id, emit=self._emit, policy=self._wait

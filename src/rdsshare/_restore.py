@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -176,18 +176,26 @@ class Restorer:
             raise self._error(exc, "restore", cluster_id) from exc
         return clusters[0] if clusters else None
 
+    def observe_cluster(
+        self, cluster_id: str, *, require_secret: bool = False
+    ) -> tuple[Observation | None, DBClusterTypeDef | None]:
+        """One poll of a wait for the cluster: how it stands (None: not visible) and its description."""
+        cluster = self.find_cluster(cluster_id)
+        if cluster is None:
+            return None, None
+        obs = cluster_observation(cluster)
+        if obs.done and require_secret and not cluster.get("MasterUserSecret", {}).get("SecretArn"):
+            return Observation(status="creating-secret"), cluster
+        return obs, cluster
+
     def wait_cluster(self, cluster_id: str, *, step: str, require_secret: bool = False) -> DBClusterTypeDef:
         """Poll until the cluster is ``available`` (and, if asked, has its master secret)."""
         latest: list[DBClusterTypeDef] = []
 
         def poll() -> Observation | None:
-            cluster = self.find_cluster(cluster_id)
-            if cluster is None:
-                return None
-            latest[:] = [cluster]
-            obs = cluster_observation(cluster)
-            if obs.done and require_secret and not cluster.get("MasterUserSecret", {}).get("SecretArn"):
-                return Observation(status="creating-secret")
+            obs, cluster = self.observe_cluster(cluster_id, require_secret=require_secret)
+            if cluster is not None:
+                latest[:] = [cluster]
             return obs
 
         wait_for(
@@ -200,6 +208,10 @@ class Restorer:
         )
         return latest[0]
 
+    def finished(self, step: str, resource: str, outcome: Outcome, arn: str | None = None) -> None:
+        """Report that a step on ``resource`` is done (after its wait)."""
+        self._emit(StepFinished(step=step, account_id=self.account_id, resource=resource, outcome=outcome, arn=arn))
+
     def ensure_cluster(
         self,
         spec: ClusterRestoreSpec,
@@ -209,11 +221,13 @@ class Restorer:
         run: str,
         token: str | None = None,
         existing: DBClusterTypeDef | Unread | None = UNREAD,
+        wait: bool = True,
     ) -> tuple[DBClusterTypeDef, Outcome]:
         """Restore ``spec.cluster_id`` from the shared snapshot (by ARN), or adopt an earlier restore.
 
         ``existing``: what the plan found under that id (None: nothing); described here only when
-        the plan did not look (:data:`~rdsshare._findings.UNREAD`).
+        the plan did not look (:data:`~rdsshare._findings.UNREAD`). ``wait=False`` returns the
+        cluster as restored or found, maybe not available yet (the caller polls it).
         """
         step = "restore"
         snapshot_arn = snapshot["DBClusterSnapshotArn"]
@@ -221,6 +235,7 @@ class Restorer:
         if isinstance(existing, Unread):
             existing = self.find_cluster(cluster_id)
         outcome: Outcome = "adopted"
+        made: Any = None  # the cluster as the restore call returned it
         if existing is not None:
             check_ours(
                 existing.get("TagList"),
@@ -261,7 +276,7 @@ class Restorer:
                 )
             )
             try:
-                self._rds.restore_db_cluster_from_snapshot(**params)
+                made = self._rds.restore_db_cluster_from_snapshot(**params).get("DBCluster")
                 outcome = "created"
             except ClientError as exc:
                 if error_code(exc) in ("DBClusterSnapshotNotFoundFault", "DBSnapshotNotFound"):
@@ -278,19 +293,16 @@ class Restorer:
                     account_id=self.account_id,
                     resource=cluster_id,
                 )
+                made = raced
+        if not wait:
+            known = existing if existing is not None else made
+            stub: Any = {"DBClusterIdentifier": cluster_id, "Status": "creating"}
+            return (known or stub), outcome
         if existing is not None and existing.get("Status") == "available":
             cluster = existing  # described moments ago: nothing to wait for
         else:
             cluster = self.wait_cluster(cluster_id, step=step)
-        self._emit(
-            StepFinished(
-                step=step,
-                account_id=self.account_id,
-                resource=cluster_id,
-                outcome=outcome,
-                arn=cluster.get("DBClusterArn"),
-            )
-        )
+        self.finished(step, cluster_id, outcome, cluster.get("DBClusterArn"))
         return cluster, outcome
 
     def _check_key(self, cluster: DBClusterTypeDef | Mapping[str, Any], key: KeyInfo | None) -> None:
@@ -315,8 +327,12 @@ class Restorer:
         new_cluster: bool = False,
         token: str | None = None,
         members: Mapping[str, Mapping[str, Any]] | None = None,
+        wait: bool = True,
     ) -> tuple[list[str], Outcome]:
         """Create the cluster's DB instances (adopting existing ones), then wait for all of them.
+
+        ``wait=False`` returns no ARNs when the instances are still to be waited for (the caller
+        polls them with :meth:`observe_instances`), their ARNs when all were available already.
 
         ``new_cluster=True`` (this run restored it) skips looking for existing instances: a
         restored Aurora cluster has none. ``members``: the wanted instances the plan found in the
@@ -386,12 +402,14 @@ class Restorer:
                         fix="delete or rename that instance, or restore under another cluster id",
                     ) from exc
                 raise self._error(exc, step, instance_id) from exc
+        outcome: Outcome = "created" if created else "adopted"
         if not created and all(w in existing and existing[w].get("DBInstanceStatus") == "available" for w in wanted):
             arns = [str(existing[w].get("DBInstanceArn", "")) for w in wanted]  # listed moments ago
+        elif not wait:
+            return [], outcome
         else:
             arns = self.wait_instances(cluster_id, wanted)
-        outcome: Outcome = "created" if created else "adopted"
-        self._emit(StepFinished(step=step, account_id=self.account_id, resource=cluster_id, outcome=outcome))
+        self.finished(step, cluster_id, outcome)
         return arns, outcome
 
     def _ours(self, instance_id: str, cluster_id: str) -> bool:
@@ -410,21 +428,25 @@ class Restorer:
         except ClientError as exc:
             raise self._error(exc, "instances", cluster_id) from exc
 
+    def observe_instances(self, cluster_id: str, wanted: Sequence[str]) -> tuple[Observation | None, list[str]]:
+        """One poll of the wait for the cluster's wanted instances (one describe call): how they stand, their ARNs."""
+        found = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
+        if any(w not in found for w in wanted):
+            return None, []
+        states = {w: str(found[w].get("DBInstanceStatus", "unknown")) for w in wanted}
+        arns = [str(found[w].get("DBInstanceArn", "")) for w in wanted]
+        bad = [s for s in states.values() if s in INSTANCE_FAILED]
+        ready = sum(1 for s in states.values() if s == "available")
+        status = bad[0] if bad else ("available" if ready == len(wanted) else f"{ready}/{len(wanted)} available")
+        return Observation(status=status, done=ready == len(wanted), failed=bool(bad), percent=None), arns
+
     def wait_instances(self, cluster_id: str, wanted: list[str]) -> list[str]:
         """Poll all instances of the cluster with one describe call per poll."""
-        arns: dict[str, str] = {}
+        arns: list[str] = []
 
         def poll() -> Observation | None:
-            found = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
-            if any(w not in found for w in wanted):
-                return None
-            states = {w: str(found[w].get("DBInstanceStatus", "unknown")) for w in wanted}
-            for w in wanted:
-                arns[w] = str(found[w].get("DBInstanceArn", ""))
-            bad = [s for s in states.values() if s in INSTANCE_FAILED]
-            ready = sum(1 for s in states.values() if s == "available")
-            status = bad[0] if bad else ("available" if ready == len(wanted) else f"{ready}/{len(wanted)} available")
-            return Observation(status=status, done=ready == len(wanted), failed=bool(bad), percent=None)
+            obs, arns[:] = self.observe_instances(cluster_id, wanted)
+            return obs
 
         wait_for(
             poll,
@@ -434,7 +456,7 @@ class Restorer:
             emit=self._emit,
             policy=self._wait,
         )
-        return [arns[w] for w in wanted]
+        return arns
 
     # -- master secret --------------------------------------------------------------------------
     def ensure_master_secret(
@@ -443,6 +465,7 @@ class Restorer:
         *,
         cluster_id: str,
         cluster: DBClusterTypeDef | Mapping[str, Any] | None = None,
+        wait: bool = True,
     ) -> tuple[str | None, Outcome]:
         """Have RDS manage the master password in the target's Secrets Manager.
 
@@ -450,6 +473,8 @@ class Restorer:
         ``ManageMasterUserPassword`` after the restore does, and Aurora generates a new
         password, so the source's password stops working in the target. ``cluster`` is the
         cluster as the caller last described it (the restore's wait); without it, it is read.
+        ``wait=False`` returns ``(None, "created")`` right after the modify: the caller polls the
+        cluster (:meth:`observe_cluster` with ``require_secret=True``) for the secret.
         """
         step = "secret"
         if not spec.manage_master_user_password:
@@ -475,13 +500,13 @@ class Restorer:
         def current() -> str | None:
             return (self.find_cluster(cluster_id) or {}).get("MasterUserSecret", {}).get("SecretArn")
 
-        def wait() -> str:
+        def wait_secret() -> str:
             return str(self.wait_cluster(cluster_id, step=step, require_secret=True)["MasterUserSecret"]["SecretArn"])
 
         secret, outcome = hand_over_secret(
             modify=lambda: self._rds.modify_db_cluster(**params),
             current_secret=current,
-            wait_for_secret=wait,
+            wait_for_secret=wait_secret if wait else None,
             known_secret=(cluster or {}).get("MasterUserSecret", {}).get("SecretArn"),
             account_id=self.account_id,
             resource=cluster_id,

@@ -33,17 +33,18 @@ def hand_over_secret(
     *,
     modify: Callable[[], object],
     current_secret: Callable[[], str | None],
-    wait_for_secret: Callable[[], str],
+    wait_for_secret: Callable[[], str] | None,
     known_secret: str | None,
     account_id: str,
     resource: str,
     emit: Emitter,
-) -> tuple[str, Outcome]:
+) -> tuple[str | None, Outcome]:
     """Adopt the database's managed secret, or turn management on and wait for the secret.
 
     ``known_secret`` is the secret as the caller last described the database (None: none then);
     ``current_secret`` reads it now; ``modify`` makes the one ``Modify*`` call; ``wait_for_secret``
-    polls until the database is available with its secret and returns the secret's ARN.
+    polls until the database is available with its secret and returns the secret's ARN; without it
+    (a resumable job polls between its calls) this returns ``(None, "created")`` right after the modify.
     """
     step = "secret"
     if known_secret:
@@ -76,6 +77,8 @@ def hand_over_secret(
     except ClientError as exc:
         if not current_secret():
             raise translate_client_error(exc, step=step, account_id=account_id, resource=resource) from exc
+    if wait_for_secret is None:
+        return None, "created"
     secret = wait_for_secret()
     emit(StepFinished(step=step, account_id=account_id, resource=resource, outcome="created", arn=secret))
     return secret, "created"

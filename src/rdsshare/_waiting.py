@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from botocore.exceptions import (
@@ -40,7 +40,7 @@ from ._events import Emitter, Retrying, StepProgress
 if TYPE_CHECKING:
     import tenacity
 
-__all__ = ["WaitPolicy", "is_testing", "retry_call", "set_testing", "wait_for"]
+__all__ = ["WaitPolicy", "WaitState", "is_testing", "poll_once", "retry_call", "set_testing", "wait_for"]
 
 _log = logging.getLogger("rdsshare.waiting")
 T = TypeVar("T")
@@ -178,6 +178,121 @@ class Observation:
     failed: bool = False
 
 
+@attrs.define(kw_only=True)
+class WaitState:
+    """Where one wait stands, as plain values: a resumable job keeps it between two polls.
+
+    ``started`` is on the clock the polls are timed with (``time.time()`` for a job, which another
+    process may continue); ``slept`` sums the pauses asked for, the clock of instant (testing) mode.
+    """
+
+    started: float
+    slept: float = 0.0
+    missing: int = 0
+    failures: int = 0
+    last_status: str | None = None
+    last_percent: int | None = None
+
+    def to_dict(self) -> dict[str, float | int | str | None]:
+        """As JSON-able values (see :meth:`from_dict`)."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WaitState:
+        """Read :meth:`to_dict`'s values back."""
+        return cls(**{f.name: data[f.name] for f in attrs.fields(cls) if f.name in data})
+
+
+def poll_once(
+    poll: Callable[[], Observation | None],
+    state: WaitState,
+    *,
+    now: float,
+    step: str,
+    account_id: str,
+    resource: str,
+    emit: Emitter,
+    policy: WaitPolicy,
+    not_found_polls: int = 5,
+) -> Observation | float:
+    """One poll of a wait: the observation once it is done, else the seconds to pause before the next.
+
+    Raises as :func:`wait_for` does (a failed resource, one that disappeared, the deadline). Throttling
+    and 5xx answers that outlasted botocore's retries only lengthen the pause. ``state`` is updated.
+    """
+    timeout = policy.timeout.total_seconds()
+    try:
+        obs = poll()
+    except Exception as exc:
+        # botocore gave up on throttling or a 5xx: keep polling within this wait's deadline,
+        # backing off, instead of failing a run whose AWS operation is still going on.
+        if not _transient_poll_error(exc):
+            raise
+        state.failures += 1
+        elapsed = max(now - state.started, state.slept)
+        if elapsed >= timeout:
+            raise _timed_out(
+                resource, policy, step, account_id, f": the last polls failed with {_code_of(exc)}"
+            ) from exc
+        delay = min(
+            policy.max_interval_seconds,
+            max(policy.min_interval_seconds, 2.0 ** min(state.failures, 8)),
+            timeout - elapsed,
+        )
+        emit(
+            Retrying(
+                step=step,
+                account_id=account_id,
+                resource=resource,
+                attempt=state.failures,
+                error_code=_code_of(exc),
+                wait_seconds=delay,
+            )
+        )
+        state.slept += delay
+        return delay
+    state.failures = 0
+    elapsed = max(now - state.started, state.slept)
+    if obs is None:
+        state.missing += 1
+        if state.missing >= not_found_polls:
+            raise NotFoundError(
+                f"{resource} disappeared while waiting for it",
+                step=step,
+                account_id=account_id,
+                resource=resource,
+            )
+    else:
+        state.missing = 0
+        if obs.failed:
+            raise ResourceFailedError(
+                f"{resource} went into state {obs.status!r}",
+                step=step,
+                account_id=account_id,
+                resource=resource,
+                fix="look at the RDS events of this resource; delete it and rerun",
+            )
+        if obs.done:
+            return obs
+        if (obs.status, obs.percent) != (state.last_status, state.last_percent):
+            emit(
+                StepProgress(
+                    step=step,
+                    account_id=account_id,
+                    resource=resource,
+                    status=obs.status,
+                    percent=obs.percent,
+                    elapsed_seconds=elapsed,
+                )
+            )
+            state.last_status, state.last_percent = obs.status, obs.percent
+    if elapsed >= timeout:
+        raise _timed_out(resource, policy, step, account_id)
+    delay = min(policy.next_delay(elapsed, obs.percent if obs else None), timeout - elapsed)
+    state.slept += delay
+    return delay
+
+
 def wait_for(
     poll: Callable[[], Observation | None],
     *,
@@ -189,89 +304,27 @@ def wait_for(
     clock: Callable[[], float] = time.monotonic,
     not_found_polls: int = 5,
 ) -> Observation:
-    """Poll until ``poll()`` reports done, a failure, or the deadline.
+    """Poll until ``poll()`` reports done, a failure, or the deadline (:func:`poll_once` in a loop).
 
     ``poll`` returns ``None`` while the resource is not visible yet (eventual consistency);
     after ``not_found_polls`` such polls in a row it is an error.
     """
-    start = clock()
-    timeout = policy.timeout.total_seconds()
-    slept = 0.0  # planned sleeps: the clock of instant (testing) mode
-    missing = 0
-    last: tuple[str, int | None] | None = None
-    failures = 0
+    state = WaitState(started=clock())
     while True:
-        try:
-            obs = poll()
-        except Exception as exc:
-            # botocore gave up on throttling or a 5xx: keep polling within this wait's deadline,
-            # backing off, instead of failing a run whose AWS operation is still going on.
-            if not _transient_poll_error(exc):
-                raise
-            failures += 1
-            elapsed = max(clock() - start, slept)
-            if elapsed >= timeout:
-                raise _timed_out(
-                    resource, policy, step, account_id, f": the last polls failed with {_code_of(exc)}"
-                ) from exc
-            delay = min(
-                policy.max_interval_seconds,
-                max(policy.min_interval_seconds, 2.0 ** min(failures, 8)),
-                timeout - elapsed,
-            )
-            emit(
-                Retrying(
-                    step=step,
-                    account_id=account_id,
-                    resource=resource,
-                    attempt=failures,
-                    error_code=_code_of(exc),
-                    wait_seconds=delay,
-                )
-            )
-            slept += delay
-            _sleep(delay)
-            continue
-        failures = 0
-        elapsed = max(clock() - start, slept)
-        if obs is None:
-            missing += 1
-            if missing >= not_found_polls:
-                raise NotFoundError(
-                    f"{resource} disappeared while waiting for it",
-                    step=step,
-                    account_id=account_id,
-                    resource=resource,
-                )
-        else:
-            missing = 0
-            if obs.failed:
-                raise ResourceFailedError(
-                    f"{resource} went into state {obs.status!r}",
-                    step=step,
-                    account_id=account_id,
-                    resource=resource,
-                    fix="look at the RDS events of this resource; delete it and rerun",
-                )
-            if obs.done:
-                return obs
-            if (obs.status, obs.percent) != last:
-                emit(
-                    StepProgress(
-                        step=step,
-                        account_id=account_id,
-                        resource=resource,
-                        status=obs.status,
-                        percent=obs.percent,
-                        elapsed_seconds=elapsed,
-                    )
-                )
-                last = (obs.status, obs.percent)
-        if elapsed >= timeout:
-            raise _timed_out(resource, policy, step, account_id)
-        delay = min(policy.next_delay(elapsed, obs.percent if obs else None), timeout - elapsed)
-        slept += delay
-        _sleep(delay)
+        outcome = poll_once(
+            poll,
+            state,
+            now=clock(),
+            step=step,
+            account_id=account_id,
+            resource=resource,
+            emit=emit,
+            policy=policy,
+            not_found_polls=not_found_polls,
+        )
+        if isinstance(outcome, Observation):
+            return outcome
+        _sleep(outcome)
 
 
 def _timed_out(resource: str, policy: WaitPolicy, step: str, account_id: str, detail: str = "") -> WaitTimeoutError:
