@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from ._cleanup import CleanupAction, CleanupReport, cleanup
     from ._iam import required_iam_policy
     from ._instance import InstanceRestoreSpec
+    from ._job import Advance, ShareJob
     from ._manifest import Manifest, ManifestEntry
     from ._plan import Plan, PlanStep, Problem
 
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
 # ``from rdsshare import cleanup`` works as usual.
 _LAZY = {
     "InstanceRestoreSpec": "_instance",
+    "Advance": "_job",
+    "ShareJob": "_job",
     "Manifest": "_manifest",
     "ManifestEntry": "_manifest",
     "Plan": "_plan",
@@ -102,6 +105,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AccessDeniedError",
     "AccountSession",
+    "Advance",
     "AwsError",
     "BatchItemResult",
     "BatchResult",
@@ -133,6 +137,7 @@ __all__ = [
     "ResourceFailedError",
     "Restorer",
     "Retrying",
+    "ShareJob",
     "ShareManager",
     "ShareResult",
     "SnapshotCopier",

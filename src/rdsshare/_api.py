@@ -7,16 +7,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import attrs
-
 from ._copier import CopySlots
-from ._errors import (
-    InputError,
-    PlanChangedError,
-    PreflightError,
-    RdsShareError,
-)
-from ._events import Emitter, EventHook
+from ._errors import InputError
+from ._events import EventHook
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._policy import CmkPolicyBuilder
 from ._restore import ClusterRestoreSpec
@@ -28,6 +21,7 @@ from ._waiting import WaitPolicy
 
 if TYPE_CHECKING:
     from ._instance import InstanceRestoreSpec
+    from ._job import ShareJob
     from ._plan import Plan
 
 Snapshot = dict[str, Any]
@@ -333,14 +327,77 @@ def share_snapshot(
     dry_run: bool,
     cleanup: CleanupMode,
     copy_slots: CopySlots | None,
-    expected: Plan | None = None,
 ) -> ShareResult | Plan:
     """The flow for either kind of snapshot; the public functions only name the kind.
 
-    ``expected``: a reviewed plan (:meth:`Plan.apply`): the run goes ahead only if the plan made
-    now, before any write, decides the same.
+    A :class:`~rdsshare.ShareJob` advanced in a loop, sleeping as long as each call says: the
+    blocking call and a job resumed across processes run the same steps.
     """
+    job = prepare(
+        kind,
+        source=source,
+        target=target,
+        targets=targets,
+        source_id=source_id,
+        snapshot_id=snapshot_id,
+        restore=restore,
+        run_name=run_name,
+        source_kms_key=source_kms_key,
+        key_admin_principals=key_admin_principals,
+        on_event=on_event,
+        wait=wait,
+        cleanup=cleanup,
+        copy_slots=copy_slots,
+    )
+    if dry_run:
+        return job.make_plan()
+    return run_to_end(job)
+
+
+def run_to_end(job: ShareJob) -> ShareResult:
+    """Advance ``job`` until it is done, sleeping between calls as each one asks."""
+    from ._waiting import sleep
+
+    while True:
+        step = job.advance()
+        if step.done:
+            return job.result
+        sleep(step.wait_seconds)
+
+
+def prepare(
+    kind: SnapshotKind,
+    *,
+    source: AccountSession,
+    target: AccountSession | None = None,
+    targets: Sequence[AccountSession] | None = None,
+    source_id: str | None = None,
+    cluster_id: str | None = None,
+    instance_id: str | None = None,
+    snapshot_id: str | None = None,
+    restore: Any = None,
+    run_name: str | None = None,
+    source_kms_key: str | None = None,
+    key_admin_principals: Sequence[str] = (),
+    on_event: EventHook | None = None,
+    wait: WaitPolicy | None = None,
+    cleanup: CleanupMode = "none",
+    copy_slots: CopySlots | None = None,
+) -> ShareJob:
+    """Check the input of a share (nothing is called that changes anything) and make its job."""
+    from ._job import ShareJob
+    from ._planfile import spec_to_dict, spec_type
+
     # -- input: nothing has been called yet ---------------------------------------------------
+    other = instance_id if kind is CLUSTER else cluster_id
+    if other is not None:
+        raise InputError(
+            f"a {kind.noun} share takes {kind.name}_id, not {'instance' if kind is CLUSTER else 'cluster'}_id",
+            step="input",
+            fix=f"pass {kind.name}_id=...",
+        )
+    if source_id is None:
+        source_id = cluster_id if kind is CLUSTER else instance_id
     sessions = _target_sessions(target, targets)
     _check_sessions(source, *sessions)
     arg = f"{kind.name}_id"
@@ -361,7 +418,7 @@ def share_snapshot(
     arn_pattern = re.compile(rf"arn:(aws[a-z-]*):rds:([a-z0-9-]+):([0-9]{{12}}):{kind.arn_type}:(.+)")
     if snapshot_id is not None and not arn_pattern.fullmatch(snapshot_id) and not snapshot_id.startswith("rds:"):
         validate_identifier(snapshot_id, kind.identifier_kind, argument="snapshot_id")
-    specs_by_position = _restore_specs(restore, multi=targets is not None, spec_type=spec_type)
+    specs_by_position = _restore_specs(restore, multi=targets is not None, spec_type=spec_type(kind))
     check_run_name(run_name)
     if cleanup not in ("none", "intermediates"):
         raise InputError(
@@ -375,8 +432,6 @@ def share_snapshot(
             step="input",
             fix="pass restore, or clean up later with rdsshare.cleanup(result.manifest, ...)",
         )
-    emit = Emitter(on_event)
-    wait = wait or WaitPolicy()
 
     # -- identities (read-only) ---------------------------------------------------------------
     src = source.account_id
@@ -410,66 +465,17 @@ def share_snapshot(
         )
     for admin in key_admin_principals:
         CmkPolicyBuilder(owner_account_id=src, target_account_ids=(), admin_principals=(admin,))
-    run = run_name or tgt
-    from ._flow import Flow  # the run's code loads with the first call, not with ``import rdsshare``
-
-    flow = Flow(
-        source=source, targets=sessions, run=run, emit=emit, wait=wait, specs=specs, slots=copy_slots, kind=kind
+    request = {
+        f"{kind.name}_id": source_id,
+        "snapshot_id": snapshot_id,
+        "run_name": run_name,
+        "source_kms_key": source_kms_key,
+        "key_admin_principals": list(key_admin_principals),
+        "target_account_ids": accounts,
+        "restore": {account: spec_to_dict(spec) for account, spec in specs.items()},
+        "cleanup": cleanup,
+    }
+    state = ShareJob.new_state(
+        kind, source_account_id=src, region=sessions[0].region, run_name=run_name or tgt, request=request
     )
-    plan = flow.preflight.check(
-        cluster_id=source_id,
-        snapshot_id=snapshot_id,
-        restore=specs.get(tgt),
-        source_kms_key=source_kms_key,
-        admins=tuple(key_admin_principals),
-        more_targets=[(t, flow.restorers[t.account_id], specs.get(t.account_id)) for t in sessions[1:]],
-    )
-    from ._planfile import changes, spec_to_dict
-
-    plan = attrs.evolve(
-        plan,
-        kind=kind.name,
-        request={
-            f"{kind.name}_id": source_id,
-            "snapshot_id": snapshot_id,
-            "run_name": run_name,
-            "source_kms_key": source_kms_key,
-            "key_admin_principals": list(key_admin_principals),
-            "target_account_ids": accounts,
-            "restore": {account: spec_to_dict(spec) for account, spec in specs.items()},
-            "cleanup": cleanup,
-        },
-    )
-    if dry_run:
-        return plan
-    if expected is not None:
-        changed = changes(expected, plan)
-        if changed:
-            raise PlanChangedError(changed)
-    if not plan.ok:
-        raise PreflightError(plan)
-    try:
-        result = flow.run(
-            cluster_id=source_id,
-            snapshot_id=snapshot_id,
-            source_kms_key=source_kms_key,
-            key_admin_principals=tuple(key_admin_principals),
-        )
-    except (RdsShareError, KeyboardInterrupt) as exc:
-        # What was made so far, so that a failed run can be cleaned up (or resumed and then cleaned up).
-        exc.manifest = flow.manifest()  # type: ignore[union-attr]  # KeyboardInterrupt gets it too
-        raise
-    if cleanup == "intermediates":
-        assert result.manifest is not None
-        from ._cleanup import cleanup as run_cleanup  # only runs that clean up pay for importing it
-
-        report = run_cleanup(
-            result.manifest,
-            source=source,
-            target=sessions[0],
-            targets=sessions[1:],
-            on_event=on_event,
-            _scope="intermediates",
-        )
-        result = attrs.evolve(result, cleanup_report=report)
-    return result
+    return ShareJob(state, source=source, targets=sessions, on_event=on_event, wait=wait, copy_slots=copy_slots)

@@ -9,6 +9,8 @@ it writes, because another run may have written since.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -16,7 +18,20 @@ import attrs
 if TYPE_CHECKING:
     from ._keys import KeyInfo
 
-__all__ = ["UNREAD", "Findings", "Unread"]
+__all__ = ["UNREAD", "Findings", "Unread", "plain"]
+
+
+def plain(value: Any) -> Any:
+    """``value`` (an AWS answer, say) as JSON values: datetimes as ISO 8601 text, tuples as lists."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 class Unread:
@@ -64,6 +79,47 @@ class Findings:
     restores: dict[tuple[str, str], dict[str, Any] | None] = attrs.field(factory=dict)
     #: per target account, the wanted instances already members of the restore
     members: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As JSON values (a resumable job carries them): see :meth:`from_dict`."""
+
+        def key(info: KeyInfo | None) -> dict[str, Any] | None:
+            return None if info is None else attrs.asdict(info)
+
+        return {
+            "source_arn": self.source_arn,
+            "snapshots": plain(self.snapshots),
+            "keys": {k: key(v) for k, v in self.keys.items()},
+            "share_key": "unread" if isinstance(self.share_key, Unread) else key(self.share_key),
+            "policies": plain(self.policies),
+            "shared_with": plain(self.shared_with),
+            "key_managers": list(self.key_managers),
+            "target_keys": {k: key(v) for k, v in self.target_keys.items()},
+            "restores": [[a, i, plain(v)] for (a, i), v in self.restores.items()],
+            "members": plain(self.members),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Findings:
+        """The findings :meth:`to_dict` wrote."""
+        from ._keys import KeyInfo
+
+        def key(value: Any) -> KeyInfo | None:
+            return None if value is None else KeyInfo(**value)
+
+        share_key = data.get("share_key", "unread")
+        return cls(
+            source_arn=data.get("source_arn"),
+            snapshots=dict(data.get("snapshots") or {}),
+            keys={k: KeyInfo(**v) for k, v in (data.get("keys") or {}).items()},
+            share_key=UNREAD if share_key == "unread" else key(share_key),
+            policies=dict(data.get("policies") or {}),
+            shared_with={k: list(v) for k, v in (data.get("shared_with") or {}).items()},
+            key_managers=tuple(data.get("key_managers") or ()),
+            target_keys={k: key(v) for k, v in (data.get("target_keys") or {}).items()},
+            restores={(a, i): v for a, i, v in data.get("restores") or ()},
+            members={k: dict(v) for k, v in (data.get("members") or {}).items()},
+        )
 
     def snapshot(self, snapshot_id: str) -> dict[str, Any] | Unread | None:
         """The snapshot preflight found under ``snapshot_id``, None if none, UNREAD if it did not look."""

@@ -21,9 +21,30 @@ if TYPE_CHECKING:
     from ._session import AccountSession
     from ._waiting import WaitPolicy
 
-__all__ = ["Action", "Plan", "PlanStep", "PreflightError", "Problem"]
+__all__ = ["SHARE_KEY", "Action", "Decisions", "Plan", "PlanStep", "PreflightError", "Problem"]
 
 Action = Literal["create", "adopt", "update", "skip"]
+
+#: in :class:`Decisions`, rdsshare's own share key (``alias/rdsshare/share-key``), made on first use
+SHARE_KEY = "share-key"
+
+
+@attrs.frozen(kw_only=True)
+class Decisions:
+    """What the plan decided about the source side; the run carries it out and decides nothing again."""
+
+    #: the snapshot the share starts from (taken by the run, or the one given)
+    start_id: str
+    #: the snapshot's own KMS key (ARN as the snapshot names it), None when it has none (unencrypted, sse-rds)
+    snapshot_key: str | None = None
+    #: the key whose policy gets the targets' grants: a key ARN or id, :data:`SHARE_KEY`, or None
+    grant_key: str | None = None
+    #: whether the start is copied before it is shared (a default key, an automated snapshot, another region)
+    copy: bool = False
+    #: the key the copy is made under (a key ARN or id, :data:`SHARE_KEY`), None to keep the snapshot's
+    copy_key: str | None = None
+    #: the snapshot shared with the targets: the start, or the copy
+    shared_id: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +92,8 @@ class Plan:
     #: what the plan was made for (ids, names, restore specs as plain values; never a secret):
     #: :meth:`apply` runs exactly this
     request: Mapping[str, Any] = attrs.field(factory=dict)
+    #: the source-side decisions the run carries out (None when the checks could not get that far)
+    decisions: Decisions | None = None
 
     def to_json(self) -> str:
         """The plan as a versioned JSON document (a plan file): see :meth:`from_json` and :meth:`apply`."""

@@ -20,6 +20,7 @@ from ._errors import InputError
 if TYPE_CHECKING:
     from ._copier import CopySlots
     from ._events import EventHook
+    from ._kinds import SnapshotKind
     from ._plan import Plan
     from ._results import ShareResult
     from ._session import AccountSession
@@ -40,9 +41,25 @@ def spec_to_dict(spec: Any) -> dict[str, Any] | None:
     return plain
 
 
+def spec_type(kind: SnapshotKind) -> type[Any]:
+    """The restore spec class of a kind of snapshot."""
+    if kind.name == "instance":
+        from ._instance import InstanceRestoreSpec
+
+        return InstanceRestoreSpec
+    from ._restore import ClusterRestoreSpec
+
+    return ClusterRestoreSpec
+
+
 def plan_to_json(plan: Plan) -> str:
     """``plan`` as versioned JSON (sorted keys, two-space indent)."""
-    document = {
+    return json.dumps(plan_document(plan), indent=2, sort_keys=True) + "\n"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """``plan`` as the plain values of a plan file."""
+    return {
         "format": PLAN_FORMAT,
         "version": PLAN_VERSION,
         "run_name": plan.run_name,
@@ -53,13 +70,13 @@ def plan_to_json(plan: Plan) -> str:
         "request": dict(plan.request),
         "steps": [attrs.asdict(s) for s in plan.steps],
         "problems": [attrs.asdict(p) for p in plan.problems],
+        "decisions": None if plan.decisions is None else attrs.asdict(plan.decisions),
     }
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def plan_from_json(text: str | bytes) -> Plan:
     """The :class:`~rdsshare.Plan` in ``text``; :class:`~rdsshare.InputError` if it is not one."""
-    from ._plan import Plan, PlanStep, Problem
+    from ._plan import Decisions, Plan, PlanStep, Problem
 
     try:
         document = json.loads(text)
@@ -87,6 +104,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             request=document["request"],
             steps=tuple(PlanStep(**s) for s in document["steps"]),
             problems=tuple(Problem(**p) for p in document["problems"]),
+            decisions=Decisions(**document["decisions"]) if document.get("decisions") else None,
         )
     except (KeyError, TypeError) as exc:
         raise InputError(
@@ -119,25 +137,15 @@ def changes(reviewed: Plan, now: Plan) -> list[str]:
         if key not in before:
             out.append(f"{step.step} {step.resource}: now {step.action} ({step.reason}), not in the plan")
     out += [f"new problem: {p}" for p in now.problems if p not in reviewed.problems]
+    if reviewed.decisions is not None and now.decisions != reviewed.decisions and not out:
+        out.append(f"decisions: planned {reviewed.decisions}, now {now.decisions}")
     return out
 
 
-def apply_plan(
-    plan: Plan,
-    *,
-    source: AccountSession,
-    target: AccountSession | None,
-    targets: Sequence[AccountSession] | None,
-    on_event: EventHook | None,
-    wait: WaitPolicy | None,
-    copy_slots: CopySlots | None,
-) -> ShareResult:
-    """:meth:`Plan.apply`: the plan's request, run only if a fresh plan decides the same."""
-    from ._api import share_snapshot
-    from ._instance import InstanceRestoreSpec
-    from ._kinds import CLUSTER, INSTANCE
-    from ._restore import ClusterRestoreSpec
-
+def request_arguments(
+    plan: Plan, *, target: AccountSession | None, targets: Sequence[AccountSession] | None
+) -> tuple[str, dict[str, Any]]:
+    """The kind and the share's keyword arguments that ``plan`` was made for."""
     if not plan.ok:
         raise InputError(
             f"the plan has {len(plan.problems)} problem(s); a real run would not start",
@@ -151,35 +159,42 @@ def apply_plan(
             step="apply",
             fix="plan again with share_cluster_snapshot(..., dry_run=True) or rdsshare share --dry-run --out",
         )
+    from ._kinds import CLUSTER, INSTANCE
+
     kind = INSTANCE if plan.kind == "instance" else CLUSTER
-    spec_type: type[Any] = InstanceRestoreSpec if kind is INSTANCE else ClusterRestoreSpec
-    specs = {account: spec_type(**spec) for account, spec in dict(request.get("restore") or {}).items() if spec}
+    make = spec_type(kind)
+    specs = {account: make(**spec) for account, spec in dict(request.get("restore") or {}).items() if spec}
     planned_targets = list(request.get("target_account_ids") or [plan.target_account_id])
     if targets is None and target is not None and len(planned_targets) == 1:
         restore: Any = specs.get(planned_targets[0])
     else:
         restore = specs or None
-    result = share_snapshot(
-        kind,
-        spec_type,
-        source=source,
-        target=target,
-        targets=targets,
-        source_id=request.get(f"{kind.name}_id"),
-        snapshot_id=request.get("snapshot_id"),
-        restore=restore,
-        run_name=request.get("run_name"),
-        source_kms_key=request.get("source_kms_key"),
-        key_admin_principals=tuple(request.get("key_admin_principals") or ()),
-        on_event=on_event,
-        wait=wait,
-        dry_run=False,
-        cleanup=request.get("cleanup", "none"),
-        copy_slots=copy_slots,
-        expected=plan,
-    )
-    from ._results import ShareResult
+    return kind.name, {
+        f"{kind.name}_id": request.get(f"{kind.name}_id"),
+        "snapshot_id": request.get("snapshot_id"),
+        "restore": restore,
+        "run_name": request.get("run_name"),
+        "source_kms_key": request.get("source_kms_key"),
+        "key_admin_principals": tuple(request.get("key_admin_principals") or ()),
+        "cleanup": request.get("cleanup", "none"),
+    }
 
-    if not isinstance(result, ShareResult):  # dry_run=False: a real run's result
-        raise TypeError(f"expected a ShareResult, got {type(result).__name__}")
-    return result
+
+def apply_plan(
+    plan: Plan,
+    *,
+    source: AccountSession,
+    target: AccountSession | None,
+    targets: Sequence[AccountSession] | None,
+    on_event: EventHook | None,
+    wait: WaitPolicy | None,
+    copy_slots: CopySlots | None,
+) -> ShareResult:
+    """:meth:`Plan.apply`: the plan's request, run only if a fresh plan decides the same."""
+    from ._api import run_to_end
+    from ._job import ShareJob
+
+    job = ShareJob.from_plan(
+        plan, source=source, target=target, targets=targets, on_event=on_event, wait=wait, copy_slots=copy_slots
+    )
+    return run_to_end(job)

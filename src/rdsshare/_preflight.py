@@ -37,7 +37,7 @@ from ._waiting import TRANSIENT_CODES, is_transient
 if TYPE_CHECKING:
     from ._session import AccountSession
 
-from ._plan import Action, Plan, PlanStep, Problem
+from ._plan import SHARE_KEY, Action, Decisions, Plan, PlanStep, Problem
 
 __all__ = ["Preflight"]
 
@@ -91,6 +91,8 @@ class Preflight:
         self._found: dict[str, dict[str, Any] | None] = {}
         self.steps: list[PlanStep] = []
         self.problems: list[Problem] = []
+        #: what the run will do on the source side (set by the key and copy checks)
+        self.decisions: Decisions | None = None
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:
@@ -136,6 +138,7 @@ class Preflight:
             region=self.region,
             steps=tuple(self.steps),
             problems=tuple(self.problems),
+            decisions=self.decisions,
         )
 
     @property
@@ -348,8 +351,10 @@ class Preflight:
             if key is None:
                 return
         copy_key: KeyInfo | None = None
+        grant_key: str | None = None
         needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None or self.cross_region)
         if needs_cmk and source_kms_key is not None:
+            grant_key = source_kms_key
             copy_key = self._try(
                 "source-key",
                 self.src,
@@ -363,6 +368,7 @@ class Preflight:
                 if key is not None and copy_key.arn == key.arn:
                     copy_key = None
         elif needs_cmk:
+            grant_key = SHARE_KEY
             existing = self._try(
                 "source-key",
                 self.src,
@@ -402,6 +408,7 @@ class Preflight:
                     usage="ENCRYPT_DECRYPT",
                 )
         elif key is not None:
+            grant_key = facts["key"]
             self._usable(key)
             self._policy_step(key, builder)
         else:
@@ -413,7 +420,8 @@ class Preflight:
             self._step("source-key", self.src, "skip", facts["id"], why)
 
         needed = 1 if not facts["exists"] else 0
-        if copy_key is None and not facts["automated"] and not self.cross_region:
+        copies = not (copy_key is None and not facts["automated"] and not self.cross_region)
+        if not copies:
             self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
             shared_id, shared_exists = facts["id"], facts["exists"]
         else:
@@ -442,6 +450,14 @@ class Preflight:
                 self._step("copy", self.src, "create", shared_id, why)
                 needed += 1
         self._quota(needed)
+        self.decisions = Decisions(
+            start_id=facts["id"],
+            snapshot_key=facts["key"] if key is not None else None,
+            grant_key=grant_key,
+            copy=copies,
+            copy_key=None if copy_key is None else (SHARE_KEY if grant_key == SHARE_KEY else grant_key),
+            shared_id=shared_id,
+        )
         self.shared_arn = facts["arn"] if shared_id == facts["id"] else self._arn(self.region, shared_id)
         if shared_exists:
             accounts = self._try(

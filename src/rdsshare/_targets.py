@@ -1,0 +1,358 @@
+"""The share's steps in one target account, as a resumable job runs them.
+
+Aurora: restore the cluster from the shared snapshot under the target's key, add its instances,
+hand its master password to the target's Secrets Manager, and (if asked) keep a copy of the
+snapshot there. RDS DB snapshots: copy the shared snapshot under the target's key, restore an
+instance from that copy, hand over its password. Each piece that waits for AWS returns the
+seconds until it should be called again; what it made is in the job's state (``targets[account]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._findings import plain
+from ._keys import KMS_PROPAGATION_SECONDS
+from ._kinds import INSTANCE
+from ._naming import derived_id, rds_tags, snapshot_name
+from ._results import TargetResult
+from ._waiting import Observation, retry_call
+
+if TYPE_CHECKING:
+    from ._flow import Flow
+    from ._session import AccountSession
+
+__all__ = ["TargetSteps"]
+
+T = TypeVar("T")
+
+
+class TargetSteps:
+    """One target's steps; :meth:`advance` is called until it returns None (done)."""
+
+    def __init__(self, flow: Flow, session: AccountSession) -> None:
+        self.flow = flow
+        self.session = session
+        self.account = session.account_id
+        self.spec: Any = flow.specs.get(self.account)
+        self.restorer: Any = flow.restorers[self.account]
+        targets: dict[str, dict[str, Any]] = flow.state.setdefault("targets", {})
+        #: this target's part of the job state (plain values)
+        self.t = targets.setdefault(self.account, {})
+
+    def result(self) -> TargetResult:
+        """What this target got, once :meth:`advance` returned None."""
+        t = self.t
+        return TargetResult(
+            target_account_id=self.account,
+            target_cluster_arn=t.get("cluster", {}).get("DBClusterArn"),
+            target_instance_arn=t.get("instance", {}).get("DBInstanceArn"),
+            target_snapshot_arn=t.get("local", {}).get("DBSnapshotArn") if t.get("copies") else None,
+            target_kms_key_arn=t.get("key_arn"),
+            master_user_secret_arn=t.get("secret"),
+            instance_arns=tuple(t.get("instances", ())),
+            backup_snapshot_arn=t.get("backup", {}).get("DBClusterSnapshotArn"),
+            data_copies=int(t.get("copies", 0)),
+        )
+
+    def advance(self) -> float | None:
+        """The next piece of this target's work: None when all is done, else seconds until the next call."""
+        if self.spec is None:
+            return None
+        steps = self._instance_steps() if self.flow.kind is INSTANCE else self._cluster_steps()
+        for piece in steps:
+            delay = piece()
+            if delay is not None:
+                return delay
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _key(self, encrypted: bool) -> Any:
+        from ._flow import key_from, key_to
+
+        t = self.t
+        if "key" not in t:
+            explicit = self.flow.data.get("explicit", {})
+            if self.account in explicit:
+                key = key_from(explicit[self.account])
+            else:
+                key = self.flow.target_key(self.account, self.spec, encrypted=encrypted)
+            t["key"] = key_to(key)
+        return key_from(t["key"])
+
+    def _after_key_change(self, fn: Callable[[], T], *, step: str, resource: str) -> T:
+        """``fn()``, retried while a key policy changed seconds ago is not visible to RDS yet [KMS-EC]."""
+        if not self.flow.data.get("policy_changed"):
+            return fn()
+        return retry_call(
+            fn,
+            retry_codes=("KMSKeyNotAccessibleFault",),
+            step=step,
+            account_id=self.account,
+            resource=resource,
+            emit=self.flow.emit,
+            max_seconds=KMS_PROPAGATION_SECONDS,
+        )
+
+    def _wait(
+        self, name: str, observe: Callable[[], tuple[Observation | None, Any]], *, step: str, resource: str
+    ) -> tuple[float | None, Any]:
+        """Poll once: (None and what was seen) when done, else (seconds to the next poll, None)."""
+        obs, seen = self.flow.poll(
+            f"{self.account}:{name}", observe, step=step, account=self.account, resource=resource
+        )
+        if isinstance(obs, Observation):
+            return None, seen
+        return obs, None
+
+    def _record(self, outcome: str, what: str | None, *, kind: Any, role: str, found: Any = None) -> None:
+        self.flow.record(outcome, what, kind=kind, role=role, account=self.account, found=found)
+
+    # -- Aurora --------------------------------------------------------------------------------
+    def _cluster_steps(self) -> list[Callable[[], float | None]]:
+        return [self._restore, self._instances, self._secret, self._backup]
+
+    def _restore(self) -> float | None:
+        t, spec = self.t, self.spec
+        shared = self.flow.data["shared"]
+        if "cluster" not in t:
+            key = self._key(bool(shared.get("StorageEncrypted")))
+            found = self.flow.found.restore(self.account, spec.cluster_id)
+            cluster, outcome = self._after_key_change(
+                lambda: self.restorer.ensure_cluster(
+                    spec,
+                    snapshot=shared,
+                    key=key,
+                    run=self.flow.run_name,
+                    token=self.flow.token,
+                    existing=found,
+                    wait=False,
+                ),
+                step="restore",
+                resource=spec.cluster_id,
+            )
+            t["cluster"], t["outcome"] = plain(cluster), outcome
+            t["key_arn"] = cluster.get("KmsKeyId") or (key.arn if key else None)
+            self._record(
+                outcome, cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", found=cluster
+            )
+        if t.get("restored"):
+            return None
+        cluster = t["cluster"]
+        cluster_id = cluster["DBClusterIdentifier"]
+        if cluster.get("Status") != "available":
+            delay, seen = self._wait(
+                "restore", lambda: self.restorer.observe_cluster(cluster_id), step="restore", resource=cluster_id
+            )
+            if delay is not None:
+                return delay
+            t["cluster"] = cluster = seen
+            t["key_arn"] = cluster.get("KmsKeyId") or t["key_arn"]
+            self._record(
+                t["outcome"], cluster.get("DBClusterArn"), kind="db-cluster", role="restored-cluster", found=cluster
+            )
+        self.restorer.finished("restore", cluster_id, t["outcome"], cluster.get("DBClusterArn"))
+        t["restored"] = True
+        return None
+
+    def _instances(self) -> float | None:
+        t, spec = self.t, self.spec
+        cluster = t["cluster"]
+        cluster_id = cluster["DBClusterIdentifier"]
+        if "instances" not in t:
+            arns, outcome = self.restorer.ensure_instances(
+                spec,
+                cluster=cluster,
+                run=self.flow.run_name,
+                new_cluster=t["outcome"] == "created",
+                token=self.flow.token,
+                members=self.flow.found.members.get(self.account),
+                wait=False,
+            )
+            t["instances"], t["instances_outcome"] = arns, outcome
+            t["instances_ready"] = bool(arns) or not spec.instance_ids
+        if not t["instances_ready"]:
+            wanted = spec.instance_ids
+            delay, arns = self._wait(
+                "instances",
+                lambda: self.restorer.observe_instances(cluster_id, wanted),
+                step="instances",
+                resource=cluster_id,
+            )
+            if delay is not None:
+                return delay
+            t["instances"], t["instances_ready"] = arns, True
+            self.restorer.finished("instances", cluster_id, t["instances_outcome"])
+        for arn in t["instances"]:
+            self._record(t["instances_outcome"], arn, kind="db-instance", role="restored-instance")
+        return None
+
+    def _secret(self) -> float | None:
+        t, spec = self.t, self.spec
+        cluster = t["cluster"]
+        cluster_id = cluster["DBClusterIdentifier"]
+        if "secret_outcome" not in t:
+            # The restore's wait just described the cluster; adding instances does not change its secret.
+            secret, outcome = self.restorer.ensure_master_secret(
+                spec, cluster_id=cluster_id, cluster=cluster, wait=False
+            )
+            t["secret"], t["secret_outcome"] = secret, outcome
+        if t["secret"] is None and t["secret_outcome"] == "created":
+            delay, seen = self._wait(
+                "secret",
+                lambda: self.restorer.observe_cluster(cluster_id, require_secret=True),
+                step="secret",
+                resource=cluster_id,
+            )
+            if delay is not None:
+                return delay
+            t["secret"] = seen["MasterUserSecret"]["SecretArn"]
+            self.restorer.finished("secret", cluster_id, "created", t["secret"])
+        self._record(t["secret_outcome"], t["secret"], kind="secret", role="master-user-secret")
+        return None
+
+    def _backup(self) -> float | None:
+        t, spec, flow = self.t, self.spec, self.flow
+        if not spec.backup_copy:
+            return None
+        shared_arn = flow.data["shared"]["DBClusterSnapshotArn"]
+        copier = flow.target_copier(self.session)
+        if "backup" not in t:
+            key = self._key(True)
+            flow.hold_slot(self.account)
+            backup, outcome = copier.ensure_copy(
+                source_snapshot=shared_arn,
+                target_id=derived_id(snapshot_name(shared_arn).removeprefix("rdsshare-"), "backup"),
+                kms_key_id=key.arn if key else None,
+                tags=rds_tags(run=flow.run_name, source=shared_arn, role="target-backup", token=flow.token),
+                source=shared_arn,
+                step="backup",
+                wait=False,
+            )
+            t["backup"], t["backup_outcome"] = plain(backup), outcome
+        backup = t["backup"]
+        if backup.get("Status") != "available":
+            ident = backup["DBClusterSnapshotIdentifier"]
+            delay, seen = self._wait("backup", lambda: copier.observe(ident), step="backup", resource=ident)
+            if delay is not None:
+                return delay
+            t["backup"] = backup = seen
+        flow.release_slot(self.account)
+        copier.finished(backup["DBClusterSnapshotIdentifier"], step="backup", outcome=t["backup_outcome"], snap=backup)
+        self._record(
+            t["backup_outcome"],
+            backup.get("DBClusterSnapshotArn"),
+            kind="cluster-snapshot",
+            role="target-backup",
+            found=backup,
+        )
+        return None
+
+    # -- RDS DB snapshots ----------------------------------------------------------------------
+    def _instance_steps(self) -> list[Callable[[], float | None]]:
+        return [self._local_copy, self._restore_instance, self._instance_secret]
+
+    def _local_copy(self) -> float | None:
+        """DB snapshots: copy into the target under its key, then restore from that copy [RDS-SHARE]."""
+        t, flow = self.t, self.flow
+        shared = flow.data["shared"]
+        encrypted = INSTANCE.encrypted(shared)
+        key = self._key(encrypted)
+        if t.get("key_arn") is None:
+            t["key_arn"] = key.arn if key else None
+        if not encrypted:
+            t.setdefault("local", shared)
+            return None
+        copier = flow.target_copier(self.session)
+        if "local" not in t:
+            flow.hold_slot(self.account)
+            local, outcome = self._after_key_change(
+                lambda: self.restorer.ensure_local_copy(shared, key, run=flow.run_name, token=flow.token, wait=False),
+                step="target-copy",
+                resource=INSTANCE.arn(shared),
+            )
+            t["local"], t["copy_outcome"], t["copies"] = plain(local), outcome, 1
+            self._record(outcome, local.get("DBSnapshotArn"), kind="db-snapshot", role="target-copy", found=local)
+        local = t["local"]
+        if t.get("copied"):
+            return None
+        ident = INSTANCE.ident(local)
+        if local.get("Status") != "available":
+            delay, seen = self._wait("target-copy", lambda: copier.observe(ident), step="target-copy", resource=ident)
+            if delay is not None:
+                return delay
+            t["local"] = local = seen
+            self._record(
+                t["copy_outcome"], local.get("DBSnapshotArn"), kind="db-snapshot", role="target-copy", found=local
+            )
+        flow.release_slot(self.account)
+        copier.finished(ident, step="target-copy", outcome=t["copy_outcome"], snap=local)
+        t["copied"] = True
+        return None
+
+    def _restore_instance(self) -> float | None:
+        from ._instance import instance_observation, secret_on_restore
+
+        t, spec, flow = self.t, self.spec, self.flow
+        local = t["local"]
+        require_secret = spec.manage_master_user_password and secret_on_restore(str(local.get("Engine", "")))
+        if "instance" not in t:
+            instance, outcome = self.restorer.ensure_instance(
+                spec,
+                snapshot=local,
+                run=flow.run_name,
+                token=flow.token,
+                existing=flow.found.restore(self.account, spec.instance_id),
+                wait=False,
+            )
+            t["instance"], t["outcome"] = plain(instance), outcome
+            self._record(
+                outcome, instance.get("DBInstanceArn"), kind="db-instance", role="restored-instance", found=instance
+            )
+        if t.get("restored"):
+            return None
+        instance = t["instance"]
+        instance_id = instance["DBInstanceIdentifier"]
+        if not instance_observation(instance, require_secret=require_secret).done:
+            delay, seen = self._wait(
+                "restore",
+                lambda: self.restorer.observe_instance(instance_id, require_secret=require_secret),
+                step="restore",
+                resource=instance_id,
+            )
+            if delay is not None:
+                return delay
+            t["instance"] = instance = seen
+            self._record(
+                t["outcome"],
+                instance.get("DBInstanceArn"),
+                kind="db-instance",
+                role="restored-instance",
+                found=instance,
+            )
+        t["key_arn"] = instance.get("KmsKeyId") or t.get("key_arn")
+        self.restorer.finished("restore", instance_id, t["outcome"], instance.get("DBInstanceArn"))
+        t["restored"] = True
+        return None
+
+    def _instance_secret(self) -> float | None:
+        t, spec = self.t, self.spec
+        instance = t["instance"]
+        instance_id = instance["DBInstanceIdentifier"]
+        if "secret_outcome" not in t:
+            secret, outcome = self.restorer.ensure_master_secret(spec, instance=instance, wait=False)
+            t["secret"], t["secret_outcome"] = secret, outcome
+        if t["secret"] is None and t["secret_outcome"] == "created":
+            delay, seen = self._wait(
+                "secret",
+                lambda: self.restorer.observe_instance(instance_id, require_secret=True),
+                step="restore",
+                resource=instance_id,
+            )
+            if delay is not None:
+                return delay
+            t["secret"] = seen["MasterUserSecret"]["SecretArn"]
+            self.restorer.finished("secret", instance_id, "created", t["secret"])
+        self._record(t["secret_outcome"], t["secret"], kind="secret", role="master-user-secret")
+        return None
