@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from ._instance import InstanceRestoreSpec
     from ._job import Advance, ShareJob
     from ._manifest import Manifest, ManifestEntry
-    from ._plan import Plan, PlanStep, Problem
+    from ._plan import Decisions, Plan, PlanStep, Problem
 
 # Loaded on first use (PEP 562): ``import rdsshare`` does not pay for batch, cleanup, IAM,
 # instance-snapshot and preflight code until it is used (a run loads preflight when it starts).
@@ -76,6 +76,7 @@ _LAZY = {
     "ShareJob": "_job",
     "Manifest": "_manifest",
     "ManifestEntry": "_manifest",
+    "Decisions": "_plan",
     "Plan": "_plan",
     "PlanStep": "_plan",
     "Problem": "_plan",
@@ -116,6 +117,7 @@ __all__ = [
     "ConflictError",
     "CopySlots",
     "CredentialsExpiredError",
+    "Decisions",
     "Event",
     "EventHook",
     "InputError",

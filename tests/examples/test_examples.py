@@ -190,20 +190,25 @@ def test_resumable_job_finishes_over_several_invocations(aws: EmulatedAWS) -> No
     restore = _restore(aws)
     source, target = _sessions(aws)
     aws.operation_seconds = 3600.0  # every long operation outlasts an invocation
-    short = WaitPolicy(timeout=timedelta(seconds=0.05), min_interval_seconds=0.01, jitter=0)
     statuses = []
-    for _ in range(15):
-        status = resumable_job.run_once(
-            source, target, cluster_id="example-db", restore=restore, run_name="migration-1", wait=short
+    state = None
+    for _ in range(25):
+        status = resumable_job.advance(
+            source, target, job_state=state, cluster_id="example-db", restore=restore, run_name="migration-1"
         )
         statuses.append(status)
         if status["status"] == "done":
             break
+        assert 5 <= status["wait_seconds"] <= 300
+        state = status["job"]  # all the next invocation gets
         aws.finish_pending()  # time passes between invocations
     assert statuses[0]["status"] == "in-progress"
-    assert statuses[0]["step"] == "snapshot"
+    assert statuses[0]["phase"] == "snapshot"
+    assert {"copy", "targets"} <= {s["phase"] for s in statuses}
     assert statuses[-1]["status"] == "done"
     assert statuses[-1]["target_cluster_arn"].endswith(":cluster:example-db-2")
+    made = aws.client(SOURCE, "rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    assert len(made) == 2  # one snapshot and one copy, over all the invocations
 
 
 def test_resumable_job_lambda_handler(aws: EmulatedAWS) -> None:
@@ -224,7 +229,10 @@ def test_resumable_job_lambda_handler(aws: EmulatedAWS) -> None:
             "security_group_ids": [net.security_group_id],
         },
     }
-    assert resumable_job.handler(event, None)["status"] == "done"
+    out = resumable_job.handler(event, None)
+    while out["status"] != "done":  # Step Functions' loop, without its Wait state
+        out = resumable_job.handler(out, None)
+    assert out["target_cluster_arn"].endswith(":cluster:example-db-2")
 
 
 def test_plan_files_save_then_apply(aws: EmulatedAWS, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
