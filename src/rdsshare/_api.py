@@ -386,6 +386,7 @@ def prepare(
 ) -> ShareJob:
     """Check the input of a share (nothing is called that changes anything) and make its job."""
     from ._job import ShareJob
+    from ._jobstate import new_state
     from ._planfile import spec_to_dict, spec_type
 
     # -- input: nothing has been called yet ---------------------------------------------------
@@ -475,7 +476,5 @@ def prepare(
         "restore": {account: spec_to_dict(spec) for account, spec in specs.items()},
         "cleanup": cleanup,
     }
-    state = ShareJob.new_state(
-        kind, source_account_id=src, region=sessions[0].region, run_name=run_name or tgt, request=request
-    )
+    state = new_state(kind, source_account_id=src, region=sessions[0].region, run_name=run_name or tgt, request=request)
     return ShareJob(state, source=source, targets=sessions, on_event=on_event, wait=wait, copy_slots=copy_slots)

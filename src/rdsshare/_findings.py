@@ -18,7 +18,7 @@ import attrs
 if TYPE_CHECKING:
     from ._keys import KeyInfo
 
-__all__ = ["UNREAD", "Findings", "Unread", "plain"]
+__all__ = ["UNREAD", "Findings", "Unread", "key_from", "key_to", "plain"]
 
 
 def plain(value: Any) -> Any:
@@ -53,6 +53,18 @@ class Unread:
 
 #: "not read by preflight": distinct from None, which is a read that found nothing.
 UNREAD: Final = Unread()
+
+
+def key_to(key: KeyInfo | None) -> dict[str, Any] | None:
+    """A key as plain values (in a job's state)."""
+    return None if key is None else attrs.asdict(key)
+
+
+def key_from(value: Mapping[str, Any] | None) -> KeyInfo | None:
+    """The key :func:`key_to` wrote."""
+    from ._keys import KeyInfo
+
+    return None if value is None else KeyInfo(**value)
 
 
 @attrs.define

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -20,9 +20,9 @@ import attrs
 from ._errors import InputError, PlanChangedError, PreflightError, RdsShareError
 from ._events import Emitter, EventHook
 from ._findings import Findings
+from ._jobstate import PHASES
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
-from ._naming import new_run_token
-from ._results import ShareResult, TargetResult
+from ._results import ShareResult
 from ._waiting import WaitPolicy
 
 if TYPE_CHECKING:
@@ -32,17 +32,11 @@ if TYPE_CHECKING:
     from ._manifest import Manifest
     from ._plan import Decisions, Plan
     from ._session import AccountSession
+    from ._source_steps import SourceSteps
 
-__all__ = ["JOB_FORMAT", "JOB_VERSION", "Advance", "ShareJob"]
+__all__ = ["Advance", "ShareJob"]
 
 _log = logging.getLogger("rdsshare")
-
-JOB_FORMAT = "rdsshare-job"
-#: Version 1: request, run token, plan, findings, per-step data, waits, manifest entries.
-JOB_VERSION = 1
-
-#: the job's phases, in order
-PHASES = ("plan", "snapshot", "key", "copy", "share", "targets", "cleanup", "done")
 
 
 @attrs.frozen(kw_only=True)
@@ -161,29 +155,6 @@ class ShareJob:
         job.state["expected"] = json.loads(plan.to_json())
         return job
 
-    @classmethod
-    def new_state(
-        cls,
-        kind: SnapshotKind,
-        *,
-        source_account_id: str,
-        region: str,
-        run_name: str,
-        request: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        """The state of a job not started yet (the facade's input checks passed)."""
-        return {
-            "format": JOB_FORMAT,
-            "version": JOB_VERSION,
-            "kind": kind.name,
-            "source_account_id": source_account_id,
-            "region": region,
-            "run_name": run_name,
-            "run_token": new_run_token(),
-            "request": dict(request),
-            "phase": "plan",
-        }
-
     def to_json(self) -> str:
         """The job's state as JSON (no secrets): :meth:`from_json` continues it, in any process."""
         if self._flow is not None:
@@ -203,18 +174,9 @@ class ShareJob:
         copy_slots: CopySlots | None = None,
     ) -> ShareJob:
         """The job :meth:`to_json` saved, to be advanced with these sessions (of the job's accounts)."""
-        try:
-            state = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"not a job file: {exc}", step="input", fix="pass what ShareJob.to_json() wrote") from exc
-        if not isinstance(state, dict) or state.get("format") != JOB_FORMAT:
-            raise InputError("not an rdsshare job", step="input", fix="pass what ShareJob.to_json() wrote")
-        if state.get("version") != JOB_VERSION:
-            raise InputError(
-                f"job version {state.get('version')!r} is not one this rdsshare reads ({JOB_VERSION})",
-                step="input",
-                fix="advance it with the rdsshare version that started it",
-            )
+        from ._jobstate import read_state
+
+        state = read_state(text)
         sessions = [target] if target is not None else list(targets or ())
         return cls(state, source=source, targets=sessions, on_event=on_event, wait=wait, copy_slots=copy_slots)
 
@@ -337,15 +299,15 @@ class ShareJob:
             if phase == "plan":
                 self._planned(self.make_plan())
             elif phase == "snapshot":
-                delay = self.flow.snapshot(
+                delay = self._source_side.snapshot(
                     cluster_id=request.get(f"{self.kind.name}_id"), snapshot_id=request.get("snapshot_id")
                 )
             elif phase == "key":
-                self.flow.key(self._decisions(), admins=tuple(request.get("key_admin_principals") or ()))
+                self._source_side.key(self._decisions(), admins=tuple(request.get("key_admin_principals") or ()))
             elif phase == "copy":
-                delay = self.flow.copy(self._decisions())
+                delay = self._source_side.copy(self._decisions())
             elif phase == "share":
-                self.flow.share()
+                self._source_side.share()
             elif phase == "targets":
                 delay = self._advance_targets()
             elif phase == "cleanup":
@@ -354,6 +316,12 @@ class ShareJob:
                 return Advance(done=False, phase=phase, wait_seconds=delay)
             self.state["phase"] = PHASES[PHASES.index(phase) + 1]
         return Advance(done=True, phase="done")
+
+    @property
+    def _source_side(self) -> SourceSteps:
+        from ._source_steps import SourceSteps
+
+        return SourceSteps(self.flow)
 
     def _decisions(self) -> Decisions:
         plan = self.plan
@@ -373,7 +341,7 @@ class ShareJob:
             raise PreflightError(plan)
 
     def _advance_targets(self) -> float | None:
-        from ._targets import TargetSteps
+        from ._target_steps import TargetSteps
 
         for session in self._targets:
             delay = TargetSteps(self.flow, session).advance()
@@ -398,41 +366,6 @@ class ShareJob:
         self.state.setdefault("data", {})["cleanup_report"] = attrs.asdict(report)
 
     def _result(self) -> ShareResult:
-        from ._targets import TargetSteps
+        from ._jobstate import build_result
 
-        flow = self.flow
-        K = self.kind
-        data = flow.data
-        per_target: list[TargetResult] = [TargetSteps(flow, s).result() for s in self._targets]
-        first = per_target[0]
-        key = data.get("copy_key") or data.get("key")
-        report = self._report
-        if report is None and "cleanup_report" in data:
-            from ._cleanup import CleanupAction, CleanupReport
-
-            saved = data["cleanup_report"]
-            report = CleanupReport(
-                dry_run=saved["dry_run"], actions=tuple(CleanupAction(**a) for a in saved["actions"])
-            )
-        return ShareResult(
-            run_name=self.run_name,
-            region=flow.region,
-            source_account_id=flow.src,
-            target_account_id=flow.tgt,
-            source_snapshot_arn=K.arn(data["start"]),
-            shared_snapshot_arn=K.arn(data["shared"]),
-            source_kms_key_arn=key["arn"] if key else None,
-            data_copies=int(data.get("copies", 0)) + max(t.data_copies for t in per_target),
-            target_cluster_arn=first.target_cluster_arn,
-            target_instance_arn=first.target_instance_arn,
-            target_snapshot_arn=first.target_snapshot_arn,
-            target_kms_key_arn=first.target_kms_key_arn,
-            master_user_secret_arn=first.master_user_secret_arn,
-            instance_arns=first.instance_arns,
-            backup_snapshot_arn=first.backup_snapshot_arn,
-            targets=tuple(per_target),
-            created=tuple(self.state.get("created", ())),
-            adopted=tuple(self.state.get("adopted", ())),
-            manifest=flow.manifest(),
-            cleanup_report=report,
-        )
+        return build_result(self.flow, self._targets, report=self._report)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._findings import plain
+from ._findings import key_from, key_to, plain
 from ._keys import KMS_PROPAGATION_SECONDS
 from ._kinds import INSTANCE
 from ._naming import derived_id, rds_tags, snapshot_name
@@ -69,8 +69,6 @@ class TargetSteps:
 
     # -- helpers -------------------------------------------------------------------------------
     def _key(self, encrypted: bool) -> Any:
-        from ._flow import key_from, key_to
-
         t = self.t
         if "key" not in t:
             explicit = self.flow.data.get("explicit", {})

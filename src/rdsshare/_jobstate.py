@@ -1,0 +1,103 @@
+"""A job's state as JSON: its format, its phases, reading it back, and the result it ends with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._errors import InputError
+from ._naming import new_run_token
+from ._results import ShareResult, TargetResult
+from ._target_steps import TargetSteps
+
+if TYPE_CHECKING:
+    from ._cleanup import CleanupReport
+    from ._flow import Flow
+    from ._kinds import SnapshotKind
+    from ._session import AccountSession
+
+__all__ = ["JOB_FORMAT", "JOB_VERSION", "PHASES", "build_result", "new_state", "read_state"]
+
+JOB_FORMAT = "rdsshare-job"
+#: Version 1: request, run token, plan, findings, per-step data, waits, manifest entries.
+JOB_VERSION = 1
+
+#: the job's phases, in order
+PHASES = ("plan", "snapshot", "key", "copy", "share", "targets", "cleanup", "done")
+
+
+def new_state(
+    kind: SnapshotKind,
+    *,
+    source_account_id: str,
+    region: str,
+    run_name: str,
+    request: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The state of a job not started yet (the facade's input checks passed)."""
+    return {
+        "format": JOB_FORMAT,
+        "version": JOB_VERSION,
+        "kind": kind.name,
+        "source_account_id": source_account_id,
+        "region": region,
+        "run_name": run_name,
+        "run_token": new_run_token(),
+        "request": dict(request),
+        "phase": "plan",
+    }
+
+
+def read_state(text: str | bytes) -> dict[str, Any]:
+    """The state in ``text`` (what :meth:`ShareJob.to_json` wrote); :class:`~rdsshare.InputError` if it is not one."""
+    try:
+        state = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not a job file: {exc}", step="input", fix="pass what ShareJob.to_json() wrote") from exc
+    if not isinstance(state, dict) or state.get("format") != JOB_FORMAT:
+        raise InputError("not an rdsshare job", step="input", fix="pass what ShareJob.to_json() wrote")
+    if state.get("version") != JOB_VERSION:
+        raise InputError(
+            f"job version {state.get('version')!r} is not one this rdsshare reads ({JOB_VERSION})",
+            step="input",
+            fix="advance it with the rdsshare version that started it",
+        )
+    return state
+
+
+def build_result(flow: Flow, sessions: Sequence[AccountSession], *, report: CleanupReport | None) -> ShareResult:
+    """What a finished job produced, from its state."""
+
+    K = flow.kind
+    data = flow.data
+    per_target: list[TargetResult] = [TargetSteps(flow, s).result() for s in sessions]
+    first = per_target[0]
+    key = data.get("copy_key") or data.get("key")
+    if report is None and "cleanup_report" in data:
+        from ._cleanup import CleanupAction, CleanupReport
+
+        saved = data["cleanup_report"]
+        report = CleanupReport(dry_run=saved["dry_run"], actions=tuple(CleanupAction(**a) for a in saved["actions"]))
+    return ShareResult(
+        run_name=flow.run_name,
+        region=flow.region,
+        source_account_id=flow.src,
+        target_account_id=flow.tgt,
+        source_snapshot_arn=K.arn(data["start"]),
+        shared_snapshot_arn=K.arn(data["shared"]),
+        source_kms_key_arn=key["arn"] if key else None,
+        data_copies=int(data.get("copies", 0)) + max(t.data_copies for t in per_target),
+        target_cluster_arn=first.target_cluster_arn,
+        target_instance_arn=first.target_instance_arn,
+        target_snapshot_arn=first.target_snapshot_arn,
+        target_kms_key_arn=first.target_kms_key_arn,
+        master_user_secret_arn=first.master_user_secret_arn,
+        instance_arns=first.instance_arns,
+        backup_snapshot_arn=first.backup_snapshot_arn,
+        targets=tuple(per_target),
+        created=tuple(flow.state.get("created", ())),
+        adopted=tuple(flow.state.get("adopted", ())),
+        manifest=flow.manifest(),
+        cleanup_report=report,
+    )

@@ -1,0 +1,177 @@
+"""The checks' shared state and bookkeeping: steps, problems, findings, and the reads several checks make."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from .._copier import SnapshotCopier
+from .._errors import RdsShareError, error_code, error_message, translate_client_error
+from .._events import Emitter
+from .._findings import Findings
+from .._keys import KeyInfo, KeyManager
+from .._kinds import CLUSTER, EncryptionType, SnapshotKind
+from .._naming import (
+    ownership_problem,
+)
+from .._share import ShareManager
+from .._waiting import TRANSIENT_CODES, is_transient
+
+if TYPE_CHECKING:
+    from .._session import AccountSession
+
+from .._plan import Action, Decisions, Plan, PlanStep, Problem
+
+__all__ = ["Ledger", "restored_encryption"]
+
+_log = logging.getLogger("rdsshare.plan")
+T = TypeVar("T")
+
+
+def restored_encryption(facts: dict[str, Any] | None) -> EncryptionType:
+    """How a restore without a KMS key comes out: Aurora encrypts every new cluster (sse-rds) since 2026-02-18."""
+    kind: EncryptionType = (facts or {}).get("encryption") or "none"
+    engine = str((facts or {}).get("engine") or "")
+    return "sse-rds" if kind == "sse-rds" or engine.startswith("aurora") else kind
+
+
+class Ledger:
+    """What the checks share: the sessions and step classes, the steps and problems found so far, and the
+    reads whose answers the run starts from (kept in :attr:`found`)."""
+
+    def __init__(
+        self,
+        *,
+        source: AccountSession,
+        target: AccountSession,
+        run: str,
+        home_keys: KeyManager,
+        keys: KeyManager,
+        copier: SnapshotCopier,
+        share_copier: SnapshotCopier,
+        restorer: Any,
+        kind: SnapshotKind = CLUSTER,
+    ) -> None:
+        self.kind = kind
+        self.source = source
+        self.target = target
+        self.run = run
+        self.src = source.account_id
+        self.tgt = target.account_id
+        self.tgts: list[str] = [self.tgt]
+        self.region = target.region
+        self.cross_region = source.region != target.region
+        self.share_source = source.in_region(target.region)
+        self.home_keys = home_keys
+        self.keys = keys
+        self.copier = copier
+        self.share_copier = share_copier
+        self.restorer = restorer
+        #: what the reads found, handed to the run's steps as arguments (see rdsshare._findings)
+        self.found = Findings()
+        #: the ARN of the snapshot the run will share (None until decided): what a restore comes from
+        self.shared_arn: str | None = None
+        # snapshots looked up together (lower-cased id -> snapshot or None)
+        self._found: dict[str, dict[str, Any] | None] = {}
+        self.steps: list[PlanStep] = []
+        self.problems: list[Problem] = []
+        #: what the run will do on the source side (set by the key and copy checks)
+        self.decisions: Decisions | None = None
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:
+        self.steps.append(PlanStep(step=step, account_id=account, action=action, resource=resource, reason=reason))
+
+    def _problem(
+        self, check: str, message: str, fix: str, *, account: str | None, resource: str | None, code: str | None = None
+    ) -> None:
+        self.problems.append(
+            Problem(check=check, message=message, fix=fix, account_id=account, resource=resource, error_code=code)
+        )
+
+    def _try(self, check: str, account: str, resource: str, fix: str, fn: Callable[[], T]) -> T | None:
+        """Run a read-only call; a refusal becomes a problem and None.
+
+        Throttling and AWS-side failures that outlasted botocore's retries are no problem of the input:
+        they raise, as a retryable :class:`~rdsshare.AwsError`.
+        """
+        try:
+            return fn()
+        except ClientError as exc:
+            if is_transient(exc):
+                raise translate_client_error(exc, step="preflight", account_id=account, resource=resource) from exc
+            self._problem(
+                check,
+                error_message(exc) or error_code(exc),
+                fix,
+                account=account,
+                resource=resource,
+                code=error_code(exc),
+            )
+        except RdsShareError as exc:
+            if exc.error_code in TRANSIENT_CODES:
+                raise
+            self._problem(check, exc.message, exc.fix or fix, account=account, resource=resource, code=exc.error_code)
+        return None
+
+    def plan(self) -> Plan:
+        return Plan(
+            run_name=self.run,
+            source_account_id=self.src,
+            target_account_id=self.tgt,
+            region=self.region,
+            steps=tuple(self.steps),
+            problems=tuple(self.problems),
+            decisions=self.decisions,
+        )
+
+    @property
+    def resuming(self) -> bool:
+        """Whether an earlier run of the same share got as far as making something (it may have crashed)."""
+        return any(s.action == "adopt" and s.step in ("snapshot", "copy", "restore") for s in self.steps)
+
+    # -- reads whose answers the run starts from ---------------------------------------------
+    def _key(self, key: str, keys: KeyManager) -> KeyInfo:
+        info = keys.describe(key, step="source-key")
+        self.found.keys[key] = info
+        return info
+
+    def _share_key(self) -> KeyInfo | None:
+        self.found.share_key = info = self.keys.find_share_key()
+        return info
+
+    def _policy(self, key_id: str) -> dict[str, Any]:
+        self.found.policies[key_id] = policy = self.keys.key_policy(key_id)
+        return policy
+
+    def _target_key(self, key: KeyInfo | None) -> KeyInfo | None:
+        self.found.target_keys[self.tgt] = key
+        return key
+
+    def _arn(self, region: str, ident: str) -> str:
+        """The ARN of this run's snapshot ``ident`` in the source account and ``region``."""
+        return f"arn:{self.source.partition}:rds:{region}:{self.src}:{self.kind.arn_type}:{ident}"
+
+    def _ours(self, check: str, account: str, noun: str, found: Any, *, source: str | None) -> bool:
+        """The run's ownership rule (:func:`ownership_problem`), as a problem of the plan."""
+        problem = ownership_problem(found.get("TagList"), source=source)
+        if problem is None:
+            return True
+        message, fix = problem
+        arn = found.get(self.kind.arn_field) or found.get("DBClusterArn") or found.get("DBInstanceArn")
+        self._problem(check, f"{noun} {message}", fix, account=account, resource=arn)
+        return False
+
+    def _shared_with(self, snapshot_id: str) -> list[str]:
+        return ShareManager(
+            self.share_source.rds(), account_id=self.src, emit=Emitter(None), kind=self.kind
+        ).shared_with(snapshot_id)
+
+    def _usable(self, key: KeyInfo) -> None:
+        try:
+            self.keys.check_usable(key, step="source-key")
+        except RdsShareError as exc:
+            self._problem("source-key", exc.message, exc.fix or "", account=self.src, resource=key.arn)

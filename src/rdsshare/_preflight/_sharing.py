@@ -1,0 +1,247 @@
+"""Checks of the source key, the copy, the share and the snapshot quota; they make the plan's Decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import RdsShareError
+from .._keys import KeyInfo
+from .._naming import (
+    KEY_ALIAS,
+    copy_id,
+)
+from .._plan import SHARE_KEY, Decisions
+from .._policy import CmkPolicyBuilder, allows_put_key_policy
+from .._share import MAX_SHARED_ACCOUNTS
+from ._ledger import Ledger
+
+__all__ = ["SharingChecks"]
+
+
+class SharingChecks(Ledger):
+    """Which key gets the grants, whether and how the snapshot is copied, whom it is shared with."""
+
+    def _keys_and_copy(self, facts: dict[str, Any], source_kms_key: str | None, admins: tuple[str, ...]) -> None:
+        builder = CmkPolicyBuilder(
+            owner_account_id=self.src,
+            target_account_ids=self.tgts,
+            admin_principals=admins,
+            partition=self.source.partition,
+            region=self.region,
+        )
+        key: KeyInfo | None = None
+        if facts["encrypted"] and facts["key"]:
+            key = self._try(
+                "source-key",
+                self.src,
+                facts["key"],
+                "allow kms:DescribeKey on the snapshot's key",
+                lambda: self._key(facts["key"], self.home_keys),
+            )
+            if key is None:
+                return
+        copy_key: KeyInfo | None = None
+        grant_key: str | None = None
+        needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None or self.cross_region)
+        if needs_cmk and source_kms_key is not None:
+            grant_key = source_kms_key
+            copy_key = self._try(
+                "source-key",
+                self.src,
+                source_kms_key,
+                "pass a key of the source account",
+                lambda: self._key(source_kms_key, self.keys),
+            )
+            if copy_key is not None:
+                self._usable(copy_key)
+                self._policy_step(copy_key, builder)
+                if key is not None and copy_key.arn == key.arn:
+                    copy_key = None
+        elif needs_cmk:
+            grant_key = SHARE_KEY
+            existing = self._try(
+                "source-key",
+                self.src,
+                KEY_ALIAS,
+                "allow kms:DescribeKey",
+                self._share_key,
+            )
+            if existing is not None:
+                self._usable(existing)
+                self._policy_step(existing, builder)
+                copy_key = existing
+            else:
+                self._step(
+                    "source-key",
+                    self.src,
+                    "create",
+                    KEY_ALIAS,
+                    "the snapshot uses the AWS-managed aws/rds key, which cannot be shared",
+                )
+                # The key's policy names the principal that manages it (see CmkPolicyBuilder.managers).
+                manager = self._try(
+                    "source-key",
+                    self.src,
+                    self.source.caller_arn,
+                    "allow iam:GetRole on the session's role",
+                    lambda: (self.source.principal_arn(),),
+                )
+                self.found.key_managers = tuple(m for m in manager or () if m)
+                copy_key = KeyInfo(
+                    arn=KEY_ALIAS,
+                    key_id=KEY_ALIAS,
+                    account_id=self.src,
+                    region=self.region,
+                    manager="CUSTOMER",
+                    state="Enabled",
+                    spec="SYMMETRIC_DEFAULT",
+                    usage="ENCRYPT_DECRYPT",
+                )
+        elif key is not None:
+            grant_key = facts["key"]
+            self._usable(key)
+            self._policy_step(key, builder)
+        else:
+            why = (
+                "snapshot is encrypted with an AWS owned key (sse-rds): there is no customer key to extend"
+                if facts["encryption"] == "sse-rds"
+                else "snapshot is not encrypted"
+            )
+            self._step("source-key", self.src, "skip", facts["id"], why)
+
+        needed = 1 if not facts["exists"] else 0
+        copies = not (copy_key is None and not facts["automated"] and not self.cross_region)
+        if not copies:
+            self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
+            shared_id, shared_exists = facts["id"], facts["exists"]
+        else:
+            suffix = "cmk" if copy_key else ("copy" if self.cross_region else "manual")
+            shared_id = copy_id(facts["id"], self.run, suffix, limit=self.kind.id_limit)
+            problems = len(self.problems)
+            if shared_id.lower() in self._found:
+                found = self._found[shared_id.lower()]
+            else:
+                found = self._try(
+                    "copy", self.src, shared_id, "check RDS permissions", lambda: self.share_copier.find(shared_id)
+                )
+            if len(self.problems) == problems:
+                self.found.snapshots[shared_id.lower()] = found
+            shared_exists = found is not None
+            if found is not None:
+                self._ours("copy", self.src, f"snapshot {shared_id}", found, source=str(facts["arn"]))
+                self._step("copy", self.src, "adopt", shared_id, "made by an earlier run")
+            else:
+                if self.cross_region:
+                    why = f"copy to {self.region} (keys and snapshots are region-bound), shared there"
+                elif copy_key:
+                    why = "re-encrypt under the CMK so it can be shared"
+                else:
+                    why = "automated snapshots cannot be shared"
+                self._step("copy", self.src, "create", shared_id, why)
+                needed += 1
+        self._quota(needed)
+        self.decisions = Decisions(
+            start_id=facts["id"],
+            snapshot_key=facts["key"] if key is not None else None,
+            grant_key=grant_key,
+            copy=copies,
+            copy_key=None if copy_key is None else (SHARE_KEY if grant_key == SHARE_KEY else grant_key),
+            shared_id=shared_id,
+        )
+        self.shared_arn = facts["arn"] if shared_id == facts["id"] else self._arn(self.region, shared_id)
+        if shared_exists:
+            accounts = self._try(
+                "share",
+                self.src,
+                shared_id,
+                "allow rds:DescribeDBClusterSnapshotAttributes",
+                lambda: self._shared_with(shared_id),
+            )
+            if accounts is not None:
+                self.found.shared_with[shared_id.lower()] = accounts
+                after = set(accounts) | set(self.tgts)
+                if len(after) > MAX_SHARED_ACCOUNTS:
+                    self._problem(
+                        "share",
+                        f"snapshot {shared_id} is shared with {len(accounts)} accounts; adding "
+                        f"{', '.join(t for t in self.tgts if t not in accounts)} makes {len(after)}, and AWS allows "
+                        f"{MAX_SHARED_ACCOUNTS}",
+                        "unshare accounts that no longer need it, or share from another snapshot",
+                        account=self.src,
+                        resource=shared_id,
+                        code="SharedSnapshotQuotaExceeded",
+                    )
+            if accounts is not None and all(t in accounts for t in self.tgts):
+                self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
+                return
+        self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
+
+    def _policy_step(self, key: KeyInfo, builder: CmkPolicyBuilder) -> None:
+        policy = self._try(
+            "source-key",
+            self.src,
+            key.arn,
+            "allow kms:GetKeyPolicy on the key",
+            lambda: self._policy(key.key_id),
+        )
+        if policy is None:
+            return
+        try:
+            merged = builder.merge(policy)
+            if merged != policy and not allows_put_key_policy(policy, caller_arn=self.source.caller_arn):
+                # KMS judges a PutKeyPolicy by the policy in place: this caller may not write it.
+                self._problem(
+                    "source-key",
+                    f"the policy of key {key.arn} does not allow {self.source.caller_arn} kms:PutKeyPolicy "
+                    f"(nor defers it to IAM), so rdsshare cannot grant {', '.join(self.tgts)}",
+                    "add the grant yourself (rdsshare policy key prints it), or allow the caller "
+                    "kms:PutKeyPolicy in the key policy",
+                    account=self.src,
+                    resource=key.arn,
+                    code="AccessDeniedException",
+                )
+                return
+            builder.check_lockout(merged, caller_arn=self.source.caller_arn)
+        except RdsShareError as exc:
+            self._problem(
+                "source-key", exc.message, exc.fix or "fix the key policy", account=self.src, resource=key.arn
+            )
+            return
+        if merged == policy:
+            self._step("source-key", self.src, "adopt", key.arn, f"key policy already grants {', '.join(self.tgts)}")
+        else:
+            self._step(
+                "source-key", self.src, "update", key.arn, f"grant {', '.join(self.tgts)} use of the key in its policy"
+            )
+
+    def _quota(self, needed: int) -> None:
+        """Room for ``needed`` more manual snapshots in the account's quota.
+
+        The quota is adjustable (100 by default), so it is read with its usage, not assumed
+        [BC-RDS DescribeAccountAttributes].
+        """
+        if not needed:
+            return
+        name = self.kind.quota_name
+
+        def read() -> tuple[int, int] | None:
+            quotas = self.share_source.rds().describe_account_attributes().get("AccountQuotas", [])
+            for quota in quotas:
+                if quota.get("AccountQuotaName") == name:
+                    return int(quota.get("Used", 0)), int(quota.get("Max", 0))
+            return None
+
+        found = self._try("quota", self.src, name, "allow rds:DescribeAccountAttributes", read)
+        if found is None:
+            return
+        used, limit = found
+        if used + needed > limit:
+            noun = "manual cluster snapshots" if self.kind.name == "cluster" else "manual DB snapshots"
+            self._problem(
+                "quota",
+                f"{used} {noun} exist in {self.region}; this run needs {needed} more and the quota is {limit}",
+                "delete unused manual snapshots or raise the quota in Service Quotas",
+                account=self.src,
+                resource=name,
+                code="SnapshotQuotaExceeded",
+            )

@@ -1,0 +1,212 @@
+"""Checks of each target: its key, the restore (or adoption) and instance ids, groups, the secret key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._instance import InstanceRestoreSpec, local_copy_id, secret_on_restore
+from .._kinds import describe_encryption
+from .._naming import (
+    MANAGED_BY,
+    TAG_MANAGED_BY,
+    TAG_SOURCE,
+    tag_dict,
+)
+from ._environment import EnvironmentChecks
+from ._ledger import restored_encryption
+
+__all__ = ["TargetChecks"]
+
+
+class TargetChecks(EnvironmentChecks):
+    """One target's restore, as the run will do it."""
+
+    def _target(self, spec: Any, facts: dict[str, Any] | None) -> None:
+        if isinstance(spec, InstanceRestoreSpec):
+            self._target_instance(spec, facts)
+            return
+        restorer = self.restorer
+        assert restorer is not None
+        cluster_id = spec.cluster_id.lower()
+        encrypted = bool(facts and facts["encrypted"])
+        key = self._try(
+            "target-key",
+            self.tgt,
+            spec.kms_key_id or "alias/aws/rds",
+            "pass an enabled symmetric key of the target account and region",
+            lambda: self._target_key(restorer.target_key(spec, source_encrypted=encrypted)),
+        )
+        existing = self._restore_step(
+            cluster_id,
+            lambda: restorer.find_cluster(cluster_id),
+            noun="cluster",
+            arn_field="DBClusterArn",
+            code="DBClusterAlreadyExistsFault",
+            source=self.shared_arn,
+            create_reason="restore from the shared snapshot, "
+            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts))),
+        )
+        self._environment(spec, facts)
+        members = self._instances_taken(spec.instance_ids, cluster_id)
+        for instance_id in spec.instance_ids:
+            self._step(
+                "instances", self.tgt, "adopt" if instance_id in members else "create", instance_id, spec.instance_class
+            )
+        self._groups(
+            "parameter-group",
+            spec.cluster_parameter_group,
+            "DB cluster parameter group",
+            lambda name: self.target.rds().describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name),
+        )
+        self._secret_key(spec)
+        if spec.manage_master_user_password:
+            has_secret = bool(existing and existing.get("MasterUserSecret"))
+            self._step(
+                "secret",
+                self.tgt,
+                "adopt" if has_secret else "create",
+                cluster_id,
+                "ModifyDBCluster(ManageMasterUserPassword=True)",
+            )
+
+    def _target_instance(self, spec: InstanceRestoreSpec, facts: dict[str, Any] | None) -> None:
+        restorer = self.restorer
+        instance_id = spec.instance_id.lower()
+        encrypted = bool(facts and facts["encrypted"])
+        key = self._try(
+            "target-key",
+            self.tgt,
+            spec.kms_key_id or "alias/aws/rds",
+            "pass an enabled symmetric key of the target account and region",
+            lambda: self._target_key(restorer.target_key(spec, source_encrypted=encrypted)),
+        )
+        if encrypted:
+            self._step(
+                "target-copy",
+                self.tgt,
+                "create",
+                instance_id,
+                "AWS restores a shared encrypted DB snapshot only from a copy under the target's key",
+            )
+        existing = self._restore_step(
+            instance_id,
+            lambda: restorer.find_instance(instance_id),
+            noun="DB instance",
+            arn_field="DBInstanceArn",
+            code="DBInstanceAlreadyExists",
+            source=self._restore_source(encrypted),
+            create_reason="restore from the target's copy, "
+            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts))),
+        )
+        if spec.manage_master_user_password:
+            has_secret = bool(existing and existing.get("MasterUserSecret"))
+            how = (
+                "RestoreDBInstanceFromDBSnapshot(ManageMasterUserPassword=True)"
+                if secret_on_restore(str((facts or {}).get("engine") or ""))
+                else "ModifyDBInstance(ManageMasterUserPassword=True) after the restore"
+            )
+            self._step("secret", self.tgt, "adopt" if has_secret else "create", instance_id, how)
+        self._environment(spec, facts)
+        self._groups(
+            "parameter-group",
+            spec.parameter_group,
+            "DB parameter group",
+            lambda name: self.target.rds().describe_db_parameter_groups(DBParameterGroupName=name),
+        )
+        self._secret_key(spec)
+
+    def _instances_taken(self, wanted: list[str], cluster_id: str) -> dict[str, dict[str, Any]]:
+        """Refuse instance ids another database holds; return those already members of ``cluster_id``."""
+        if not wanted:
+            return {}
+        problems = len(self.problems)
+        found = self._try(
+            "instances",
+            self.tgt,
+            ",".join(wanted),
+            "check RDS permissions",
+            lambda: self.target.rds().describe_db_instances(
+                Filters=[{"Name": "db-instance-id", "Values": list(wanted)}]
+            )["DBInstances"],
+        )
+        members: dict[str, dict[str, Any]] = {}
+        for instance in found or []:
+            ident = str(instance["DBInstanceIdentifier"]).lower()
+            if str(instance.get("DBClusterIdentifier") or "").lower() == cluster_id:
+                members[ident] = dict(instance)
+                continue
+            self._problem(
+                "instances",
+                f"DB instance {ident} already exists outside cluster {cluster_id}",
+                "delete or rename that instance, or restore under another cluster id",
+                account=self.tgt,
+                resource=instance.get("DBInstanceArn"),
+                code="DBInstanceAlreadyExists",
+            )
+        if len(self.problems) == problems:  # read without trouble: the run adopts exactly these
+            self.found.members[self.tgt] = members
+        return members
+
+    def _groups(self, check: str, name: str | None, noun: str, describe: Callable[[str], Any]) -> None:
+        """A named group of the target account exists (the restore names it after the copy and the share)."""
+        if name:
+            self._try(
+                check,
+                self.tgt,
+                name,
+                f"create the {noun} {name} in the target account and region",
+                lambda: describe(name),
+            )
+
+    def _secret_key(self, spec: Any) -> None:
+        """The key for the master secret exists in the target and can encrypt."""
+        key_id = spec.master_user_secret_kms_key_id
+        if key_id and spec.manage_master_user_password:
+            restorer = self.restorer
+            self._try(
+                "secret-key",
+                self.tgt,
+                key_id,
+                "pass an enabled symmetric key of the target account and region",
+                lambda: restorer.secret_key(key_id),
+            )
+
+    def _restore_source(self, encrypted: bool) -> str | None:
+        """What the target's DB instance is restored from: its own copy when encrypted, else the share."""
+        if self.shared_arn is None or not encrypted:
+            return self.shared_arn
+        return f"arn:{self.target.partition}:rds:{self.region}:{self.tgt}:snapshot:{local_copy_id(self.shared_arn)}"
+
+    def _restore_step(
+        self,
+        ident: str,
+        find: Callable[[], Any],
+        *,
+        noun: str,
+        arn_field: str,
+        code: str,
+        create_reason: str,
+        source: str | None,
+    ) -> Any:
+        """Plan the restore of ``ident``: adopt an earlier rdsshare restore, refuse anyone else's."""
+        problems = len(self.problems)
+        existing = self._try("restore", self.tgt, ident, "check RDS permissions", find)
+        if len(self.problems) == problems:  # the lookup worked: the run starts from its answer
+            self.found.restores[(self.tgt, ident.lower())] = existing
+        if existing is None:
+            self._step("restore", self.tgt, "create", ident, create_reason)
+            return None
+        tags = tag_dict(existing.get("TagList"))
+        if tags.get(TAG_MANAGED_BY) != MANAGED_BY:
+            self._problem(
+                "restore",
+                f"{noun} {ident} already exists and was not restored by rdsshare",
+                f"pick another restore id for the {noun}",
+                account=self.tgt,
+                resource=existing.get(arn_field),
+                code=code,
+            )
+        elif self._ours("restore", self.tgt, f"{noun} {ident}", existing, source=source):
+            self._step("restore", self.tgt, "adopt", ident, f"restored by an earlier run from {tags.get(TAG_SOURCE)}")
+        return existing
