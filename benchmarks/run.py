@@ -230,10 +230,11 @@ def render(
     )
     add(
         f"| 4. `import rdsshare` (and `from rdsshare import share_cluster_snapshot, AccountSession`), bytecode "
-        f"cached, median of {installed.runs} rounds | at most 1.2 x `import boto3` "
-        f"| {installed.median_ms['import rdsshare']:.0f} ms ({installed.ratio:.2f} x; from-import "
-        f"{installed.ratios[imports.FULL]:.2f} x) "
-        f"| `import boto3` {installed.median_ms['import boto3']:.0f} ms | {_yes(installed.worst_ratio <= 1.2)} |"
+        f"cached, median of {installed.runs} rounds | `import rdsshare` at most 1.1 x `import boto3`, with and "
+        f"without cached bytecode | {installed.median_ms['import rdsshare']:.0f} ms ({installed.ratio:.2f} x; "
+        f"uncached {import_times[-1].ratio:.2f} x; from-import {installed.ratios[imports.FULL]:.2f} x) "
+        f"| `import boto3` {installed.median_ms['import boto3']:.0f} ms "
+        f"| {_yes(max(t.ratio for t in import_times) <= 1.1)} |"
     )
     seq = batch_run.sequential_seconds
     add(
@@ -449,7 +450,8 @@ def render(
     add(
         "Installed from a wheel, the bytecode is cached; the second row is what a checkout with "
         "`PYTHONDONTWRITEBYTECODE=1` pays, compiling rdsshare's sources on every start. What `import "
-        "rdsshare` loads beyond boto3 (`-X importtime` self times, bytecode cached, median of 5):"
+        "rdsshare, share_cluster_snapshot, AccountSession` loads beyond boto3 (`-X importtime` self times, "
+        "bytecode cached, median of 5):"
     )
     add("")
     add("| module(s) | ms |")
@@ -458,13 +460,12 @@ def render(
         add(f"| `{name}` | {ms:.1f} |")
     add("")
     add(
-        "`import rdsshare` loads what `share_cluster_snapshot` needs: the sessions, the step classes and the "
-        "event, error and result types (attrs classes: attrs compiles each one's methods, ~0.5-1 ms a class). "
-        "tenacity is imported by `retry_call` when a run first needs it; batch, cleanup, IAM, instance-snapshot "
-        "and preflight code load on first use (module `__getattr__`, PEP 562) or when a run starts, so "
-        "`from rdsshare import share_cluster_snapshot, AccountSession` loads the same modules as `import rdsshare` "
-        "(their times differ by noise). The margin under 1.2 x is thin: attrs itself is ~15 ms of the ~40 ms "
-        "rdsshare adds, and each attrs class ~0.5-1 ms."
+        "`import rdsshare` loads nothing but the package itself: every name loads on first use (module "
+        "`__getattr__`, PEP 562), and `from rdsshare import share_cluster_snapshot, AccountSession` loads what a "
+        "share needs: boto3, the sessions, the step classes and the event, error and result types (attrs "
+        "classes: attrs compiles each one's methods, ~0.5-1 ms a class). tenacity is imported by `retry_call` "
+        "when a run first needs it; the job, preflight, batch, cleanup, IAM and instance-snapshot code load "
+        "when first used. attrs itself is about a third of what rdsshare adds to boto3."
     )
     add("")
 

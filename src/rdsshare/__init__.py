@@ -22,71 +22,100 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0.dev0"
 
-from ._api import share_cluster_snapshot, share_instance_snapshot
-from ._copier import CopySlots, SnapshotCopier
-from ._errors import (
-    AccessDeniedError,
-    AwsError,
-    ConflictError,
-    CredentialsExpiredError,
-    InputError,
-    KeyNotAccessibleError,
-    KeyPolicyError,
-    NotFoundError,
-    PlanChangedError,
-    PreflightError,
-    QuotaExceededError,
-    RdsShareError,
-    ResourceFailedError,
-    WaitError,
-    WaitTimeoutError,
-)
-from ._events import (
-    Event,
-    EventHook,
-    Retrying,
-    StepFinished,
-    StepProgress,
-    StepSkipped,
-    StepStarted,
-)
-from ._keys import KeyInfo, KeyManager
-from ._policy import CmkPolicyBuilder
-from ._restore import ClusterRestoreSpec, Restorer
-from ._results import ShareResult, TargetResult
-from ._session import AccountSession
-from ._share import ShareManager
-from ._waiting import WaitPolicy, set_testing
-
 if TYPE_CHECKING:
+    from ._api import share_cluster_snapshot, share_instance_snapshot
     from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
     from ._cleanup import CleanupAction, CleanupReport, cleanup
+    from ._copier import CopySlots, SnapshotCopier
+    from ._errors import (
+        AccessDeniedError,
+        AwsError,
+        ConflictError,
+        CredentialsExpiredError,
+        InputError,
+        KeyNotAccessibleError,
+        KeyPolicyError,
+        NotFoundError,
+        PlanChangedError,
+        PreflightError,
+        QuotaExceededError,
+        RdsShareError,
+        ResourceFailedError,
+        WaitError,
+        WaitTimeoutError,
+    )
+    from ._events import Event, EventHook, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
     from ._iam import required_iam_policy
     from ._instance import InstanceRestoreSpec
     from ._job import Advance, ShareJob
+    from ._keys import KeyInfo, KeyManager
     from ._manifest import Manifest, ManifestEntry
     from ._plan import Decisions, Plan, PlanStep, Problem
+    from ._policy import CmkPolicyBuilder
+    from ._restore import ClusterRestoreSpec, Restorer
+    from ._results import ShareResult, TargetResult
+    from ._session import AccountSession
+    from ._share import ShareManager
+    from ._waiting import WaitPolicy, set_testing
 
-# Loaded on first use (PEP 562): ``import rdsshare`` does not pay for batch, cleanup, IAM,
-# instance-snapshot and preflight code until it is used (a run loads preflight when it starts).
-# ``from rdsshare import cleanup`` works as usual.
+# Every name loads on first use (PEP 562): ``import rdsshare`` costs next to nothing, and a program
+# pays only for what it touches (``from rdsshare import share_cluster_snapshot`` loads the share's
+# modules, not cleanup, batch or IAM). The three lists (these imports for type checkers, ``_LAZY``
+# and ``__all__``) are checked against each other by tests/unit/test_layout.py.
 _LAZY = {
-    "InstanceRestoreSpec": "_instance",
-    "Advance": "_job",
-    "ShareJob": "_job",
-    "Manifest": "_manifest",
-    "ManifestEntry": "_manifest",
-    "Decisions": "_plan",
-    "Plan": "_plan",
-    "PlanStep": "_plan",
-    "Problem": "_plan",
+    "share_cluster_snapshot": "_api",
+    "share_instance_snapshot": "_api",
     "BatchItemResult": "_batch",
     "BatchResult": "_batch",
     "share_cluster_snapshots": "_batch",
     "CleanupAction": "_cleanup",
     "CleanupReport": "_cleanup",
     "cleanup": "_cleanup",
+    "CopySlots": "_copier",
+    "SnapshotCopier": "_copier",
+    "AccessDeniedError": "_errors",
+    "AwsError": "_errors",
+    "ConflictError": "_errors",
+    "CredentialsExpiredError": "_errors",
+    "InputError": "_errors",
+    "KeyNotAccessibleError": "_errors",
+    "KeyPolicyError": "_errors",
+    "NotFoundError": "_errors",
+    "PlanChangedError": "_errors",
+    "PreflightError": "_errors",
+    "QuotaExceededError": "_errors",
+    "RdsShareError": "_errors",
+    "ResourceFailedError": "_errors",
+    "WaitError": "_errors",
+    "WaitTimeoutError": "_errors",
+    "Event": "_events",
+    "EventHook": "_events",
+    "Retrying": "_events",
+    "StepFinished": "_events",
+    "StepProgress": "_events",
+    "StepSkipped": "_events",
+    "StepStarted": "_events",
     "required_iam_policy": "_iam",
+    "InstanceRestoreSpec": "_instance",
+    "Advance": "_job",
+    "ShareJob": "_job",
+    "KeyInfo": "_keys",
+    "KeyManager": "_keys",
+    "Manifest": "_manifest",
+    "ManifestEntry": "_manifest",
+    "Decisions": "_plan",
+    "Plan": "_plan",
+    "PlanStep": "_plan",
+    "Problem": "_plan",
+    "CmkPolicyBuilder": "_policy",
+    "ClusterRestoreSpec": "_restore",
+    "Restorer": "_restore",
+    "ShareResult": "_results",
+    "TargetResult": "_results",
+    "AccountSession": "_session",
+    "ShareManager": "_share",
+    "WaitPolicy": "_waiting",
+    "set_testing": "_waiting",
 }
 
 
