@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from rdsshare import Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
-from rdsshare._cli import Reporter, _output_mode
+from rdsshare._cli._live import LiveReporter
+from rdsshare._cli._output import make_reporter, output_mode
 from rdsshare.testing import Network
 
 from ..accounts import SOURCE, TARGET
@@ -32,13 +33,13 @@ def args(*flags: str) -> argparse.Namespace:
 
 def test_output_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TERM", raising=False)
-    assert _output_mode(args(), Terminal()) == "rich"
-    assert _output_mode(args(), io.StringIO()) == "plain"
-    assert _output_mode(args("--json"), Terminal()) == "json"
-    assert _output_mode(args("--plain"), Terminal()) == "plain"
-    assert _output_mode(args("--debug"), Terminal()) == "plain"
+    assert output_mode(args(), Terminal()) == "rich"
+    assert output_mode(args(), io.StringIO()) == "plain"
+    assert output_mode(args("--json"), Terminal()) == "json"
+    assert output_mode(args("--plain"), Terminal()) == "plain"
+    assert output_mode(args("--debug"), Terminal()) == "plain"
     monkeypatch.setenv("TERM", "dumb")
-    assert _output_mode(args(), Terminal()) == "plain"
+    assert output_mode(args(), Terminal()) == "plain"
 
 
 def test_without_rich_a_terminal_gets_plain_lines(
@@ -46,7 +47,7 @@ def test_without_rich_a_terminal_gets_plain_lines(
 ) -> None:
     monkeypatch.delenv("TERM", raising=False)
     monkeypatch.setitem(sys.modules, "rich", None)  # import rich -> ImportError
-    assert _output_mode(args(), Terminal()) == "plain"
+    assert output_mode(args(), Terminal()) == "plain"
     from rdsshare._cli import main
 
     out, err = Terminal(), io.StringIO()
@@ -58,7 +59,8 @@ def test_without_rich_a_terminal_gets_plain_lines(
 
 def test_rich_rows_one_per_step() -> None:
     stream = Terminal()
-    reporter = Reporter("rich", stream)
+    reporter = make_reporter("rich", stream)
+    assert isinstance(reporter, LiveReporter)
     reporter.sides.update({SOURCE: "source", TARGET: "target"})
     snap = "rdsshare-example-db-222222222222"
     events = [

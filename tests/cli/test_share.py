@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import rdsshare._cli
+import rdsshare._cli._commands
 from rdsshare import Event, Manifest, share_cluster_snapshot
 from rdsshare.testing import Network
 
@@ -213,7 +213,7 @@ def test_interrupt_exits_130_and_a_rerun_resumes(
         return share_cluster_snapshot(**{**kwargs, "on_event": on_event})
 
     argv = ["share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net)]
-    monkeypatch.setattr(rdsshare._cli, "share_cluster_snapshot", interrupted_at_copy)
+    monkeypatch.setattr(rdsshare._cli._commands, "share_cluster_snapshot", interrupted_at_copy)
     result = cli("--json", *argv)
     assert result.code == 130
     assert result.stderr.strip() == "rdsshare: interrupted; rerun the same command to resume where it stopped"
