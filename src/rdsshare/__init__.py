@@ -46,16 +46,16 @@ if TYPE_CHECKING:
     )
     from ._events import Event, EventHook, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
     from ._iam import required_iam_policy
-    from ._instance import InstanceRestoreSpec
     from ._job import Advance, ShareJob
     from ._keys import KeyInfo, KeyManager
     from ._manifest import Manifest, ManifestEntry
     from ._plan import Decisions, Plan, PlanStep, Problem
     from ._policy import CmkPolicyBuilder
-    from ._restore import ClusterRestoreSpec, Restorer
+    from ._restore import Restorer
     from ._results import ShareResult, TargetResult
     from ._session import AccountSession
     from ._share import ShareManager
+    from ._specs import ClusterRestoreSpec, InstanceRestoreSpec
     from ._waiting import WaitPolicy, set_testing
 
 # Every name loads on first use (PEP 562): ``import rdsshare`` costs next to nothing, and a program
@@ -96,7 +96,6 @@ _LAZY = {
     "StepSkipped": "_events",
     "StepStarted": "_events",
     "required_iam_policy": "_iam",
-    "InstanceRestoreSpec": "_instance",
     "Advance": "_job",
     "ShareJob": "_job",
     "KeyInfo": "_keys",
@@ -108,12 +107,13 @@ _LAZY = {
     "PlanStep": "_plan",
     "Problem": "_plan",
     "CmkPolicyBuilder": "_policy",
-    "ClusterRestoreSpec": "_restore",
     "Restorer": "_restore",
     "ShareResult": "_results",
     "TargetResult": "_results",
     "AccountSession": "_session",
     "ShareManager": "_share",
+    "ClusterRestoreSpec": "_specs",
+    "InstanceRestoreSpec": "_specs",
     "WaitPolicy": "_waiting",
     "set_testing": "_waiting",
 }

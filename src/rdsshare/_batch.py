@@ -28,9 +28,9 @@ from ._api import share_cluster_snapshot
 from ._copier import CopySlots
 from ._errors import InputError, RdsShareError
 from ._events import Event, EventHook
-from ._restore import ClusterRestoreSpec
 from ._results import ShareResult
 from ._session import AccountSession
+from ._specs import ClusterRestoreSpec
 from ._validation import check_run_name, validate_identifier
 from ._waiting import WaitPolicy
 

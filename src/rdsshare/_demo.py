@@ -9,9 +9,9 @@ from typing import Any
 from ._api import share_cluster_snapshot
 from ._errors import InputError
 from ._events import Emitter, EventHook, StepFinished, StepStarted
-from ._restore import ClusterRestoreSpec
 from ._results import ShareResult
 from ._session import AccountSession
+from ._specs import ClusterRestoreSpec
 
 SOURCE_ACCOUNT = "111111111111"
 TARGET_ACCOUNT = "222222222222"

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from botocore.exceptions import ClientError
 
 from ._copier import SnapshotCopier
@@ -27,16 +26,7 @@ from ._kinds import INSTANCE
 from ._naming import check_ours, derived_id, rds_tags, snapshot_name
 from ._restore import INSTANCE_FAILED
 from ._secret import hand_over_secret
-from ._validation import (
-    flag,
-    instance_class,
-    optional_text,
-    port,
-    security_groups,
-    strings,
-    tag_map,
-    validate_identifier,
-)
+from ._specs import InstanceRestoreSpec
 from ._waiting import Observation, WaitPolicy, wait_for
 
 if TYPE_CHECKING:
@@ -56,44 +46,6 @@ _ALLOWED_PERMANENT = frozenset({"Timezone", "OLS"})
 def secret_on_restore(engine: str) -> bool:
     """Whether ``RestoreDBInstanceFromDBSnapshot`` can create the managed secret itself (Oracle only)."""
     return engine.startswith("oracle")
-
-
-def _instance_id(_inst: Any, _attr: Any, value: str) -> None:
-    validate_identifier(value, "instance", argument="restore.instance_id")
-
-
-@attrs.frozen(kw_only=True)
-class InstanceRestoreSpec:
-    """How to restore a shared DB snapshot in the target account.
-
-    ``kms_key_id`` is a key of the *target* account (id, ARN or alias) for the target's copy of
-    the snapshot and so for the restored database; by default the target's ``aws/rds``.
-    """
-
-    #: the new DB instance's identifier in the target account
-    instance_id: str = attrs.field(validator=_instance_id)
-    #: the DB instance class, e.g. ``db.t3.micro``
-    instance_class: str = attrs.field(validator=instance_class)
-    #: a DB subnet group of the target account (default: the region's default subnet group)
-    subnet_group: str | None = attrs.field(default=None, validator=optional_text)
-    #: VPC security groups of the target account (default: the VPC's default security group)
-    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
-    #: the database port (default: the engine's)
-    port: int | None = attrs.field(default=None, validator=port)
-    #: a DB parameter group of the target account (default: the engine's default group)
-    parameter_group: str | None = attrs.field(default=None, validator=optional_text)
-    #: a Multi-AZ deployment
-    multi_az: bool = attrs.field(default=False, validator=flag)
-    #: turn on deletion protection for the restored instance
-    deletion_protection: bool = attrs.field(default=False, validator=flag)
-    #: extra tags for the instance (rdsshare adds its own ``rdsshare:*`` tags)
-    tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
-    #: the target-account key for the target's copy and the restored instance (default: ``aws/rds``)
-    kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
-    #: hand the master password to the target's Secrets Manager (RDS generates a new one)
-    manage_master_user_password: bool = attrs.field(default=True, validator=flag)
-    #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
-    master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
 
 
 def local_copy_id(shared_arn: str) -> str:

@@ -110,7 +110,7 @@ class ShareJob:
         anything); the first :meth:`advance` plans, and stops with :class:`~rdsshare.PreflightError`
         if the plan has problems.
         """
-        from ._api import prepare
+        from ._request import prepare
 
         if kind not in ("cluster", "instance"):
             raise InputError(f"kind must be 'cluster' or 'instance', not {kind!r}", step="input", fix="kind='cluster'")

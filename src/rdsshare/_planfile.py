@@ -43,13 +43,9 @@ def spec_to_dict(spec: Any) -> dict[str, Any] | None:
 
 def spec_type(kind: SnapshotKind) -> type[Any]:
     """The restore spec class of a kind of snapshot."""
-    if kind.name == "instance":
-        from ._instance import InstanceRestoreSpec
+    from ._specs import ClusterRestoreSpec, InstanceRestoreSpec
 
-        return InstanceRestoreSpec
-    from ._restore import ClusterRestoreSpec
-
-    return ClusterRestoreSpec
+    return InstanceRestoreSpec if kind.name == "instance" else ClusterRestoreSpec
 
 
 def plan_to_json(plan: Plan) -> str:

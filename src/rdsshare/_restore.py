@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from botocore.exceptions import ClientError
 
 from ._errors import (
@@ -20,26 +19,16 @@ from ._errors import (
 from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, StepStarted, as_emitter
 from ._findings import UNREAD, Unread
 from ._keys import KeyInfo, KeyManager
-from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, instance_ids, rds_tags, tag_dict
+from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, rds_tags, tag_dict
 from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret
-from ._validation import (
-    flag,
-    instance_class,
-    optional_flag,
-    optional_text,
-    port,
-    security_groups,
-    strings,
-    tag_map,
-    validate_identifier,
-)
+from ._specs import ClusterRestoreSpec
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_rds.type_defs import DBClusterTypeDef
 
-__all__ = ["ClusterRestoreSpec", "Restorer"]
+__all__ = ["ClusterRestoreSpec", "Restorer"]  # the spec lives in _specs; imported here for its users
 
 _log = logging.getLogger("rdsshare.restore")
 
@@ -54,65 +43,6 @@ CLUSTER_FAILED = frozenset(
     }
 )
 INSTANCE_FAILED = CLUSTER_FAILED | {"storage-full", "restore-error"}
-
-
-def _cluster_id(_inst: Any, _attr: Any, value: str) -> None:
-    validate_identifier(value, "cluster", argument="restore.cluster_id")
-
-
-def _count(_inst: Any, _attr: Any, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16:
-        raise InputError(
-            f"instance_count {value!r} must be 0-16 (a writer and up to 15 readers)",
-            step="input",
-            resource=str(value),
-            fix="pass 1 for a writer only, more for readers",
-        )
-
-
-@attrs.frozen(kw_only=True)
-class ClusterRestoreSpec:
-    """How to restore the shared snapshot in the target account.
-
-    ``kms_key_id`` is a key of the *target* account (id, ARN or alias); by default the target's
-    own ``aws/rds`` key, so the restored cluster never depends on the source account's key.
-    """
-
-    #: the new cluster's identifier in the target account
-    cluster_id: str = attrs.field(validator=_cluster_id)
-    #: the DB instance class of the instances, e.g. ``db.r6g.large``
-    instance_class: str = attrs.field(validator=instance_class)
-    #: a DB subnet group of the target account (default: the region's default subnet group)
-    subnet_group: str | None = attrs.field(default=None, validator=optional_text)
-    #: VPC security groups of the target account (default: the VPC's default security group)
-    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
-    #: number of DB instances (writer first); 0 restores the cluster only
-    instance_count: int = attrs.field(default=1, validator=_count)
-    #: the engine version to restore with (default: the snapshot's)
-    engine_version: str | None = attrs.field(default=None, validator=optional_text)
-    #: the database port (default: the engine's)
-    port: int | None = attrs.field(default=None, validator=port)
-    #: a DB cluster parameter group of the target account (default: the engine's default group)
-    cluster_parameter_group: str | None = attrs.field(default=None, validator=optional_text)
-    #: turn on deletion protection for the restored cluster
-    deletion_protection: bool = attrs.field(default=False, validator=flag)
-    #: extra tags for the cluster and its instances (rdsshare adds its own ``rdsshare:*`` tags)
-    tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
-    #: the target-account key to encrypt the cluster with (default: the target's ``aws/rds``)
-    kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
-    #: encrypt the restored cluster; None follows the source (an encrypted source always stays encrypted)
-    encrypt: bool | None = attrs.field(default=None, validator=optional_flag)
-    #: hand the master password to the target's Secrets Manager (Aurora generates a new one)
-    manage_master_user_password: bool = attrs.field(default=True, validator=flag)
-    #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
-    master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
-    #: also copy the shared snapshot into the target under the target's key, as a durable backup
-    backup_copy: bool = attrs.field(default=False, validator=flag)
-
-    @property
-    def instance_ids(self) -> list[str]:
-        """The deterministic identifiers of the instances to create."""
-        return instance_ids(self.cluster_id.lower(), self.instance_count)
 
 
 def cluster_observation(cluster: DBClusterTypeDef | Mapping[str, Any]) -> Observation:

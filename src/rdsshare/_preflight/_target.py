@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._instance import InstanceRestoreSpec, local_copy_id, secret_on_restore
+from .._instance import local_copy_id, secret_on_restore
 from .._kinds import describe_encryption
 from .._naming import (
     MANAGED_BY,
@@ -13,6 +13,7 @@ from .._naming import (
     TAG_SOURCE,
     tag_dict,
 )
+from .._specs import InstanceRestoreSpec
 from ._environment import EnvironmentChecks
 from ._ledger import restored_encryption
 

@@ -1,0 +1,125 @@
+"""What a restore should look like: the specs every layer reads (the doors, the plan, the steps).
+
+Both are frozen attrs classes whose validators check each field when the spec is made, so a
+wrong type or value is an :class:`~rdsshare.InputError` before anything is called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._errors import InputError
+from ._naming import instance_ids
+from ._validation import (
+    flag,
+    instance_class,
+    optional_flag,
+    optional_text,
+    port,
+    security_groups,
+    strings,
+    tag_map,
+    validate_identifier,
+)
+
+__all__ = ["ClusterRestoreSpec", "InstanceRestoreSpec"]
+
+
+def _cluster_id(_inst: Any, _attr: Any, value: str) -> None:
+    validate_identifier(value, "cluster", argument="restore.cluster_id")
+
+
+def _count(_inst: Any, _attr: Any, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 16:
+        raise InputError(
+            f"instance_count {value!r} must be 0-16 (a writer and up to 15 readers)",
+            step="input",
+            resource=str(value),
+            fix="pass 1 for a writer only, more for readers",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class ClusterRestoreSpec:
+    """How to restore the shared snapshot in the target account.
+
+    ``kms_key_id`` is a key of the *target* account (id, ARN or alias); by default the target's
+    own ``aws/rds`` key, so the restored cluster never depends on the source account's key.
+    """
+
+    #: the new cluster's identifier in the target account
+    cluster_id: str = attrs.field(validator=_cluster_id)
+    #: the DB instance class of the instances, e.g. ``db.r6g.large``
+    instance_class: str = attrs.field(validator=instance_class)
+    #: a DB subnet group of the target account (default: the region's default subnet group)
+    subnet_group: str | None = attrs.field(default=None, validator=optional_text)
+    #: VPC security groups of the target account (default: the VPC's default security group)
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
+    #: number of DB instances (writer first); 0 restores the cluster only
+    instance_count: int = attrs.field(default=1, validator=_count)
+    #: the engine version to restore with (default: the snapshot's)
+    engine_version: str | None = attrs.field(default=None, validator=optional_text)
+    #: the database port (default: the engine's)
+    port: int | None = attrs.field(default=None, validator=port)
+    #: a DB cluster parameter group of the target account (default: the engine's default group)
+    cluster_parameter_group: str | None = attrs.field(default=None, validator=optional_text)
+    #: turn on deletion protection for the restored cluster
+    deletion_protection: bool = attrs.field(default=False, validator=flag)
+    #: extra tags for the cluster and its instances (rdsshare adds its own ``rdsshare:*`` tags)
+    tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
+    #: the target-account key to encrypt the cluster with (default: the target's ``aws/rds``)
+    kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
+    #: encrypt the restored cluster; None follows the source (an encrypted source always stays encrypted)
+    encrypt: bool | None = attrs.field(default=None, validator=optional_flag)
+    #: hand the master password to the target's Secrets Manager (Aurora generates a new one)
+    manage_master_user_password: bool = attrs.field(default=True, validator=flag)
+    #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
+    master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
+    #: also copy the shared snapshot into the target under the target's key, as a durable backup
+    backup_copy: bool = attrs.field(default=False, validator=flag)
+
+    @property
+    def instance_ids(self) -> list[str]:
+        """The deterministic identifiers of the instances to create."""
+        return instance_ids(self.cluster_id.lower(), self.instance_count)
+
+
+def _instance_id(_inst: Any, _attr: Any, value: str) -> None:
+    validate_identifier(value, "instance", argument="restore.instance_id")
+
+
+@attrs.frozen(kw_only=True)
+class InstanceRestoreSpec:
+    """How to restore a shared DB snapshot in the target account.
+
+    ``kms_key_id`` is a key of the *target* account (id, ARN or alias) for the target's copy of
+    the snapshot and so for the restored database; by default the target's ``aws/rds``.
+    """
+
+    #: the new DB instance's identifier in the target account
+    instance_id: str = attrs.field(validator=_instance_id)
+    #: the DB instance class, e.g. ``db.t3.micro``
+    instance_class: str = attrs.field(validator=instance_class)
+    #: a DB subnet group of the target account (default: the region's default subnet group)
+    subnet_group: str | None = attrs.field(default=None, validator=optional_text)
+    #: VPC security groups of the target account (default: the VPC's default security group)
+    security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
+    #: the database port (default: the engine's)
+    port: int | None = attrs.field(default=None, validator=port)
+    #: a DB parameter group of the target account (default: the engine's default group)
+    parameter_group: str | None = attrs.field(default=None, validator=optional_text)
+    #: a Multi-AZ deployment
+    multi_az: bool = attrs.field(default=False, validator=flag)
+    #: turn on deletion protection for the restored instance
+    deletion_protection: bool = attrs.field(default=False, validator=flag)
+    #: extra tags for the instance (rdsshare adds its own ``rdsshare:*`` tags)
+    tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
+    #: the target-account key for the target's copy and the restored instance (default: ``aws/rds``)
+    kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
+    #: hand the master password to the target's Secrets Manager (RDS generates a new one)
+    manage_master_user_password: bool = attrs.field(default=True, validator=flag)
+    #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
+    master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
