@@ -344,7 +344,7 @@ class ShareJob:
         from ._target_steps import TargetSteps
 
         for session in self._targets:
-            delay = TargetSteps(self.flow, session).advance()
+            delay = TargetSteps.of(self.flow, session).advance()
             if delay is not None:
                 return delay
         return None

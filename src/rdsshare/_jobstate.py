@@ -71,7 +71,7 @@ def build_result(flow: Flow, sessions: Sequence[AccountSession], *, report: Clea
 
     K = flow.kind
     data = flow.data
-    per_target: list[TargetResult] = [TargetSteps(flow, s).result() for s in sessions]
+    per_target: list[TargetResult] = [TargetSteps.of(flow, s).result() for s in sessions]
     first = per_target[0]
     key = data.get("copy_key") or data.get("key")
     if report is None and "cleanup_report" in data:

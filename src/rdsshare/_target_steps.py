@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ._flow import Flow
     from ._session import AccountSession
 
-__all__ = ["TargetSteps"]
+__all__ = ["ClusterTargetSteps", "InstanceTargetSteps", "TargetSteps"]
 
 T = TypeVar("T")
 
@@ -56,12 +56,21 @@ class TargetSteps:
             data_copies=int(t.get("copies", 0)),
         )
 
+    @staticmethod
+    def of(flow: Flow, session: AccountSession) -> TargetSteps:
+        """The steps of ``session``'s account for the flow's kind of snapshot."""
+        kind = InstanceTargetSteps if flow.kind is INSTANCE else ClusterTargetSteps
+        return kind(flow, session)
+
+    def pieces(self) -> list[Callable[[], float | None]]:
+        """This target's pieces of work, in order (each returns None when done)."""
+        return []
+
     def advance(self) -> float | None:
         """The next piece of this target's work: None when all is done, else seconds until the next call."""
         if self.spec is None:
             return None
-        steps = self._instance_steps() if self.flow.kind is INSTANCE else self._cluster_steps()
-        for piece in steps:
+        for piece in self.pieces():
             delay = piece()
             if delay is not None:
                 return delay
@@ -107,8 +116,11 @@ class TargetSteps:
     def _record(self, outcome: str, what: str | None, *, kind: Any, role: str, found: Any = None) -> None:
         self.flow.record(outcome, what, kind=kind, role=role, account=self.account, found=found)
 
-    # -- Aurora --------------------------------------------------------------------------------
-    def _cluster_steps(self) -> list[Callable[[], float | None]]:
+
+class ClusterTargetSteps(TargetSteps):
+    """Aurora: restore the cluster under the target's key, add its instances, hand over the password, back up."""
+
+    def pieces(self) -> list[Callable[[], float | None]]:
         return [self._restore, self._instances, self._secret, self._backup]
 
     def _restore(self) -> float | None:
@@ -247,8 +259,11 @@ class TargetSteps:
         )
         return None
 
-    # -- RDS DB snapshots ----------------------------------------------------------------------
-    def _instance_steps(self) -> list[Callable[[], float | None]]:
+
+class InstanceTargetSteps(TargetSteps):
+    """RDS DB snapshots: copy into the target under its key, restore an instance from it, hand over the password."""
+
+    def pieces(self) -> list[Callable[[], float | None]]:
         return [self._local_copy, self._restore_instance, self._instance_secret]
 
     def _local_copy(self) -> float | None:
