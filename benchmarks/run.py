@@ -10,6 +10,7 @@ Comparisons (each side by side in the same run):
    operation, and computed for durations up to a day on a fake clock);
 3. API calls per full flow, polls excluded, against the shortest possible sequence;
 4. ``import rdsshare`` against ``import boto3``;
+5. one share restored in 1, 5 and 20 target accounts, against one target;
 
 and the batch: 20 copies, 5 in flight, against one after another.
 """
@@ -29,7 +30,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the benchmarks package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import batch, flows, imports, schedule, waiter
+from benchmarks import batch, flows, imports, schedule, targets, waiter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,6 +146,7 @@ def render(
     import_times: list[imports.ImportTimes],
     extra_modules: list[tuple[str, float]],
     batch_run: batch.BatchRun,
+    target_runs: list[targets.TargetsRun],
     machine: str,
     elapsed: float,
 ) -> str:
@@ -235,6 +237,14 @@ def render(
         f"uncached {import_times[-1].ratio:.2f} x; from-import {installed.ratios[imports.FULL]:.2f} x) "
         f"| `import boto3` {installed.median_ms['import boto3']:.0f} ms "
         f"| {_yes(max(t.ratio for t in import_times) <= 1.1)} |"
+    )
+    one = target_runs[0]
+    most = target_runs[-1]
+    add(
+        f"| 5. one share restored in {most.targets} target accounts, operations of {most.operation_seconds:g} s "
+        f"| at most 1.5 x one target | {most.seconds:.1f} s ({most.seconds / one.seconds:.2f} x) "
+        f"| one target {one.seconds:.1f} s; one call per target {most.targets * one.seconds:.0f} s "
+        f"| {_yes(most.seconds <= 1.5 * one.seconds)} |"
     )
     seq = batch_run.sequential_seconds
     add(
@@ -469,6 +479,26 @@ def render(
     )
     add("")
 
+    # -- targets ------------------------------------------------------------------------------
+    add("## 5. Several target accounts")
+    add("")
+    add(
+        "One `share_cluster_snapshot(targets=[...], restore={...})` with a restore (one instance, a managed "
+        f"secret) in each target, every AWS operation taking {one.operation_seconds:g} s on the server-mode test "
+        "bed. Once the snapshot is shared, every target's restore, instances and secret proceed side by side "
+        "(each in its own account, so no AWS quota is shared between them); the reference is what one call per "
+        "target, one after another, takes."
+    )
+    add("")
+    add("| targets | seconds | x one target | one call per target, in turn | API calls |")
+    add("|---|---|---|---|---|")
+    for t in target_runs:
+        add(
+            f"| {t.targets} | {t.seconds:.1f} | {t.seconds / one.seconds:.2f} x | {t.targets * one.seconds:.1f} s "
+            f"| {t.calls} |"
+        )
+    add("")
+
     # -- batch --------------------------------------------------------------------------------
     add("## Batch")
     add("")
@@ -545,6 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     extra_modules = imports.extra_modules()
     print("batch ...", flush=True)
     batch_run = batch.run(batch_seconds, sequential=not quick)
+    print("5: several targets ...", flush=True)
+    target_runs = targets.run_all(1.0 if quick else 2.0)
     text = render(
         quick=quick,
         operation_seconds=operation_seconds,
@@ -555,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         import_times=import_times,
         extra_modules=extra_modules,
         batch_run=batch_run,
+        target_runs=target_runs,
         machine=machine,
         elapsed=time.monotonic() - start,
     )

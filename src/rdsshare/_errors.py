@@ -26,6 +26,7 @@ error code (never by catching everything) and chained with ``raise ... from``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ __all__ = [
     "ResourceFailedError",
     "WaitError",
     "WaitTimeoutError",
+    "error_from_dict",
     "translate_client_error",
 ]
 
@@ -82,6 +84,18 @@ class RdsShareError(Exception):
         #: for errors raised by a share run: the manifest of what the run had made so far
         self.manifest: Any = None
         super().__init__(self._render())
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The error as plain values (a job keeps a target's failure in its state): see :func:`error_from_dict`."""
+        return {
+            "type": type(self).__name__,
+            "message": self.message,
+            "step": self.step,
+            "account_id": self.account_id,
+            "resource": self.resource,
+            "error_code": self.error_code,
+            "fix": self.fix,
+        }
 
     def add_context(self, note: str) -> None:
         """Append ``note`` to the message (e.g. what the run had made when it failed)."""
@@ -290,3 +304,12 @@ def not_visible(snapshot_arn: str, *, step: str, account_id: str, error_code: st
         error_code=error_code,
         fix="check that the snapshot is shared with the target and both sessions use the same region",
     )
+
+
+def error_from_dict(data: Mapping[str, Any]) -> RdsShareError:
+    """The error :meth:`RdsShareError.to_dict` wrote, as its own class where that takes the usual fields."""
+    kind = globals().get(str(data.get("type")), RdsShareError)
+    if not (isinstance(kind, type) and issubclass(kind, RdsShareError)) or kind.__init__ is not RdsShareError.__init__:
+        kind = RdsShareError
+    fields = {k: data.get(k) for k in ("step", "account_id", "resource", "error_code", "fix")}
+    return kind(str(data.get("message", "")), **fields)

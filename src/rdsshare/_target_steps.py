@@ -28,6 +28,12 @@ __all__ = ["ClusterTargetSteps", "InstanceTargetSteps", "TargetSteps"]
 T = TypeVar("T")
 
 
+def _render(error: dict[str, Any]) -> str:
+    from ._errors import error_from_dict
+
+    return str(error_from_dict(error))
+
+
 class TargetSteps:
     """One target's steps; :meth:`advance` is called until it returns None (done)."""
 
@@ -54,6 +60,7 @@ class TargetSteps:
             instance_arns=tuple(t.get("instances", ())),
             backup_snapshot_arn=t.get("backup", {}).get("DBClusterSnapshotArn"),
             data_copies=int(t.get("copies", 0)),
+            error=_render(t["error"]) if "error" in t else None,
         )
 
     @staticmethod

@@ -108,3 +108,52 @@ def test_targets_in_different_regions_are_refused(aws: EmulatedAWS) -> None:
     west = AccountSession(aws.session(OTHER, region="us-west-2"), endpoint_url=aws.endpoint_url)
     with pytest.raises(InputError, match="different regions"):
         share_cluster_snapshot(source=source, targets=[_session(aws, TARGET), west], cluster_id="example-db")
+
+
+def test_the_targets_restore_side_by_side(aws: EmulatedAWS) -> None:
+    """Once shared, every target's restore runs at the same time, not one after another."""
+    from rdsshare import Event, StepFinished, StepStarted
+
+    aws.create_cluster(SOURCE, "example-db")
+    source = _session(aws, SOURCE)
+    accounts = [TARGET, OTHER, "444444444444"]
+    targets = [_session(aws, a) for a in accounts]
+    restore = {a: _spec(aws, a, f"copy-{i}") for i, a in enumerate(accounts)}
+    aws.operation_seconds = 0.2
+    events: list[Event] = []
+    result = share_cluster_snapshot(
+        source=source, targets=targets, cluster_id="example-db", restore=restore, on_event=events.append
+    )
+    assert all(t.target_cluster_arn for t in result.targets)
+    restores = [(type(e), e.account_id) for e in events if e.step == "restore"]
+    started = [i for i, (kind, _) in enumerate(restores) if kind is StepStarted]
+    finished = [i for i, (kind, _) in enumerate(restores) if kind is StepFinished]
+    assert len(started) == len(finished) == 3
+    assert max(started) < min(finished)  # all three restores were under way before the first one ended
+
+
+def test_one_targets_failure_does_not_stop_the_others(aws: EmulatedAWS) -> None:
+    from rdsshare import RdsShareError
+
+    aws.create_cluster(SOURCE, "example-db")
+    source = _session(aws, SOURCE)
+    targets = [_session(aws, TARGET), _session(aws, OTHER)]
+    restore = {TARGET: _spec(aws, TARGET, "copy-b"), OTHER: _spec(aws, OTHER, "copy-c")}
+    aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "InvalidParameterValue", times=1, account_id=TARGET)
+    with pytest.raises(RdsShareError, match="InvalidParameterValue") as failed:
+        share_cluster_snapshot(source=source, targets=targets, cluster_id="example-db", restore=restore)
+    assert failed.value.account_id == TARGET
+    partial = failed.value.result  # type: ignore[attr-defined]
+    assert partial.targets[0].error is not None
+    assert "InvalidParameterValue" in partial.targets[0].error
+    assert partial.targets[0].target_cluster_arn is None
+    assert partial.targets[1].error is None
+    assert partial.targets[1].master_user_secret_arn is not None  # the other target went all the way
+    other = aws.client(OTHER, "rds").describe_db_clusters(DBClusterIdentifier="copy-c")["DBClusters"][0]
+    assert other["Status"] == "available"
+    assert failed.value.manifest is not None
+    assert any(e.arn == other["DBClusterArn"] for e in failed.value.manifest.entries)
+    # Rerun: the failed target is restored, the other adopted.
+    again = share_cluster_snapshot(source=source, targets=targets, cluster_id="example-db", restore=restore)
+    assert [t.error for t in again.targets] == [None, None]
+    assert again.targets[0].target_cluster_arn is not None
