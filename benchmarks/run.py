@@ -492,10 +492,10 @@ def render(
     add("")
     add("| targets | seconds | x one target | one call per target, in turn | API calls |")
     add("|---|---|---|---|---|")
-    for t in target_runs:
+    for many in target_runs:
         add(
-            f"| {t.targets} | {t.seconds:.1f} | {t.seconds / one.seconds:.2f} x | {t.targets * one.seconds:.1f} s "
-            f"| {t.calls} |"
+            f"| {many.targets} | {many.seconds:.1f} | {many.seconds / one.seconds:.2f} x "
+            f"| {many.targets * one.seconds:.1f} s | {many.calls} |"
         )
     add("")
 
