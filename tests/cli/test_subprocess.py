@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -65,3 +66,42 @@ def test_demo_end_to_end() -> None:
 def test_importing_the_command_does_not_import_rich_or_moto() -> None:
     code = "import sys, rdsshare._cli; sys.exit(sorted(m for m in ('rich', 'moto') if m in sys.modules) != [])"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def _close_after_first_line(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run ``python -m rdsshare *argv``, read one line of stdout and close it, as ``| head -1`` does."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rdsshare", *argv],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, first, err
+
+
+def test_a_closed_stdout_never_stops_a_share(cli: Cli, target_net: Network) -> None:
+    cli.aws.operation_seconds = 0.5  # the run outlasts the reader: later lines hit the closed pipe
+    code, first, err = _close_after_first_line(
+        ["--json", "share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net)], env=cli.env
+    )
+    assert code == 0, err
+    assert json.loads(first)["event"]
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
+    assert err.count("stdout was closed") == 1  # said once, then quiet
+    cluster = cli.aws.client(TARGET, "rds").describe_db_clusters(DBClusterIdentifier="example-db-2")["DBClusters"][0]
+    assert cluster["Status"] == "available"
+    assert cluster["MasterUserSecret"]["SecretArn"]
+
+
+def test_a_closed_stdout_never_fails_the_demo() -> None:
+    code, first, err = _close_after_first_line(["--json", "demo", "--operation-seconds", "0.3"])
+    assert code == 0, err
+    assert json.loads(first)["event"] == "StepStarted"
+    assert "Traceback" not in err
+    assert "Exception ignored" not in err

@@ -21,7 +21,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import attrs
 
@@ -30,6 +30,7 @@ from ._commands import EXIT_AWS, EXIT_INPUT, EXIT_INTERRUPTED
 from ._commands import EXIT_OK as EXIT_OK
 from ._output import Reporter, make_reporter, one_line, output_mode
 from ._parser import build_parser
+from ._streams import SafeStream, quiet_closed_streams
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -108,8 +109,9 @@ def _debug_logging(enabled: bool, stream: TextIO) -> Any:
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (usage errors: 2)."""
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
+    # A reader that goes away (``| head -1``) drops the output, never the work (see _streams).
+    stdout = cast("TextIO", SafeStream(stdout or sys.stdout, "stdout"))
+    stderr = cast("TextIO", SafeStream(stderr or sys.stderr, "stderr"))
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -142,4 +144,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    quiet_closed_streams()
+    sys.exit(code)
