@@ -343,45 +343,9 @@ class ShareJob:
             raise PreflightError(plan)
 
     def _advance_targets(self) -> float | None:
-        """One piece of work for every target still going: they proceed side by side, each in its own account.
+        from ._jobstate import advance_all
 
-        All targets (at most 20, AWS's share limit) go at once: each restores in its own account, so no
-        AWS quota is shared between them, and a round makes one poll per target still waiting. A target
-        that fails stops only itself; once the others have settled, the first failure is raised (with
-        ``.manifest``, everything made, and ``.result``, what the other targets got), and the next
-        :meth:`advance` tries the failed targets again.
-        """
-        from ._errors import error_from_dict
-        from ._target_steps import TargetSteps
-
-        states: dict[str, dict[str, Any]] = self.state.setdefault("targets", {})
-        delays: list[float] = []
-        for session in self._targets:
-            account = session.account_id
-            t = states.setdefault(account, {})
-            if t.get("done") or "error" in t:
-                continue
-            try:
-                delay = TargetSteps.of(self.flow, session).advance()
-            except RdsShareError as exc:
-                t["error"] = exc.to_dict()
-                self._failures[account] = exc
-                continue
-            if delay is None:
-                t["done"] = True
-            else:
-                delays.append(delay)
-        if delays:
-            return min(delays)
-        failed = [s.account_id for s in self._targets if "error" in states.get(s.account_id, {})]
-        if not failed:
-            return None
-        first = failed[0]
-        error = self._failures.get(first) or error_from_dict(states[first]["error"])
-        error.result = self._result()  # type: ignore[attr-defined]
-        for account in failed:  # the next advance() tries them again
-            states[account].pop("error")
-        raise error
+        return advance_all(self.flow, self._targets, self._failures, result=self._result)
 
     def _cleanup(self) -> None:
         if self.state["request"].get("cleanup") != "intermediates":

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InputError
+from ._errors import InputError, RdsShareError
 from ._naming import new_run_token
 from ._results import ShareResult, TargetResult
 from ._target_steps import TargetSteps
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._kinds import SnapshotKind
     from ._session import AccountSession
 
-__all__ = ["JOB_FORMAT", "JOB_VERSION", "PHASES", "build_result", "new_state", "read_state"]
+__all__ = ["JOB_FORMAT", "JOB_VERSION", "PHASES", "advance_all", "build_result", "new_state", "read_state"]
 
 JOB_FORMAT = "rdsshare-job"
 #: Version 1: request, run token, plan, findings, per-step data, waits, manifest entries.
@@ -101,3 +101,49 @@ def build_result(flow: Flow, sessions: Sequence[AccountSession], *, report: Clea
         manifest=flow.manifest(),
         cleanup_report=report,
     )
+
+
+def advance_all(
+    flow: Flow,
+    sessions: Sequence[AccountSession],
+    failures: dict[str, RdsShareError],
+    *,
+    result: Callable[[], ShareResult],
+) -> float | None:
+    """One piece of work for every target still going: they proceed side by side, each in its own account.
+
+    All targets (at most 20, AWS's share limit) go at once: each restores in its own account, so no AWS
+    quota is shared between them, and a round makes one poll per target still waiting. A target that
+    fails stops only itself (``failures`` keeps its error in this process; the state keeps it too); once
+    the others have settled, the first failure is raised (with ``.result``, what every target got), and
+    the next call tries the failed targets again.
+    """
+    from ._errors import error_from_dict
+
+    states: dict[str, dict[str, Any]] = flow.state.setdefault("targets", {})
+    delays: list[float] = []
+    for session in sessions:
+        account = session.account_id
+        t = states.setdefault(account, {})
+        if t.get("done") or "error" in t:
+            continue
+        try:
+            delay = TargetSteps.of(flow, session).advance()
+        except RdsShareError as exc:
+            t["error"] = exc.to_dict()
+            failures[account] = exc
+            continue
+        if delay is None:
+            t["done"] = True
+        else:
+            delays.append(delay)
+    if delays:
+        return min(delays)
+    failed = [s.account_id for s in sessions if "error" in states.get(s.account_id, {})]
+    if not failed:
+        return None
+    error = failures.get(failed[0]) or error_from_dict(states[failed[0]]["error"])
+    error.result = result()  # type: ignore[attr-defined]
+    for account in failed:  # the next call tries them again
+        states[account].pop("error")
+    raise error

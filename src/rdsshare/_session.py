@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -64,13 +65,17 @@ SELF_RETRIED: dict[str, tuple[str, ...]] = {
 }
 
 
+def env_region() -> str | None:
+    """``AWS_REGION``: the AWS CLI reads it before the profile's region and ``AWS_DEFAULT_REGION``; botocore doesn't."""
+    return os.environ.get("AWS_REGION") or None
+
+
 class AccountSession:
     """One AWS account in one region, as seen by one principal.
 
-    It knows its account id (one ``sts:GetCallerIdentity``, cached) and region, and makes
-    typed clients that share one configuration: botocore standard retries, the endpoint URL
-    (for emulators), and the user's own ``Config`` merged on top. Every other rdsshare class
-    takes its clients from here.
+    It knows its account id (one ``sts:GetCallerIdentity``, cached) and region (else ``AWS_REGION``), and
+    makes typed clients that share one configuration: botocore standard retries, the endpoint URL (for
+    emulators), and the user's own ``Config`` on top. Every other rdsshare class takes its clients here.
 
     Three ways to make one::
 
@@ -89,17 +94,17 @@ class AccountSession:
     ) -> None:
         if not isinstance(boto3_session, boto3.Session):
             raise InputError(
-                f"AccountSession needs a boto3.Session, got {type(boto3_session).__name__}",
-                step="session",
+                f"AccountSession needs a boto3.Session, got {type(boto3_session).__name__}", step="session"
             )
-        if region is None and boto3_session.region_name is None:
+        region = region if region is not None else boto3_session.region_name or env_region()
+        if region is None:
             raise InputError(
                 "the boto3 session has no region",
                 step="session",
                 fix="pass region=... or set AWS_REGION / the profile's region",
             )
         self._session = boto3_session
-        self._region = validate_region(region if region is not None else boto3_session.region_name)
+        self._region = validate_region(region)
         self._regions: dict[str, AccountSession] = {}
         self._endpoint_url = endpoint_url
         self._config = DEFAULT_CONFIG.merge(config) if config is not None else DEFAULT_CONFIG
@@ -126,7 +131,7 @@ class AccountSession:
         credentials by itself (botocore's assume-role provider).
         """
         return cls(
-            boto3.Session(profile_name=name, region_name=region),
+            boto3.Session(profile_name=name, region_name=region or env_region()),
             endpoint_url=endpoint_url,
             config=config,
         )
@@ -167,10 +172,10 @@ class AccountSession:
             base_session = base._session
             endpoint_url = endpoint_url or base._endpoint_url
         elif base is None:
-            base_session = boto3.Session(region_name=region)
+            base_session = boto3.Session(region_name=region or env_region())
         else:
             base_session = base
-        region = region or base_session.region_name
+        region = region or env_region() or base_session.region_name
         sts_kwargs: dict[str, Any] = {"config": DEFAULT_CONFIG, "region_name": region}
         if endpoint_url:
             sts_kwargs["endpoint_url"] = endpoint_url

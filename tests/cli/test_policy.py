@@ -102,4 +102,4 @@ def test_help_and_version_exit_0() -> None:
     assert result.code == 0
     for flag in ("--restore-cluster", "--dry-run", "--manifest", "--source-role", "--tag KEY=VALUE"):
         assert flag in result.stdout
-    assert "--endpoint-url" not in result.stdout
+    assert "--endpoint-url URL" in result.stdout  # documented: how to point the CLI at an emulator

@@ -21,7 +21,7 @@ from .._manifest import Manifest
 from .._plan import Plan
 from .._policy import CmkPolicyBuilder
 from .._results import ShareResult
-from .._session import AccountSession
+from .._session import AccountSession, env_region
 from .._specs import ClusterRestoreSpec, InstanceRestoreSpec
 from .._validation import validate_identifier
 from .._waiting import WaitPolicy
@@ -64,7 +64,7 @@ def _account_session(
         return AccountSession.from_profile(profile, region=region, endpoint_url=endpoint)
     import boto3
 
-    return AccountSession(boto3.Session(region_name=region), endpoint_url=endpoint)
+    return AccountSession(boto3.Session(region_name=region or env_region()), endpoint_url=endpoint)
 
 
 def _region(args: argparse.Namespace, side: str, default: str | None = None) -> str | None:

@@ -75,7 +75,9 @@ def _output_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
-def _session_flags(parser: argparse.ArgumentParser, *, region_default: str = "the profile's or AWS_REGION") -> None:
+def _session_flags(
+    parser: argparse.ArgumentParser, *, region_default: str = "AWS_REGION, else the profile's or AWS_DEFAULT_REGION"
+) -> None:
     group = parser.add_argument_group(
         "accounts",
         "Each side: a profile, a role to assume (from the profile if both are given),\n"
@@ -90,7 +92,12 @@ def _session_flags(parser: argparse.ArgumentParser, *, region_default: str = "th
     group.add_argument("--region", help=f"region of both accounts (default: {region_default})")
     group.add_argument("--source-region", metavar="REGION", help="the source account's region, if not --region")
     group.add_argument("--target-region", metavar="REGION", help="the target account's region, if not --region")
-    group.add_argument("--endpoint-url", help=argparse.SUPPRESS)
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every AWS call to this URL: an emulator such as moto_server or LocalStack (default: "
+        "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE>, as botocore reads them, else AWS)",
+    )
 
 
 def _policy_flags(parser: argparse.ArgumentParser) -> None:
