@@ -6,6 +6,7 @@ import argparse
 import io
 import re
 import sys
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -132,3 +133,19 @@ def test_rich_share_plan_and_cleanup(cli: Cli, target_net: Network, monkeypatch:
         else:
             assert "would" in text
             assert "delete-snapshot" in text
+
+
+def test_json_lines_carry_a_utc_timestamp_and_the_run_name(cli: Cli, target_net: Network) -> None:
+    out = cli(
+        "--json", "share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net), "--run-name", "n1"
+    )
+    assert out.code == 0, out.stderr
+    lines = out.json_lines
+    assert {line["run_name"] for line in lines} == {"n1"}
+    for line in lines:
+        stamp = datetime.fromisoformat(line["time"])
+        assert stamp.utcoffset() == timedelta(0)
+    assert lines[-1]["event"] == "Result"
+    # Without --run-name the run is named after the target account, and the lines say so.
+    again = cli("--json", "share", "--cluster", "example-db", *cli.accounts, "--dry-run")
+    assert {line.get("run_name") for line in again.json_lines} == {TARGET}

@@ -210,6 +210,7 @@ def cmd_share(args: argparse.Namespace, out: Reporter) -> int:
         _check_writable(args.manifest)
     source, target = _sessions(args, None)
     out.set_sessions(source=source, target=target)
+    out.run_name = args.run_name
     out.pending("preflight", "read-only checks of both accounts")
     admins = tuple(args.key_admin or ())
     common: dict[str, Any] = {
@@ -252,6 +253,7 @@ def cmd_apply(args: argparse.Namespace, out: Reporter) -> int:
     wait = WaitPolicy(timeout=args.wait_timeout) if args.wait_timeout else None
     source, target = _sessions(args, plan.region)
     out.set_sessions(source=source, target=target)
+    out.run_name = plan.run_name
     out.pending("preflight", "read-only checks of both accounts, compared with the plan")
     return _run_and_report(args, out, lambda: plan.apply(source=source, target=target, on_event=out, wait=wait))
 

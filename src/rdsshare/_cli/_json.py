@@ -12,7 +12,7 @@ from .._cleanup import CleanupReport
 from .._events import Event
 from .._plan import Plan
 from .._results import ShareResult
-from ._output import Reporter, event_to_json
+from ._output import Reporter, event_to_json, now_utc
 
 
 class JsonReporter(Reporter):
@@ -24,7 +24,7 @@ class JsonReporter(Reporter):
     mode = "json"
 
     def __call__(self, event: Event) -> None:
-        print(event_to_json(event), file=self.stream, flush=True)
+        print(event_to_json(event, run_name=self.current_run_name()), file=self.stream, flush=True)
 
     def pending(self, step: str, what: str) -> None:
         """Nothing: the preflight's outcome is in the final object."""
@@ -33,7 +33,11 @@ class JsonReporter(Reporter):
         """Nothing: text is not JSON."""
 
     def json_object(self, event: str, data: Mapping[str, Any]) -> None:
-        print(json.dumps({"event": event, **data}, default=str), file=self.stream, flush=True)
+        head: dict[str, Any] = {"event": event, "time": now_utc()}
+        run_name = self.current_run_name()
+        if run_name is not None:
+            head["run_name"] = run_name
+        print(json.dumps({**head, **data}, default=str), file=self.stream, flush=True)
 
     def heading(self, text: str) -> None:
         """Nothing: text is not JSON."""

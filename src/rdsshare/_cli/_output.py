@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any, ClassVar, TextIO
 
 import attrs
@@ -24,9 +25,17 @@ from .._results import ShareResult
 from .._session import AccountSession
 
 
-def event_to_json(event: Event) -> str:
-    """One event as a JSON line: ``{"event": "StepProgress", "step": ..., ...}``."""
-    return json.dumps({"event": type(event).__name__, **attrs.asdict(event), "message": event.message}, default=str)
+def now_utc() -> str:
+    """The time now, UTC, ISO 8601 with milliseconds: ``2026-12-02T14:40:05.123+00:00``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def event_to_json(event: Event, *, run_name: str | None = None) -> str:
+    """One event as a JSON line: ``{"event": "StepProgress", "time": ..., "run_name": ..., "step": ..., ...}``."""
+    head: dict[str, Any] = {"event": type(event).__name__, "time": now_utc()}
+    if run_name is not None:
+        head["run_name"] = run_name
+    return json.dumps({**head, **attrs.asdict(event), "message": event.message}, default=str)
 
 
 def short_arn(resource: str) -> str:
@@ -105,6 +114,8 @@ class Reporter(abc.ABC):
         #: account id -> "source"/"target", for the display; or sessions, resolved when events arrive
         self.sides: dict[str, str] = {}
         self._sessions: dict[str, AccountSession] = {}
+        #: the run the output is about (JSON lines carry it); None: the target account id, the default
+        self.run_name: str | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> Reporter:
@@ -114,6 +125,13 @@ class Reporter(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
         """Nothing to end here; the live reporter marks its unfinished rows and stops its display."""
+
+    def current_run_name(self) -> str | None:
+        """The run name, or the default run name (the target account id) once that is known (no AWS call)."""
+        if self.run_name is None and "target" in self._sessions:
+            with contextlib.suppress(Exception):  # only a cached identity is useful here
+                return self._sessions["target"].account_id
+        return self.run_name
 
     def set_sessions(self, *, source: AccountSession, target: AccountSession) -> None:
         """Label events of these sessions' accounts "source" and "target" (resolved lazily, no AWS call)."""
