@@ -149,3 +149,13 @@ def test_json_lines_carry_a_utc_timestamp_and_the_run_name(cli: Cli, target_net:
     # Without --run-name the run is named after the target account, and the lines say so.
     again = cli("--json", "share", "--cluster", "example-db", *cli.accounts, "--dry-run")
     assert {line.get("run_name") for line in again.json_lines} == {TARGET}
+
+
+def test_quiet_shows_only_what_a_command_ends_with(cli: Cli, target_net: Network) -> None:
+    plain = cli("--quiet", "share", "--cluster", "example-db", *cli.accounts, *restore_args(target_net))
+    assert plain.code == 0, plain.stderr
+    assert not re.search(r"^\[\d\d:\d\d:\d\d\]", plain.stdout, re.M)  # no event lines
+    assert "Done:" in plain.stdout
+    assert "example-db-2" in plain.stdout
+    lines = cli("--json", "share", "--cluster", "example-db", *cli.accounts, "--dry-run", "-q").json_lines
+    assert [line["event"] for line in lines] == ["Plan"]

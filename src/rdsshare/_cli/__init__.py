@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     except SystemExit as exc:  # --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     func: Callable[[argparse.Namespace, Reporter], int] = args.func
-    out = make_reporter(output_mode(args, stdout), stdout)
+    out = make_reporter(output_mode(args, stdout), stdout, quiet=getattr(args, "quiet", False))
     with _debug_logging(args.debug, stderr):
         try:
             with out:

@@ -24,6 +24,8 @@ class JsonReporter(Reporter):
     mode = "json"
 
     def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
         print(event_to_json(event, run_name=self.current_run_name()), file=self.stream, flush=True)
 
     def pending(self, step: str, what: str) -> None:

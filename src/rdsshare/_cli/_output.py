@@ -84,7 +84,7 @@ def output_mode(args: argparse.Namespace, stream: TextIO) -> str:
     """``"json"`` with ``--json``; ``"rich"`` on a terminal with rich installed; else ``"plain"``."""
     if getattr(args, "json", False):
         return "json"
-    if getattr(args, "plain", False) or getattr(args, "debug", False):
+    if getattr(args, "plain", False) or getattr(args, "debug", False) or getattr(args, "quiet", False):
         return "plain"
     try:
         tty = stream.isatty()
@@ -116,6 +116,8 @@ class Reporter(abc.ABC):
         self._sessions: dict[str, AccountSession] = {}
         #: the run the output is about (JSON lines carry it); None: the target account id, the default
         self.run_name: str | None = None
+        #: ``--quiet``: events are not shown, only what a command ends with
+        self.quiet = False
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> Reporter:
@@ -193,8 +195,17 @@ class Reporter(abc.ABC):
             self.show_cleanup(result.cleanup_report, heading="Intermediates cleaned up:")
 
 
-def make_reporter(mode: str, stream: TextIO) -> Reporter:
-    """The reporter of ``mode`` (``"json"``, ``"plain"`` or ``"rich"``, see :func:`output_mode`)."""
+def make_reporter(mode: str, stream: TextIO, *, quiet: bool = False) -> Reporter:
+    """The reporter of ``mode`` (``"json"``, ``"plain"`` or ``"rich"``, see :func:`output_mode`).
+
+    ``quiet``: no event lines, only the final result, plan, report or error (``--quiet``).
+    """
+    reporter = _make(mode, stream)
+    reporter.quiet = quiet
+    return reporter
+
+
+def _make(mode: str, stream: TextIO) -> Reporter:
     # Imported here: each mode's module subclasses Reporter, and rich is imported only for "rich".
     if mode == "json":
         from ._json import JsonReporter

@@ -65,13 +65,16 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def _output_flags(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """--json/--plain/--debug, accepted before or after the subcommand."""
+    """--json/--plain/--debug/--quiet, accepted before or after the subcommand."""
     default: Any = False if top else argparse.SUPPRESS
     group = parser.add_argument_group("output")
     group.add_argument("--json", action="store_true", default=default, help="write one JSON object per line")
     group.add_argument("--plain", action="store_true", default=default, help="plain lines even on a terminal")
     group.add_argument(
         "--debug", action="store_true", default=default, help="debug logging, and tracebacks with errors"
+    )
+    group.add_argument(
+        "--quiet", "-q", action="store_true", default=default, help="no progress: only the result or the error"
     )
 
 

@@ -26,10 +26,12 @@ class PlainReporter(Reporter):
         print(f"[{time.strftime('%H:%M:%S')}] {side:<6} {text}", file=self.stream, flush=True)
 
     def __call__(self, event: Event) -> None:
-        self._line(self._side(event.account_id), event.message)
+        if not self.quiet:
+            self._line(self._side(event.account_id), event.message)
 
     def pending(self, step: str, what: str) -> None:
-        self._line("both", f"{step}: {what}")
+        if not self.quiet:
+            self._line("both", f"{step}: {what}")
 
     def print(self, text: str = "") -> None:
         print(text, file=self.stream, flush=True)
