@@ -36,9 +36,10 @@ def test_key_policy_is_the_builders_document() -> None:
 @pytest.mark.parametrize("side", ["source", "target"])
 def test_iam_policies_are_required_iam_policy(side: str) -> None:
     key = f"arn:aws:kms:us-east-1:{SOURCE}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    scope = ["--cluster", "example-db"] if side == "source" else ["--restore-cluster", "example-db-2"]
     result = rdsshare(
         "policy", f"{side}-iam", "--source-account", SOURCE, "--target-account", TARGET, "--region", "us-east-1",
-        "--cluster", "example-db", "--restore-cluster", "example-db-2", "--source-kms-key-arn", key,
+        *scope, "--source-kms-key-arn", key,
     )  # fmt: skip
     assert result.code == 0, result.stderr
     document = json.loads(result.stdout)
@@ -47,12 +48,30 @@ def test_iam_policies_are_required_iam_policy(side: str) -> None:
         source_account_id=SOURCE,
         target_account_id=TARGET,
         region="us-east-1",
-        cluster_ids=["example-db"],
-        restore_cluster_ids=["example-db-2"],
+        cluster_ids=["example-db"] if side == "source" else (),
+        restore_cluster_ids=["example-db-2"] if side == "target" else (),
         source_kms_key_arn=key,
     )
     assert document["Version"] == "2012-10-17"
     assert any(s["Sid"].startswith("Cleanup") for s in document["Statement"])
+
+
+@pytest.mark.parametrize(
+    ("side", "flag"),
+    [("source", "--restore-cluster"), ("source", "--target-kms-key-arn"), ("target", "--cluster")],
+)
+def test_a_flag_of_the_other_side_is_refused_not_ignored(side: str, flag: str) -> None:
+    result = rdsshare("policy", f"{side}-iam", "--source-account", SOURCE, "--target-account", TARGET, flag, "x")
+    assert result.code == 2
+    assert f"unrecognized arguments: {flag}" in result.stderr
+
+
+def test_the_iam_policys_region_defaults_as_the_librarys() -> None:
+    result = rdsshare("policy", "source-iam", "--source-account", SOURCE, "--target-account", TARGET)
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout) == required_iam_policy(
+        "source", source_account_id=SOURCE, target_account_id=TARGET
+    )
 
 
 def test_no_cleanup_and_json_mode() -> None:

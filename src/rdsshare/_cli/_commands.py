@@ -323,7 +323,9 @@ def cmd_policy_key(args: argparse.Namespace, out: Reporter) -> int:
 
 
 def cmd_policy_iam(args: argparse.Namespace, out: Reporter) -> int:
-    for cluster in [*(args.cluster or ()), *(args.restore_cluster or ())]:
+    clusters = list(getattr(args, "cluster", None) or ())
+    restored = list(getattr(args, "restore_cluster", None) or ())
+    for cluster in [*clusters, *restored]:
         validate_identifier(cluster, "cluster", argument="cluster id")
     document = required_iam_policy(
         args.side,
@@ -331,10 +333,10 @@ def cmd_policy_iam(args: argparse.Namespace, out: Reporter) -> int:
         target_account_id=args.target_account,
         region=args.region,
         partition=args.partition,
-        cluster_ids=args.cluster or (),
-        restore_cluster_ids=args.restore_cluster or (),
+        cluster_ids=clusters,
+        restore_cluster_ids=restored,
         source_kms_key_arn=args.source_kms_key_arn,
-        target_kms_key_arns=args.target_kms_key_arn or (),
+        target_kms_key_arns=getattr(args, "target_kms_key_arn", None) or (),
         include_cleanup=not args.no_cleanup,
     )
     out.show_document(document, indent=None if out.mode == "json" else 2)

@@ -254,20 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
         iam = add_policy(f"{side}-iam", f"the IAM policy of the principal that runs the {side} side (aws_iam_policy)")
         iam.add_argument("--source-account", required=True, metavar="ID", help="the account that shares")
         iam.add_argument("--target-account", required=True, metavar="ID", help="the account that restores")
-        iam.add_argument("--region", required=True, help="the region ('*' for any)")
-        iam.add_argument(
-            "--cluster", action="append", metavar="ID", help="scope to these source clusters (source side; repeatable)"
-        )
-        iam.add_argument(
-            "--restore-cluster",
-            action="append",
-            metavar="ID",
-            help="scope to these restored clusters (target side; repeatable)",
-        )
+        iam.add_argument("--region", default="*", help="the region (default: '*', any, as the library's default)")
+        # Only the flags that scope this side: a flag of the other side is refused, not ignored.
+        if side == "source":
+            iam.add_argument("--cluster", action="append", metavar="ID", help="scope to these source clusters")
+        else:
+            iam.add_argument(
+                "--restore-cluster", action="append", metavar="ID", help="scope to these restored clusters"
+            )
         iam.add_argument("--source-kms-key-arn", metavar="ARN", help="the source CMK (default: rdsshare's alias)")
-        iam.add_argument(
-            "--target-kms-key-arn", action="append", metavar="ARN", help="scope the target's keys (repeatable)"
-        )
+        if side == "target":
+            iam.add_argument(
+                "--target-kms-key-arn", action="append", metavar="ARN", help="scope the target's keys (repeatable)"
+            )
         iam.add_argument("--no-cleanup", action="store_true", help="leave out what 'rdsshare cleanup' needs")
         _policy_flags(iam)
         iam.set_defaults(func=cmd_policy_iam, side=side)
