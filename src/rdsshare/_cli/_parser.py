@@ -17,6 +17,7 @@ from ._commands import (
     cmd_policy_key,
     cmd_share,
 )
+from ._emulator import cmd_emulator
 
 
 # -- argument helpers -----------------------------------------------------------------------------
@@ -136,6 +137,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long each emulated long-running operation takes (default: 2)",
     )
     demo.set_defaults(func=cmd_demo)
+
+    # emulator
+    emulator = add(
+        "emulator",
+        "run the emulated two-account AWS on 127.0.0.1 until interrupted, with a profile per account "
+        "(try rdsshare, the AWS CLI or Terraform against it; needs the testing extra)",
+    )
+    emulator.add_argument(
+        "--dir",
+        default=".rdsshare-emulator",
+        metavar="PATH",
+        help="where to write the AWS config and credentials files (default: .rdsshare-emulator)",
+    )
+    emulator.add_argument("--region", default="ap-northeast-1", help="the emulated region (default: ap-northeast-1)")
+    emulator.add_argument(
+        "--seed",
+        action="store_true",
+        help="create the example: cluster example-db in the source, a network in the target",
+    )
+    emulator.add_argument(
+        "--operation-seconds",
+        type=_non_negative,
+        default=2.0,
+        metavar="S",
+        help="how long each emulated long-running operation takes (default: 2)",
+    )
+    emulator.set_defaults(func=cmd_emulator)
 
     # share
     share = add("share", "share a cluster snapshot with the target account and optionally restore it there")
