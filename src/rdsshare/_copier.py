@@ -32,7 +32,7 @@ def _is_copy_quota(message: str) -> bool:
     """``SnapshotQuotaExceeded`` covers two quotas; only the concurrent-copies one is worth waiting for.
 
     "Cannot copy more than 5 snapshots ..." -> wait; "Cannot create more than 100 manual
-    snapshots" -> fail (aws-rules.md §4).
+    snapshots" -> fail (docs/sources/aws-rules.md §4).
     """
     text = message.lower()
     return "manual snapshots" not in text and ("copy" in text or "progress" in text)

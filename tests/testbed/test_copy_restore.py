@@ -113,7 +113,7 @@ def test_shared_encrypted_copy_needs_a_kms_key(aws: EmulatedAWS) -> None:
 
 
 def test_cross_region_copy_needs_a_key_in_the_destination_region(aws: EmulatedAWS) -> None:
-    """[BC-RDS CopyDBClusterSnapshot.KmsKeyId], aws-rules.md §7; the message is AWS's (§4)."""
+    """[BC-RDS CopyDBClusterSnapshot.KmsKeyId], docs/sources/aws-rules.md §7; the message is AWS's (§4)."""
     aws.create_cluster(SOURCE, "west", region="eu-west-1")
     arn = aws.client(SOURCE, "rds", "eu-west-1").create_db_cluster_snapshot(
         DBClusterIdentifier="west", DBClusterSnapshotIdentifier="west-snap"

@@ -1,4 +1,4 @@
-"""Aurora's default encryption since 2026-02-18, and ``StorageEncryptionType`` everywhere (aws-rules-2.md).
+"""Aurora's default encryption since 2026-02-18, and ``StorageEncryptionType`` everywhere (docs/sources/aws-rules-2.md).
 
 "All new database clusters created on or after February 18, 2026 ... are encrypted at rest", by default
 with an AWS owned key (Aurora User Guide, Overview.Encryption). ``StorageEncryptionType``: ``none``,

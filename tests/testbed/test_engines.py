@@ -1,8 +1,8 @@
-"""Engine versions: defaults, DefaultOnly, major shorthands, unknown and retired versions (aws-rules-2.md).
+"""Engine versions: defaults, DefaultOnly, major shorthands, unknown and retired versions (docs/sources/aws-rules-2.md).
 
 Sources: botocore model (``DescribeDBEngineVersions.DefaultOnly``, ``CreateDBCluster.EngineVersion``: "You
 can supply either 5.7 or 8.0 to use the default engine version for Aurora MySQL version 2 or version 3");
-aws-rules.md §2 "Engine version" (a version the region no longer offers can't be restored).
+docs/sources/aws-rules.md §2 "Engine version" (a version the region no longer offers can't be restored).
 """
 
 from __future__ import annotations

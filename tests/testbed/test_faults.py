@@ -1,4 +1,4 @@
-"""Fault injection: real AWS error responses that botocore's retry handler sees (moto-gaps.md §10)."""
+"""Fault injection: real AWS error responses that botocore's retry handler sees (docs/sources/moto-gaps.md §10)."""
 
 from __future__ import annotations
 

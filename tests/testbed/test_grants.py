@@ -1,4 +1,4 @@
-"""How RDS uses a customer key: through grants, needing of the caller what AWS documents (aws-rules-2.md).
+"""How RDS uses a customer key: through grants, needing of the caller what AWS documents (docs/sources/aws-rules-2.md).
 
 "To create an Aurora resource using a customer managed key, a user must have permissions to call ...
 kms:CreateGrant, kms:DescribeKey"; RDS then uses the key through grants (Aurora User Guide,

@@ -1,4 +1,4 @@
-"""IAM identity policies: a principal needs its own policy to allow a call (aws-rules-2.md "Keys"; SAR).
+"""IAM identity policies: a principal needs its own policy to allow a call (docs/sources/aws-rules-2.md "Keys"; SAR).
 
 "An external account needs both the key policy and its own IAM policy to allow a use" (KMS Developer
 Guide, key-policy-modifying-external-accounts); a key policy naming only the account delegates to IAM

@@ -1,4 +1,4 @@
-"""Identifiers as AWS accepts them (botocore model, the Constraints of each identifier; aws-rules-2.md).
+"""Identifiers as AWS accepts them (botocore model, the Constraints of each identifier; docs/sources/aws-rules-2.md).
 
 DB cluster, DB instance and DB cluster snapshot identifiers: 1-63 letters, digits or hyphens, starting
 with a letter, no ``--``, no trailing hyphen. DB snapshot identifiers: the same shape, up to 255.

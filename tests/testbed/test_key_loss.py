@@ -1,4 +1,4 @@
-"""Keys that go away: KMS refuses them, databases under them become inaccessible (aws-rules-2.md "Keys").
+"""Keys that go away: KMS refuses them, databases under them become inaccessible (docs/sources/aws-rules-2.md "Keys").
 
 KMS refuses a disabled key (``DisabledException``) and one pending deletion (``KMSInvalidStateException``)
 (botocore model). "When Aurora can't use a DB's key, the DB moves to

@@ -1,4 +1,4 @@
-"""Rule 4: KMS validates key policies and runs the lockout safety check [BC-KMS], aws-rules.md §3.
+"""Rule 4: KMS validates key policies and runs the lockout safety check [BC-KMS], docs/sources/aws-rules.md §3.
 
 Principals must exist; a statement without an action or resource is accepted and does nothing
 (botocore model, ``CreateKey.Policy``).

@@ -1,4 +1,4 @@
-"""Rule 6: key forms, key state and key region in RDS calls [BC-RDS], [AUR-COPY], aws-rules.md §4."""
+"""Rule 6: key forms, key state and key region in RDS calls [BC-RDS], [AUR-COPY], docs/sources/aws-rules.md §4."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Managed master user secrets [AUR-SM], aws-rules.md §6, aws-rules-2.md "Managed master passwords"."""
+"""Managed master user secrets [AUR-SM].
+
+Sources: docs/sources/aws-rules.md §6, docs/sources/aws-rules-2.md "Managed master passwords".
+"""
 
 from __future__ import annotations
 

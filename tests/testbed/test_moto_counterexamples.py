@@ -1,6 +1,6 @@
 """Plain moto 5.2.5 (``mock_aws``, no test bed) gets each rule wrong: the rules are necessary.
 
-Each test shows moto accepting what AWS refuses, or refusing what AWS accepts (moto-gaps.md). They
+Each test shows moto accepting what AWS refuses, or refusing what AWS accepts (docs/sources/moto-gaps.md). They
 also prove the test bed removed its patches: they run after test bed tests in the same process.
 """
 

@@ -1,4 +1,4 @@
-"""Plain moto 5.2.5 gets the second set of rules wrong (aws-rules-2.md): each rule of the bed is needed.
+"""Plain moto 5.2.5 gets the second set of rules wrong (docs/sources/aws-rules-2.md): each rule of the bed is needed.
 
 One test per rule of the second set, numbered as in the bed's docs ("Test bed" page): each shows plain
 ``mock_aws`` accepting what AWS refuses or answering what AWS does not.

@@ -1,4 +1,4 @@
-"""Option groups and Aurora Serverless v2 (aws-rules-2.md "Option groups, Serverless v2, quotas").
+"""Option groups and Aurora Serverless v2 (docs/sources/aws-rules-2.md "Option groups, Serverless v2, quotas").
 
 * Options report ``Permanent``/``Persistent``; a DB snapshot whose option group has permanent or
   persistent options (Oracle Timezone and OLS excepted), or TDE, can't be shared [RDS-SHARE].

@@ -1,4 +1,4 @@
-"""Long-running operations and busy resources [AUR-COPY], [BC-RDS], aws-rules.md §4 and §5."""
+"""Long-running operations and busy resources [AUR-COPY], [BC-RDS], docs/sources/aws-rules.md §4 and §5."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rule 8: snapshot quotas, told apart by their message [AUR-COPY], aws-rules.md §2 Quotas and §4."""
+"""Rule 8: snapshot quotas, told apart by their message [AUR-COPY], docs/sources/aws-rules.md §2 Quotas and §4."""
 
 from __future__ import annotations
 

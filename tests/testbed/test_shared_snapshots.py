@@ -246,7 +246,7 @@ def test_include_shared_respects_the_cluster_filter(aws: EmulatedAWS) -> None:
 
 
 def test_the_target_sees_the_arn_in_the_identifier_fields_and_not_the_owners_name(aws: EmulatedAWS) -> None:
-    """boto/boto3 #2335 (real output), terraform-provider-aws #3907 (aws-rules-2.md)."""
+    """boto/boto3 #2335 (real output), terraform-provider-aws #3907 (docs/sources/aws-rules-2.md)."""
     shared = shared_cluster_snapshot(aws)
     rds = aws.client(TARGET, "rds")
     for listed in (

@@ -1,4 +1,4 @@
-"""Rule 5: what the ``restore`` attribute accepts [AUR-SHARE], [RDS-SHARE], [BC-RDS], aws-rules.md §2."""
+"""Rule 5: what the ``restore`` attribute accepts [AUR-SHARE], [RDS-SHARE], [BC-RDS], docs/sources/aws-rules.md §2."""
 
 from __future__ import annotations
 

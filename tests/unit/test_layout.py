@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import inspect
+import re
 from pathlib import Path
 
 import rdsshare
@@ -139,3 +140,15 @@ def test_modules_and_classes_stay_small_enough_to_read() -> None:
         if sizes.get(name, 0) <= (CLASS_LINES if ":" in name else MODULE_LINES) or sizes.get(name, 0) < limit
     }
     assert stale == {}, "lower or remove these OVER entries"
+
+
+def test_every_document_the_code_cites_ships_with_the_repository() -> None:
+    """Docstrings and comments cite ``docs/...`` files that exist, never notes outside the repository."""
+    root = SRC.parents[1]
+    cited: dict[str, list[str]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        for name in re.findall(r"[A-Za-z0-9_./-]+\.md\b", path.read_text(encoding="utf-8")):
+            cited.setdefault(name, []).append(path.relative_to(SRC).as_posix())
+    assert cited, "the test bed cites its sources"
+    missing = {name: where for name, where in cited.items() if not (root / name).is_file()}
+    assert missing == {}

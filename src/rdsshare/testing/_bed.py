@@ -39,7 +39,7 @@ _ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _FAKE_CREDENTIAL = "testing"
 # Variables that would make boto3 leave the test bed (real profiles, endpoints, web identity) or
 # change its behaviour between machines (retry settings), and MOTO_ACCOUNT_ID, which overrides the
-# account of assumed-role credentials (moto-gaps.md "Two accounts").
+# account of assumed-role credentials (docs/sources/moto-gaps.md "Two accounts").
 _CLEARED_ENV = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",

@@ -10,7 +10,7 @@
   the region; the engine stays the snapshot's; ``KmsKeyId`` encrypts under that key, otherwise the cluster
   keeps the snapshot's key (and so depends on it) [BC-RDS]; placement and parameters come from the
   restoring account; there is no ``ManageMasterUserPassword``, so the cluster keeps the snapshot's
-  password and has no secret (aws-rules.md §6). moto crashed restoring a managed-password cluster.
+  password and has no secret (docs/sources/aws-rules.md §6). moto crashed restoring a managed-password cluster.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 moto 5.2 has no ``DescribeDBEngineVersions``, answers ``DescribeOrderableDBInstanceOptions`` only for
 aurora-postgresql and neptune, and defaults to versions long gone (postgres 9.3.3, mysql 5.6.21,
-aurora-mysql 5.7 2.07.2, aurora-postgresql 12.7), which its own catalog then refuses (aws-rules-2.md
+aurora-mysql 5.7 2.07.2, aurora-postgresql 12.7), which its own catalog then refuses (docs/sources/aws-rules-2.md
 "Engine versions"). The bed serves a small catalog instead and makes create and restore follow it:
 
 * An omitted ``EngineVersion`` gets the engine's default; ``DescribeDBEngineVersions(DefaultOnly=True)``
@@ -12,7 +12,7 @@ aurora-mysql 5.7 2.07.2, aurora-postgresql 12.7), which its own catalog then ref
   5.7 or 8.0 to use the default engine version for Aurora MySQL version 2 or version 3").
 * An unknown version, or one the region no longer offers (``EmulatedAWS.retire_engine_version()``), is
   refused with ``InvalidParameterCombination: Cannot find version ...``, for creates and for restores of
-  a snapshot of that version (aws-rules.md §2 "Engine version"; Aurora MySQL release notes: version 2 left
+  a snapshot of that version (docs/sources/aws-rules.md §2 "Engine version"; Aurora MySQL release notes: version 2 left
   standard support on 2024-10-31).
 
 The versions below are a small illustrative set, not AWS's live list: a few per engine, the default

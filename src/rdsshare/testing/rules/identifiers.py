@@ -6,7 +6,7 @@
   ``CreateDBClusterSnapshot``, ``CopyDBClusterSnapshot``).
 * DB snapshot identifiers: the same shape, 1 to 255 characters (``CreateDBSnapshot``, ``CopyDBSnapshot``).
 
-moto checks only some of these, and for DB cluster snapshots not at all (aws-rules-2.md "Identifiers").
+moto checks only some of these, and for DB cluster snapshots not at all (docs/sources/aws-rules-2.md "Identifiers").
 A refusal is ``InvalidParameterValue`` naming the parameter.
 """
 

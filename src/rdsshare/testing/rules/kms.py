@@ -1,6 +1,6 @@
 """KMS as RDS and a second account see it: AWS-managed keys, key lookup, RDS's use of keys through grants.
 
-Rules added on top of moto (moto-gaps.md §3, §4, §6):
+Rules added on top of moto (docs/sources/moto-gaps.md §3, §4, §6):
 
 * Every account/region has an AWS-managed key behind ``alias/aws/rds`` (and the other ``alias/aws/*``
   aliases) with ``KeyManager: AWS`` and the policy AWS gives it: usable only through the service, only by

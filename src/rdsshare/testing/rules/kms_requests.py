@@ -11,7 +11,7 @@
   (``MalformedPolicyDocumentException``; ``LimitExceededException`` over 32 KB), require its principals to
   exist ("The principals in the key policy must exist and be visible to KMS") and run the lockout safety
   check: the policy must allow the caller a later ``kms:PutKeyPolicy`` unless
-  ``BypassPolicyLockoutSafetyCheck`` is true [BC-KMS], aws-rules.md §3. ``ScheduleKeyDeletion`` takes a
+  ``BypassPolicyLockoutSafetyCheck`` is true [BC-KMS], docs/sources/aws-rules.md §3. ``ScheduleKeyDeletion`` takes a
   ``PendingWindowInDays`` of 7 to 30 [BC-KMS].
 * **Key states**: a disabled key refuses cryptographic and grant operations with ``DisabledException``,
   one pending deletion with ``KMSInvalidStateException`` (botocore model; KMS Developer Guide,
@@ -167,7 +167,7 @@ def authorize(caller: Caller, operation: str, params: Mapping[str, Any], region:
         resource = "*"
         decision = identity_decision(caller, action, resource, context)
         if decision.allowed and operation == "CreateKey" and params.get("Tags"):
-            action = "kms:TagResource"  # tagging at create needs kms:TagResource too (create-keys.md)
+            action = "kms:TagResource"  # tagging at create needs kms:TagResource too (KMS guide, create-keys.html)
             resource = f"arn:aws:kms:{region}:{account}:key/new-key"
             decision = identity_decision(caller, action, resource, context)
         if not decision.allowed:

@@ -1,8 +1,8 @@
 """Long-running operations: snapshots that take time to copy, clusters that take time to create.
 
-moto finishes everything instantly (moto-gaps.md §9). AWS does not: a snapshot copy is ``copying`` for
+moto finishes everything instantly (docs/sources/moto-gaps.md §9). AWS does not: a snapshot copy is ``copying`` for
 minutes to hours with a rising ``PercentProgress`` [AUR-COPY], a restored cluster is ``creating`` until
-it is ``available`` [BC-RDS RestoreDBClusterFromSnapshot], and clients poll (aws-rules.md §5 Waiters).
+it is ``available`` [BC-RDS RestoreDBClusterFromSnapshot], and clients poll (docs/sources/aws-rules.md §5 Waiters).
 
 A database (cluster or instance) whose key RDS can no longer reach (the key disabled or pending deletion,
 or RDS's grant on it retired or revoked) reports ``inaccessible-encryption-credentials-recoverable`` and

@@ -3,7 +3,7 @@
 :func:`parse_policy` validates a key policy (``kind="resource"``) the way KMS does before it
 accepts one (``CreateKey``/``PutKeyPolicy``), or an IAM identity policy (``kind="identity"``), and
 raises :class:`MalformedPolicyError` or :class:`PolicyTooLargeError` otherwise [BC-KMS],
-aws-rules.md §3. :mod:`.policy_eval` evaluates the result.
+docs/sources/aws-rules.md §3. :mod:`.policy_eval` evaluates the result.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 MAX_POLICY_BYTES = 32 * 1024
-"""Key policies are limited to 32 KB (resource-limits.md, aws-rules.md §3)."""
+"""Key policies are limited to 32 KB (KMS developer guide, resource-limits.html; docs/sources/aws-rules.md §3)."""
 
 PolicyKind = Literal["resource", "identity"]
 
@@ -133,7 +133,7 @@ def parse_policy(text: str, *, kind: PolicyKind = "resource") -> Policy:
     ``kind="resource"`` (a key policy): raises :class:`PolicyTooLargeError` over 32 KB and
     :class:`MalformedPolicyError` for anything KMS rejects as malformed: not JSON, no ``Statement``,
     a bad ``Effect``, a statement without a principal, principals that are not ``"*"``, 12-digit
-    account ids or IAM/STS ARNs, unknown condition operators [BC-KMS], aws-rules.md §3. A statement
+    account ids or IAM/STS ARNs, unknown condition operators [BC-KMS], docs/sources/aws-rules.md §3. A statement
     without ``Action`` or ``Resource`` is accepted and has no effect [BC-KMS CreateKey.Policy].
 
     ``kind="identity"`` (an IAM policy): no ``Principal``; ``Action`` and ``Resource`` required.

@@ -4,7 +4,7 @@ It does three jobs:
 
 * :func:`parse_policy` validates a policy document the way KMS (a key policy) or IAM (an identity
   policy) does before accepting it, and raises :class:`MalformedPolicyError` or
-  :class:`PolicyTooLargeError` otherwise [BC-KMS], aws-rules.md §3.
+  :class:`PolicyTooLargeError` otherwise [BC-KMS], docs/sources/aws-rules.md §3.
 * :func:`evaluate_resource_policy` answers "does this key policy allow this principal this action on
   this key, in this request context, and how?": an explicit ``Deny`` wins; an ``Allow`` that names the
   principal (its role or session ARN, or ``"*"``) allows it directly; an ``Allow`` that names only its

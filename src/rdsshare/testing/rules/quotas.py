@@ -8,7 +8,7 @@ Enforced, with the error code the botocore model gives: ``DBClusters`` (``DBClus
 HTTP 403), ``DBInstances`` (``InstanceQuotaExceeded``), ``ManualClusterSnapshots`` and
 ``ManualSnapshots`` (``SnapshotQuotaExceeded``, "Cannot create more than N manual snapshots"), and
 at most ``copy_concurrency_quota`` (5) cluster snapshot copies in progress per destination region
-("Cannot copy more than 5 snapshots across regions"), 20 for DB snapshots [AUR-COPY], aws-rules.md §4.
+("Cannot copy more than 5 snapshots across regions"), 20 for DB snapshots [AUR-COPY], docs/sources/aws-rules.md §4.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 DB_SNAPSHOT_COPY_CONCURRENCY = 20
-"""Concurrent DB (instance) snapshot copies per destination region (aws-rules.md §4, [RDS-COPY])."""
+"""Concurrent DB (instance) snapshot copies per destination region (docs/sources/aws-rules.md §4, [RDS-COPY])."""
 
 
 def _manual(store: Any) -> int:
@@ -82,7 +82,7 @@ def check_quota(backend: Any, name: str, adding: int = 1) -> None:
         )
     if name == "DBInstances":
         raise RDSClientError("InstanceQuotaExceeded", f"Cannot create more than {limit} DB instances.")
-    # Wording users match on to tell a fatal quota from a retryable one (aws-rules.md §4).
+    # Wording users match on to tell a fatal quota from a retryable one (docs/sources/aws-rules.md §4).
     raise RDSClientError("SnapshotQuotaExceeded", f"Cannot create more than {limit} manual snapshots")
 
 

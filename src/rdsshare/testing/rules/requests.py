@@ -8,14 +8,14 @@ the bed made or any other (the AWS CLI, Terraform, a user's own boto3 client in 
 * **faults** that look exactly like AWS errors to botocore: the hook answers with an error response
   serialized in the service's protocol (query XML ``ErrorResponse`` for RDS/STS, JSON ``__type`` for
   KMS/Secrets Manager) and the chosen HTTP status, *before* moto's handler runs, so the faulted request
-  has no side effect and botocore's retry handler sees a real throttle or 5xx (moto-gaps.md §10);
+  has no side effect and botocore's retry handler sees a real throttle or 5xx (docs/sources/moto-gaps.md §10);
 * **access**: the caller's IAM identity policy and, for KMS, the key policy, decide before the
   handler runs (:mod:`.access`); a refusal is AWS's ``AccessDenied`` for that service;
 * a **record** of every request: account, region, service, operation and the error code it failed with.
 
 Why here and not in botocore event handlers on the bed's sessions: handlers would miss clients the bed
 did not make, and under ``mock_aws`` moto's own ``before-send`` handler would still serve a request a
-handler meant to fault (moto-gaps.md §10). This hook is the one place both modes and every client share.
+handler meant to fault (docs/sources/moto-gaps.md §10). This hook is the one place both modes and every client share.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 * A snapshot shared through its ``restore`` attribute resolves by ARN, for copy, restore and describe,
   for the accounts in the attribute; an ARN is looked up in the account and region it names and never
-  falls back to a same-named snapshot of the caller (moto-gaps.md §1) [AUR-SHARE], [RDS-SHARE].
+  falls back to a same-named snapshot of the caller (docs/sources/moto-gaps.md §1) [AUR-SHARE], [RDS-SHARE].
 * The target's view of a shared snapshot: its ``DBClusterSnapshotIdentifier`` / ``DBSnapshotIdentifier``
   is the snapshot's **ARN**, and a lookup by the owner's plain identifier finds nothing (boto/boto3 #2335;
-  terraform-provider-aws #3907; aws-rules-2.md "The target's view").
+  terraform-provider-aws #3907; docs/sources/aws-rules-2.md "The target's view").
 * An automated snapshot is found by its identifier only with ``SnapshotType="automated"`` ("If this
   identifier is for an automated snapshot, the SnapshotType parameter must also be specified", botocore
   model, ``DescribeDBClusterSnapshots``); otherwise it is not found.
@@ -18,7 +18,7 @@
   [AUR-SHARE], [BC-RDS ModifyDBClusterSnapshotAttribute]. A DB snapshot whose option group has permanent
   or persistent options (Oracle Timezone and OLS excepted), or TDE, can't be shared [RDS-SHARE]. An
   ``sse-rds`` snapshot (AWS owned key) is shared as it is unless the bed's ``sse_rds_shareable`` switch is
-  off, since no AWS source says which is true (aws-rules-2.md "Aurora's default encryption").
+  off, since no AWS source says which is true (docs/sources/aws-rules-2.md "Aurora's default encryption").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
   manual snapshot quota; it is ``creating`` for a while; it has its database's ``StorageEncryptionType``
   and key [BC-RDS], (:mod:`.quotas`, :mod:`.lifecycle`).
 * A copy needs the source ``available``; a shared encrypted source, or one in another region, needs a
-  ``KmsKeyId`` (aws-rules.md §4, §7); a ``KmsKeyId`` on an unencrypted DB *cluster* snapshot is an error,
+  ``KmsKeyId`` (docs/sources/aws-rules.md §4, §7); a ``KmsKeyId`` on an unencrypted DB *cluster* snapshot is an error,
   while on a DB snapshot it encrypts the copy [BC-RDS CopyDBClusterSnapshot/CopyDBSnapshot.KmsKeyId]; RDS
   must be able to use both keys for the caller (:mod:`.kms`). The copy is ``sse-kms`` under its key, or
   keeps the source's encryption. At most 5 cluster snapshot copies (20 DB snapshot copies) are in progress
