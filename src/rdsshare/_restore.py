@@ -339,7 +339,7 @@ class Restorer:
             return [], outcome
         else:
             arns = self.wait_instances(cluster_id, wanted)
-        self.finished(step, cluster_id, outcome)
+        self.finished(step, ", ".join(wanted), outcome)  # the instances, not their cluster
         return arns, outcome
 
     def _ours(self, instance_id: str, cluster_id: str) -> bool:
@@ -382,7 +382,7 @@ class Restorer:
             poll,
             step="instances",
             account_id=self.account_id,
-            resource=cluster_id,
+            resource=", ".join(wanted),
             emit=self._emit,
             policy=self._wait,
         )

@@ -195,12 +195,12 @@ class ClusterTargetSteps(TargetSteps):
                 "instances",
                 lambda: self.restorer.observe_instances(cluster_id, wanted),
                 step="instances",
-                resource=cluster_id,
+                resource=", ".join(wanted),  # the instances, not their cluster, which is restored already
             )
             if delay is not None:
                 return delay
             t["instances"], t["instances_ready"] = arns, True
-            self.restorer.finished("instances", cluster_id, t["instances_outcome"])
+            self.restorer.finished("instances", ", ".join(wanted), t["instances_outcome"])
         for arn in t["instances"]:
             self._record(t["instances_outcome"], arn, kind="db-instance", role="restored-instance")
         return None

@@ -241,3 +241,22 @@ def test_target_cmk_and_secret_key(aws: EmulatedAWS) -> None:
         DBClusterSnapshotIdentifier=result.backup_snapshot_arn
     )["DBClusterSnapshots"][0]
     assert backup["KmsKeyId"] == tkey["Arn"]
+
+
+def test_the_instances_step_names_the_instances_not_their_cluster(aws: EmulatedAWS) -> None:
+    from rdsshare import StepProgress
+
+    aws.create_cluster(SOURCE, "example-db")
+    source, target = sessions(aws)
+    aws.operation_seconds = 0.05
+    events: list[Event] = []
+    share_cluster_snapshot(
+        source=source,
+        target=target,
+        cluster_id="example-db",
+        restore=restore_spec(aws, instance_count=2),
+        on_event=events.append,
+    )
+    instances = [e for e in events if e.step == "instances" and isinstance(e, StepFinished | StepProgress)]
+    assert instances
+    assert {e.resource for e in instances} == {"example-db-2-instance-1, example-db-2-instance-2"}
