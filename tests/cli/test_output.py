@@ -159,3 +159,22 @@ def test_quiet_shows_only_what_a_command_ends_with(cli: Cli, target_net: Network
     assert "example-db-2" in plain.stdout
     lines = cli("--json", "share", "--cluster", "example-db", *cli.accounts, "--dry-run", "-q").json_lines
     assert [line["event"] for line in lines] == ["Plan"]
+
+
+def test_the_live_display_never_cuts_two_names_alike() -> None:
+    from rdsshare._cli._output import fit
+
+    copy, snap = "rdsshare-example-db-222222222222-cmk", "rdsshare-example-db-222222222222"
+    for width in (16, 20, 30):
+        assert len(fit(copy, width)) == len(fit(snap, width)) == width
+        assert fit(copy, width) != fit(snap, width)
+    assert fit("example-db-2", 16) == "example-db-2"  # short names are left alone
+    stream = Terminal()
+    reporter = make_reporter("rich", stream)
+    with reporter:
+        reporter(StepStarted(step="snapshot", account_id=SOURCE, resource=snap))
+        reporter(StepStarted(step="copy", account_id=SOURCE, resource=copy))
+    text = ANSI.sub("", stream.getvalue())
+    # An 80-column terminal leaves 16 characters for the resource: both rows keep their distinct ends.
+    assert fit(snap, 16) in text
+    assert fit(copy, 16) in text

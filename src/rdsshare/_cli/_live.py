@@ -15,7 +15,7 @@ from .._cleanup import CleanupReport
 from .._events import Event, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
 from .._plan import Plan
 from .._results import ShareResult
-from ._output import Reporter, cleanup_title, short_arn, summary_rows
+from ._output import Reporter, cleanup_title, fit, short_arn, summary_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -88,6 +88,16 @@ def _rich_progress(console: Any) -> Any:
             text.append(task.fields["status"], style=_STATUS_STYLE.get(state, ""))
             return text
 
+    class ResourceColumn(ProgressColumn):
+        """The resource, cut in the middle when it is too long (the ends tell rdsshare's names apart)."""
+
+        def __init__(self, width: int) -> None:
+            self.width = width
+            super().__init__(table_column=Column(max_width=width, no_wrap=True))
+
+        def render(self, task: Task) -> RenderableType:
+            return Text(fit(task.description, self.width))
+
     # Every column has a width cap so the row fits the terminal (else rich drops columns): the fixed
     # ones take 30 characters with the gaps; the bar, the resource and the status share the rest.
     width = max(console.width, 72)
@@ -98,11 +108,7 @@ def _rich_progress(console: Any) -> Any:
         StateColumn(),
         TextColumn("{task.fields[step]}", style="bold", table_column=Column(width=10, no_wrap=True)),
         TextColumn("{task.fields[side]}", style="dim", table_column=Column(width=6, no_wrap=True)),
-        TextColumn(
-            "{task.description}",
-            markup=False,
-            table_column=Column(max_width=resource, no_wrap=True, overflow="ellipsis"),
-        ),
+        ResourceColumn(resource),
         StepBarColumn(bar),
         StatusColumn(table_column=Column(max_width=status, no_wrap=True, overflow="ellipsis")),
         TimeElapsedColumn(table_column=Column(width=7, no_wrap=True)),

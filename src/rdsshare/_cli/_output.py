@@ -38,6 +38,17 @@ def event_to_json(event: Event, *, run_name: str | None = None) -> str:
     return json.dumps({**head, **attrs.asdict(event), "message": event.message}, default=str)
 
 
+def fit(text: str, width: int) -> str:
+    """``text`` in ``width`` characters, cut in the middle (``rdsshare-exa…222-cmk``): the ends of rdsshare's
+    names are what tell them apart (``-cmk``, ``-instance-2``), so two resources never look alike."""
+    if len(text) <= width:
+        return text
+    if width < 4:
+        return text[:width]
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[-(width - 1 - head) :]
+
+
 def short_arn(resource: str) -> str:
     """An ARN without its ``arn:partition:service:region:account:`` prefix, for narrow displays."""
     return resource.split(":", 5)[5] if resource.startswith("arn:") and resource.count(":") >= 5 else resource
