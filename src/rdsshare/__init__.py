@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ._api import share_cluster_snapshot, share_instance_snapshot
     from ._batch import BatchItemResult, BatchResult, share_cluster_snapshots
     from ._cleanup import CleanupAction, CleanupReport, cleanup
-    from ._copier import CopySlots, SnapshotCopier
+    from ._copier import SnapshotCopier
     from ._errors import (
         AccessDeniedError,
         AwsError,
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from ._results import ShareResult, TargetResult
     from ._session import AccountSession
     from ._share import ShareManager
+    from ._slots import CopySlots
     from ._specs import ClusterRestoreSpec, InstanceRestoreSpec
     from ._waiting import WaitPolicy, set_testing
 
@@ -71,7 +72,7 @@ _LAZY = {
     "CleanupAction": "_cleanup",
     "CleanupReport": "_cleanup",
     "cleanup": "_cleanup",
-    "CopySlots": "_copier",
+    "CopySlots": "_slots",
     "SnapshotCopier": "_copier",
     "AccessDeniedError": "_errors",
     "AwsError": "_errors",

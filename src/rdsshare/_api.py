@@ -6,12 +6,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from ._copier import CopySlots
 from ._events import EventHook
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._request import CleanupMode
 from ._results import ShareResult, TargetResult
 from ._session import AccountSession
+from ._slots import CopySlots
 from ._specs import ClusterRestoreSpec
 from ._waiting import WaitPolicy
 
@@ -268,7 +268,9 @@ def share_snapshot(
         copy_slots=copy_slots,
     )
     if dry_run:
-        return job.make_plan()
+        plan = job.make_plan()
+        job.release_reservation()  # a dry run writes nothing
+        return plan
     return run_to_end(job)
 
 

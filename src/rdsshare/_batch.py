@@ -25,11 +25,11 @@ from typing import Any
 import attrs
 
 from ._api import share_cluster_snapshot
-from ._copier import CopySlots
 from ._errors import InputError, RdsShareError
 from ._events import Event, EventHook
 from ._results import ShareResult
 from ._session import AccountSession
+from ._slots import CopySlots
 from ._specs import ClusterRestoreSpec
 from ._validation import check_run_name, validate_identifier
 from ._waiting import WaitPolicy

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +13,7 @@ from ._events import Emitter, EventHook, Outcome, StepFinished, StepStarted, as_
 from ._findings import UNREAD, Unread
 from ._kinds import CLUSTER, SnapshotKind
 from ._naming import check_ours, snapshot_name
+from ._slots import UNLIMITED, CopySlots
 from ._waiting import Observation, WaitPolicy, retry_call, wait_for
 
 if TYPE_CHECKING:
@@ -51,56 +50,6 @@ def snapshot_observation(snap: Snapshot) -> Observation:
         done=status == "available",
         failed=status in SNAPSHOT_FAILED,
     )
-
-
-class CopySlots:
-    """Bounds the snapshot copies one process keeps in flight per (account, destination region).
-
-    Aurora allows 5 concurrent cluster snapshot copies per destination region [AUR-COPY]; a
-    batch queues its copies here instead of hitting ``SnapshotQuotaExceeded``. A slot is held
-    from the copy request until the copy is available.
-    """
-
-    def __init__(self, per_region: int | None = 5) -> None:
-        self.per_region = per_region
-        self._lock = threading.Lock()
-        self._semaphores: dict[tuple[str, str], threading.BoundedSemaphore] = {}
-        self.in_flight: dict[tuple[str, str], int] = {}
-        self.peak: dict[tuple[str, str], int] = {}
-
-    @contextlib.contextmanager
-    def hold(self, account_id: str, region: str) -> Iterator[None]:
-        """Hold one copy slot of ``account_id`` in ``region`` for the duration of the block."""
-        self.acquire(account_id, region)
-        try:
-            yield
-        finally:
-            self.release(account_id, region)
-
-    def acquire(self, account_id: str, region: str) -> None:
-        """Take one copy slot, waiting for one to be free (a job holds it across its polls)."""
-        if self.per_region is None:
-            return
-        key = (account_id, region)
-        with self._lock:
-            semaphore = self._semaphores.setdefault(key, threading.BoundedSemaphore(self.per_region))
-        semaphore.acquire()
-        with self._lock:
-            self.in_flight[key] = self.in_flight.get(key, 0) + 1
-            self.peak[key] = max(self.peak.get(key, 0), self.in_flight[key])
-
-    def release(self, account_id: str, region: str) -> None:
-        """Give back a slot taken with :meth:`acquire`."""
-        if self.per_region is None:
-            return
-        key = (account_id, region)
-        with self._lock:
-            self.in_flight[key] -= 1
-            semaphore = self._semaphores[key]
-        semaphore.release()
-
-
-UNLIMITED = CopySlots(per_region=None)
 
 
 class SnapshotCopier:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._copier import CopySlots, SnapshotCopier
+from ._copier import SnapshotCopier
 from ._events import Emitter
 from ._findings import Findings, plain
 from ._keys import KeyInfo, KeyManager
@@ -22,6 +22,7 @@ from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._naming import TAG_RUN_TOKEN, tag_dict
 from ._restore import Restorer
 from ._session import AccountSession
+from ._slots import CopySlots
 from ._waiting import Observation, WaitPolicy, WaitState, poll_once
 
 if TYPE_CHECKING:
@@ -61,12 +62,9 @@ class Flow:
         self.tgts = [t.account_id for t in targets]
         self.specs = dict(specs)
         self.run_name = run
-        #: tagged on everything this run creates; recorded in the manifest for cleanup to match
-        self.token = token
-        self.emit = emit
-        self.wait = wait
-        self.src = source.account_id
-        self.tgt = target.account_id
+        self.token = token  #: tagged on all this run creates; the manifest records it for cleanup
+        self.emit, self.wait = emit, wait
+        self.src, self.tgt = source.account_id, target.account_id
         #: the job's state: plain values only, saved between two calls
         self.state = state
         #: what preflight read (the job restores it from its state in another process)
@@ -144,6 +142,8 @@ class Flow:
             share_copier=self.share_copier,
             restorer=self.restorers[self.tgt],
             kind=self.kind,
+            slots=self.slots,
+            reservation=self.token,
         )
         self.found = checks.found
         return checks

@@ -27,11 +27,11 @@ from ._waiting import WaitPolicy
 
 if TYPE_CHECKING:
     from ._cleanup import CleanupReport
-    from ._copier import CopySlots
     from ._flow import Flow
     from ._manifest import Manifest
     from ._plan import Decisions, Plan
     from ._session import AccountSession
+    from ._slots import CopySlots
     from ._source_steps import SourceSteps
 
 __all__ = ["Advance", "ShareJob"]
@@ -291,6 +291,7 @@ class ShareJob:
             exc.manifest = self.flow.manifest()  # type: ignore[union-attr]  # KeyboardInterrupt gets it too
             if self._flow is not None:
                 self._flow.release_slots()
+            self.release_reservation(made=self.phase != "plan")
             raise
 
     def _advance(self) -> Advance:
@@ -317,6 +318,7 @@ class ShareJob:
             if delay is not None:
                 return Advance(done=False, phase=phase, wait_seconds=delay)
             self.state["phase"] = PHASES[PHASES.index(phase) + 1]
+        self.release_reservation(made=True)
         return Advance(done=True, phase="done")
 
     @property
@@ -331,6 +333,11 @@ class ShareJob:
             raise InputError("the job's plan has no decisions", step="job", fix="start a new job")
         return plan.decisions
 
+    def release_reservation(self, *, made: bool = False) -> None:
+        """End the manual snapshots this job's plan reserved in the copy slots (``made``: it wrote some)."""
+        if self._slots is not None:
+            self._slots.release_snapshots(str(self.state["run_token"]), made=made)
+
     def _planned(self, plan: Plan) -> None:
         expected = self.state.get("expected")
         if expected is not None:
@@ -338,8 +345,10 @@ class ShareJob:
 
             changed = changes(plan_from_json(json.dumps(expected)), plan)
             if changed:
+                self.release_reservation()
                 raise PlanChangedError(changed)
         if not plan.ok:
+            self.release_reservation()  # it writes nothing: the quota it would have used is free again
             raise PreflightError(plan)
 
     def _advance_targets(self) -> float | None:
@@ -348,20 +357,9 @@ class ShareJob:
         return advance_all(self.flow, self._targets, self._failures, result=self._result)
 
     def _cleanup(self) -> None:
-        if self.state["request"].get("cleanup") != "intermediates":
-            return
-        from ._cleanup import cleanup as run_cleanup  # only runs that clean up pay for importing it
+        from ._jobstate import clean_intermediates
 
-        report = run_cleanup(
-            self.flow.manifest(),
-            source=self._source,
-            target=self._targets[0],
-            targets=self._targets[1:],
-            on_event=self._emit,
-            _scope="intermediates",
-        )
-        self._report = report
-        self.state.setdefault("data", {})["cleanup_report"] = attrs.asdict(report)
+        self._report = clean_intermediates(self.flow, self._targets, self._emit) or self._report
 
     def _result(self) -> ShareResult:
         from ._jobstate import build_result

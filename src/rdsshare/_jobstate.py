@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ._errors import InputError, RdsShareError
 from ._naming import new_run_token
 from ._results import ShareResult, TargetResult
@@ -13,6 +15,7 @@ from ._target_steps import TargetSteps
 
 if TYPE_CHECKING:
     from ._cleanup import CleanupReport
+    from ._events import Emitter
     from ._flow import Flow
     from ._kinds import SnapshotKind
     from ._session import AccountSession
@@ -147,3 +150,21 @@ def advance_all(
     for account in failed:  # the next call tries them again
         states[account].pop("error")
     raise error
+
+
+def clean_intermediates(flow: Flow, sessions: Sequence[AccountSession], emit: Emitter) -> CleanupReport | None:
+    """``cleanup="intermediates"``: unshare and delete the intermediate snapshots once the restores are up."""
+    if flow.state["request"].get("cleanup") != "intermediates":
+        return None
+    from ._cleanup import cleanup as run_cleanup  # only runs that clean up pay for importing it
+
+    report = run_cleanup(
+        flow.manifest(),
+        source=flow.source,
+        target=sessions[0],
+        targets=sessions[1:],
+        on_event=emit,
+        _scope="intermediates",
+    )
+    flow.state.setdefault("data", {})["cleanup_report"] = attrs.asdict(report)
+    return report

@@ -15,10 +15,10 @@ import attrs
 from ._errors import PreflightError
 
 if TYPE_CHECKING:
-    from ._copier import CopySlots
     from ._events import EventHook
     from ._results import ShareResult
     from ._session import AccountSession
+    from ._slots import CopySlots
     from ._waiting import WaitPolicy
 
 __all__ = ["SHARE_KEY", "Action", "Decisions", "Plan", "PlanStep", "PreflightError", "Problem"]

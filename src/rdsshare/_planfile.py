@@ -18,12 +18,12 @@ import attrs
 from ._errors import InputError
 
 if TYPE_CHECKING:
-    from ._copier import CopySlots
     from ._events import EventHook
     from ._kinds import SnapshotKind
     from ._plan import Plan
     from ._results import ShareResult
     from ._session import AccountSession
+    from ._slots import CopySlots
     from ._waiting import WaitPolicy
 
 __all__ = ["PLAN_FORMAT", "PLAN_VERSION", "apply_plan", "changes", "plan_from_json", "plan_to_json", "spec_to_dict"]

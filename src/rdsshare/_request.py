@@ -19,9 +19,9 @@ from ._share import MAX_SHARED_ACCOUNTS
 from ._validation import check_run_name, validate_identifier
 
 if TYPE_CHECKING:
-    from ._copier import CopySlots
     from ._events import EventHook
     from ._job import ShareJob
+    from ._slots import CopySlots
     from ._waiting import WaitPolicy
 
 __all__ = ["CleanupMode", "prepare"]

@@ -334,3 +334,49 @@ def test_copy_slots_never_admit_more_than_n() -> None:
     assert max(most.values()) <= 3  # each region has its own 3 slots
     assert slots.peak == {("111111111111", "r1"): most["r1"], ("111111111111", "r2"): most["r2"]}
     assert slots.in_flight == {("111111111111", "r1"): 0, ("111111111111", "r2"): 0}
+
+
+def test_the_snapshot_quota_is_reserved_for_the_whole_batch() -> None:
+    """8 default-key clusters each need a snapshot and a copy; the quota has room for 10: 5 run, 3 stop unwritten.
+
+    Each item's plan used to read the quota on its own, so all 8 passed, and 3 then failed after taking
+    their snapshot, leaving it behind. Now the batch's items reserve through their shared copy slots.
+    """
+    from rdsshare import PreflightError
+
+    with EmulatedAWS(operation_seconds=0.05, manual_snapshot_quota=10) as aws:
+        clusters = [f"db{i}" for i in range(8)]
+        for cluster in clusters:
+            aws.create_cluster(SOURCE, cluster, instances=0)
+        source, target = sessions(aws)
+        shared = CopySlots()
+        result = share_cluster_snapshots(
+            source=source, target=target, items=[{"cluster_id": c} for c in clusters], max_workers=8, copy_slots=shared
+        )
+        assert len(result.succeeded) == 5
+        assert len(result.failed) == 3
+        for item in result.failed:
+            assert isinstance(item.error, PreflightError)
+            assert "quota" in str(item.error)
+        manual = aws.client(SOURCE, "rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+        assert len(manual) == 10  # the 5 items' snapshots and copies: nothing left behind by the 3
+        assert not [c for c in aws.calls if c.failed_with and c.failed_with.startswith("SnapshotQuotaExceeded")]
+        # A batch's reservations end with it: with the same slots, a later batch reads the quota afresh,
+        # so the 10 snapshots made count (the 3 are refused before writing, not halfway) ...
+        failed = [i.key for i in result.failed]
+        later = share_cluster_snapshots(
+            source=source, target=target, items=[{"cluster_id": k} for k in failed], copy_slots=shared
+        )
+        assert [type(i.error) for i in later.items] == [PreflightError] * 3
+        assert not [c for c in aws.calls if c.failed_with and c.failed_with.startswith("SnapshotQuotaExceeded")]
+        # ... and room made since (one item's snapshot and copy deleted) is there to use.
+        done = result.succeeded[0].result
+        assert done is not None
+        rds = aws.client(SOURCE, "rds")
+        for arn in (done.shared_snapshot_arn, done.source_snapshot_arn):
+            rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=arn.split(":")[-1])
+        aws.finish_pending()
+        again = share_cluster_snapshots(
+            source=source, target=target, items=[{"cluster_id": failed[0]}], copy_slots=shared
+        )
+        assert again.ok, [str(i.error) for i in again.failed]

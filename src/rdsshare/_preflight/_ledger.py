@@ -18,6 +18,7 @@ from .._naming import (
     ownership_problem,
 )
 from .._share import ShareManager
+from .._slots import CopySlots
 from .._waiting import TRANSIENT_CODES, is_transient
 
 if TYPE_CHECKING:
@@ -54,8 +55,14 @@ class Ledger:
         share_copier: SnapshotCopier,
         restorer: Any,
         kind: SnapshotKind = CLUSTER,
+        slots: CopySlots | None = None,
+        reservation: str = "",
     ) -> None:
         self.kind = kind
+        #: shared with the other runs of a batch: the manual snapshot quota is reserved through it
+        self.slots = slots
+        #: what this run's reservations are kept under (its run token)
+        self.reservation = reservation
         self.source = source
         self.target = target
         self.run = run
@@ -175,3 +182,62 @@ class Ledger:
             self.keys.check_usable(key, step="source-key")
         except RdsShareError as exc:
             self._problem("source-key", exc.message, exc.fix or "", account=self.src, resource=key.arn)
+
+    def _quota(self, needed: int) -> None:
+        """Room for ``needed`` more manual snapshots in the account's quota.
+
+        The quota is adjustable (100 by default), so it is read with its usage, not assumed
+        [BC-RDS DescribeAccountAttributes].
+        """
+        if not needed:
+            return
+        name = self.kind.quota_name
+
+        def read() -> tuple[int, int] | None:
+            quotas = self.share_source.rds().describe_account_attributes().get("AccountQuotas", [])
+            for quota in quotas:
+                if quota.get("AccountQuotaName") == name:
+                    return int(quota.get("Used", 0)), int(quota.get("Max", 0))
+            return None
+
+        def known() -> tuple[int, int]:
+            value = read()
+            if value is None:
+                raise LookupError(name)
+            return value
+
+        others = 0
+        if self.slots is not None:  # a batch (or calls sharing slots): count what the other runs reserved
+            try:
+                found: tuple[int, int] | None = None
+                reserved = self._try(
+                    "quota",
+                    self.src,
+                    name,
+                    "allow rds:DescribeAccountAttributes",
+                    lambda: self.slots.reserve_snapshots(  # type: ignore[union-attr]
+                        self.src, self.region, name, needed, run=self.reservation, read=known
+                    ),
+                )
+            except LookupError:
+                return
+            if reserved is None:
+                return
+            used, others, limit = reserved
+            found = (used, limit)
+        else:
+            found = self._try("quota", self.src, name, "allow rds:DescribeAccountAttributes", read)
+        if found is None:
+            return
+        used, limit = found
+        if used + others + needed > limit:
+            noun = "manual cluster snapshots" if self.kind.name == "cluster" else "manual DB snapshots"
+            pending = f", other runs sharing its copy slots reserved {others} more" if others else ""
+            self._problem(
+                "quota",
+                f"{used} {noun} exist in {self.region}{pending}; this run needs {needed} more and the quota is {limit}",
+                "delete unused manual snapshots or raise the quota in Service Quotas",
+                account=self.src,
+                resource=name,
+                code="SnapshotQuotaExceeded",
+            )

@@ -213,35 +213,3 @@ class SharingChecks(Ledger):
             self._step(
                 "source-key", self.src, "update", key.arn, f"grant {', '.join(self.tgts)} use of the key in its policy"
             )
-
-    def _quota(self, needed: int) -> None:
-        """Room for ``needed`` more manual snapshots in the account's quota.
-
-        The quota is adjustable (100 by default), so it is read with its usage, not assumed
-        [BC-RDS DescribeAccountAttributes].
-        """
-        if not needed:
-            return
-        name = self.kind.quota_name
-
-        def read() -> tuple[int, int] | None:
-            quotas = self.share_source.rds().describe_account_attributes().get("AccountQuotas", [])
-            for quota in quotas:
-                if quota.get("AccountQuotaName") == name:
-                    return int(quota.get("Used", 0)), int(quota.get("Max", 0))
-            return None
-
-        found = self._try("quota", self.src, name, "allow rds:DescribeAccountAttributes", read)
-        if found is None:
-            return
-        used, limit = found
-        if used + needed > limit:
-            noun = "manual cluster snapshots" if self.kind.name == "cluster" else "manual DB snapshots"
-            self._problem(
-                "quota",
-                f"{used} {noun} exist in {self.region}; this run needs {needed} more and the quota is {limit}",
-                "delete unused manual snapshots or raise the quota in Service Quotas",
-                account=self.src,
-                resource=name,
-                code="SnapshotQuotaExceeded",
-            )
