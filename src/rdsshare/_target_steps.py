@@ -120,6 +120,27 @@ class TargetSteps:
             return None, seen
         return obs, None
 
+    def _hand_over(
+        self,
+        start: Callable[[], tuple[str | None, Any]],
+        observe: Callable[[], tuple[Observation | None, Any]],
+        *,
+        resource: str,
+        step: str,
+    ) -> float | None:
+        """The master password handed to the target's Secrets Manager: ``start()`` once, then wait for the secret."""
+        t = self.t
+        if "secret_outcome" not in t:
+            t["secret"], t["secret_outcome"] = start()
+        if t["secret"] is None and t["secret_outcome"] == "created":
+            delay, seen = self._wait("secret", observe, step=step, resource=resource)
+            if delay is not None:
+                return delay
+            t["secret"] = seen["MasterUserSecret"]["SecretArn"]
+            self.restorer.finished("secret", resource, "created", t["secret"])
+        self._record(t["secret_outcome"], t["secret"], kind="secret", role="master-user-secret")
+        return None
+
     def _record(self, outcome: str, what: str | None, *, kind: Any, role: str, found: Any = None) -> None:
         self.flow.record(outcome, what, kind=kind, role=role, account=self.account, found=found)
 
@@ -209,25 +230,13 @@ class ClusterTargetSteps(TargetSteps):
         t, spec = self.t, self.spec
         cluster = t["cluster"]
         cluster_id = cluster["DBClusterIdentifier"]
-        if "secret_outcome" not in t:
-            # The restore's wait just described the cluster; adding instances does not change its secret.
-            secret, outcome = self.restorer.ensure_master_secret(
-                spec, cluster_id=cluster_id, cluster=cluster, wait=False
-            )
-            t["secret"], t["secret_outcome"] = secret, outcome
-        if t["secret"] is None and t["secret_outcome"] == "created":
-            delay, seen = self._wait(
-                "secret",
-                lambda: self.restorer.observe_cluster(cluster_id, require_secret=True),
-                step="secret",
-                resource=cluster_id,
-            )
-            if delay is not None:
-                return delay
-            t["secret"] = seen["MasterUserSecret"]["SecretArn"]
-            self.restorer.finished("secret", cluster_id, "created", t["secret"])
-        self._record(t["secret_outcome"], t["secret"], kind="secret", role="master-user-secret")
-        return None
+        # The restore's wait just described the cluster; adding instances does not change its secret.
+        return self._hand_over(
+            lambda: self.restorer.ensure_master_secret(spec, cluster_id=cluster_id, cluster=cluster, wait=False),
+            lambda: self.restorer.observe_cluster(cluster_id, require_secret=True),
+            resource=cluster_id,
+            step="secret",
+        )
 
     def _backup(self) -> float | None:
         t, spec, flow = self.t, self.spec, self.flow
@@ -360,19 +369,9 @@ class InstanceTargetSteps(TargetSteps):
         t, spec = self.t, self.spec
         instance = t["instance"]
         instance_id = instance["DBInstanceIdentifier"]
-        if "secret_outcome" not in t:
-            secret, outcome = self.restorer.ensure_master_secret(spec, instance=instance, wait=False)
-            t["secret"], t["secret_outcome"] = secret, outcome
-        if t["secret"] is None and t["secret_outcome"] == "created":
-            delay, seen = self._wait(
-                "secret",
-                lambda: self.restorer.observe_instance(instance_id, require_secret=True),
-                step="restore",
-                resource=instance_id,
-            )
-            if delay is not None:
-                return delay
-            t["secret"] = seen["MasterUserSecret"]["SecretArn"]
-            self.restorer.finished("secret", instance_id, "created", t["secret"])
-        self._record(t["secret_outcome"], t["secret"], kind="secret", role="master-user-secret")
-        return None
+        return self._hand_over(
+            lambda: self.restorer.ensure_master_secret(spec, instance=instance, wait=False),
+            lambda: self.restorer.observe_instance(instance_id, require_secret=True),
+            resource=instance_id,
+            step="restore",  # the instance's wait, as the blocking path reports it
+        )
