@@ -7,6 +7,7 @@ and made is in the job's state (``data``). The key and copy steps carry out the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import NotFoundError, ResourceFailedError
@@ -20,6 +21,7 @@ from ._share import ShareManager
 from ._waiting import Observation
 
 if TYPE_CHECKING:
+    from ._copier import SnapshotCopier
     from ._flow import Flow
     from ._plan import Decisions
 
@@ -65,20 +67,10 @@ class SourceSteps:
                 snap = self._existing_snapshot(snapshot_id)
             data["start"] = plain(snap)
             self._record_start()
+        delay = self._until_available("start", self.flow.copier, step="snapshot", record=self._record_start)
+        if delay is not None:
+            return delay
         start = data["start"]
-        if start.get("Status") != "available":
-            ident = K.ident(start)
-            obs, seen = self.flow.poll(
-                "snapshot",
-                lambda: self.flow.copier.observe(ident),
-                step="snapshot",
-                account=self.flow.src,
-                resource=ident,
-            )
-            if not isinstance(obs, Observation):
-                return obs
-            data["start"] = start = seen
-            self._record_start()
         if cluster_id is not None:
             self.flow.copier.finished(K.ident(start), step="snapshot", outcome=data["start_outcome"], snap=start)
         else:
@@ -90,6 +82,24 @@ class SourceSteps:
                     reason="starting from an existing snapshot",
                 )
             )
+        return None
+
+    def _until_available(
+        self, key: str, copier: SnapshotCopier, *, step: str, record: Callable[[], None]
+    ) -> float | None:
+        """One poll of the snapshot in ``data[key]`` (unless it is available): None once it is, else the
+        seconds until the next poll. What the poll saw replaces ``data[key]`` and is recorded again."""
+        data = self.flow.data
+        if data[key].get("Status") == "available":
+            return None
+        ident = self.flow.kind.ident(data[key])
+        obs, seen = self.flow.poll(
+            step, lambda: copier.observe(ident), step=step, account=self.flow.src, resource=ident
+        )
+        if not isinstance(obs, Observation):
+            return obs
+        data[key] = seen
+        record()
         return None
 
     def _record_start(self) -> None:
@@ -247,20 +257,10 @@ class SourceSteps:
             self._record_copy()
         if "copy_outcome" not in data:  # shared as it is
             return None
+        delay = self._until_available("shared", self.flow.share_copier, step="copy", record=self._record_copy)
+        if delay is not None:
+            return delay
         shared = data["shared"]
-        if shared.get("Status") != "available":
-            ident = K.ident(shared)
-            obs, seen = self.flow.poll(
-                "copy",
-                lambda: self.flow.share_copier.observe(ident),
-                step="copy",
-                account=self.flow.src,
-                resource=ident,
-            )
-            if not isinstance(obs, Observation):
-                return obs
-            data["shared"] = shared = seen
-            self._record_copy()
         self.flow.release_slot(self.flow.src)
         self.flow.share_copier.finished(K.ident(shared), step="copy", outcome=data["copy_outcome"], snap=shared)
         return None
