@@ -31,13 +31,7 @@ class TargetChecks(EnvironmentChecks):
         assert restorer is not None
         cluster_id = spec.cluster_id.lower()
         encrypted = bool(facts and facts["encrypted"])
-        key = self._try(
-            "target-key",
-            self.tgt,
-            spec.kms_key_id or "alias/aws/rds",
-            "pass an enabled symmetric key of the target account and region",
-            lambda: self._target_key(restorer.target_key(spec, source_encrypted=encrypted)),
-        )
+        key = self._planned_key(restorer, spec, encrypted)
         existing = self._restore_step(
             cluster_id,
             lambda: restorer.find_cluster(cluster_id),
@@ -71,17 +65,21 @@ class TargetChecks(EnvironmentChecks):
                 "ModifyDBCluster(ManageMasterUserPassword=True)",
             )
 
-    def _target_instance(self, spec: InstanceRestoreSpec, facts: dict[str, Any] | None) -> None:
-        restorer = self.restorer
-        instance_id = spec.instance_id.lower()
-        encrypted = bool(facts and facts["encrypted"])
-        key = self._try(
+    def _planned_key(self, restorer: Any, spec: Any, encrypted: bool) -> Any:
+        """The key the target's restore will be encrypted with (kept in the findings), or None: a problem."""
+        return self._try(
             "target-key",
             self.tgt,
             spec.kms_key_id or "alias/aws/rds",
             "pass an enabled symmetric key of the target account and region",
             lambda: self._target_key(restorer.target_key(spec, source_encrypted=encrypted)),
         )
+
+    def _target_instance(self, spec: InstanceRestoreSpec, facts: dict[str, Any] | None) -> None:
+        restorer = self.restorer
+        instance_id = spec.instance_id.lower()
+        encrypted = bool(facts and facts["encrypted"])
+        key = self._planned_key(restorer, spec, encrypted)
         if encrypted:
             self._step(
                 "target-copy",
