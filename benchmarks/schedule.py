@@ -31,14 +31,19 @@ def no_progress(_now: float, _duration: float) -> int | None:
     return None
 
 
-def bed_progress(now: float, duration: float) -> int | None:
-    """The test bed's snapshots: 0, 10, ... 90 %."""
+def coarse_progress(now: float, duration: float) -> int | None:
+    """A PercentProgress that rises in steps of 10 (0, 10 .. 90 %): what an even but coarse report does."""
     return max(0, min(90, int(now / duration * 10) * 10))
 
 
 def linear_progress(now: float, duration: float) -> int | None:
-    """An ideal PercentProgress: the integer percentage of the time elapsed."""
+    """The test bed's PercentProgress: the whole percentage of the time elapsed."""
     return min(99, int(now / duration * 100))
+
+
+def jumping_progress(now: float, duration: float) -> int | None:
+    """A PercentProgress that lies: it rises at half the pace, and the step ends at 50 %."""
+    return min(99, int(now / duration * 50))
 
 
 def simulate(policy: WaitPolicy, duration: float, progress: Progress, seed: int = 0) -> tuple[int, float]:
@@ -49,9 +54,9 @@ def simulate(policy: WaitPolicy, duration: float, progress: Progress, seed: int 
 
     @attrs.frozen(kw_only=True)
     class FakeClockPolicy(WaitPolicy):
-        def next_delay(self, elapsed: float, percent: int | None) -> float:
+        def next_delay(self, elapsed: float, percent: int | None, *, end: tuple[float, float] | None = None) -> float:
             nonlocal now
-            delay = policy.next_delay(elapsed, percent)
+            delay = policy.next_delay(elapsed, percent, end=end)
             now += delay
             return delay
 
@@ -92,54 +97,64 @@ def goal(duration: float) -> float:
 
 
 @dataclass(frozen=True)
-class Row:
-    """One duration T: boto3's waiter, rdsshare's default policy, the opt-in progress policy.
+class Measure:
+    """One schedule over 25 durations in T .. 1.1 T: mean calls, worst latency, worst share of the goal,
+    and in how many of the 25 it made more calls than the waiter for the same duration."""
 
-    Calls are means and latencies the worst over 25 durations in T .. 1.1 T (and jitter seeds);
-    ``*_of_goal`` is the worst latency as a fraction of the goal for that duration.
-    """
-
-    duration: float
-    waiter_calls: float
-    waiter_latency: float
-    waiter_of_goal: float
-    fewest: int
     calls: float
     latency: float
     of_goal: float
-    opt_in_calls: float
-    opt_in_latency: float
-    opt_in_of_goal: float
+    over_waiter: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One duration T: boto3's waiter, and rdsshare's default policy under each kind of PercentProgress."""
+
+    duration: float
+    waiter: Measure
+    fewest: int
+    #: clusters, instances: no PercentProgress
+    plain: Measure
+    #: snapshots and copies, PercentProgress rising evenly in whole percents (the test bed's)
+    progress: Measure
+    #: PercentProgress rising evenly in steps of 10
+    coarse: Measure
+    #: PercentProgress that rises at half the pace, the step ending at 50 %
+    jumping: Measure
 
 
 DURATIONS = (5.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 4 * 3600.0, 12 * 3600.0, 23 * 3600.0)
 
 
+def _measure(runs: list[tuple[float, int, float]]) -> Measure:
+    return Measure(
+        calls=sum(c for _, c, _ in runs) / len(runs),
+        latency=max(lat for _, _, lat in runs),
+        of_goal=max(lat / goal(t) for t, _, lat in runs),
+        over_waiter=sum(1 for t, c, _ in runs if c > waiter(t)[0]),
+    )
+
+
 def table(durations: tuple[float, ...] = DURATIONS, samples: int = 25) -> list[Row]:
     """One row per duration."""
     default = WaitPolicy(timeout=timedelta(hours=48))
-    opt_in = WaitPolicy(timeout=timedelta(hours=48), progress_fraction=0.25)
     rows = []
     for duration in durations:
         spread = [duration * (1 + 0.1 * i / samples) for i in range(samples)]
-        # Without PercentProgress (clusters, instances) and with the test bed's (snapshots).
-        ours = [(t, *simulate(default, t, no_progress, seed=i)) for i, t in enumerate(spread)]
-        ours += [(t, *simulate(default, t, bed_progress, seed=i)) for i, t in enumerate(spread)]
-        trusting = [(t, *simulate(opt_in, t, linear_progress, seed=i)) for i, t in enumerate(spread)]
-        waits = [(t, *waiter(t)) for t in spread]
+
+        def runs(progress: Progress, spread: list[float] = spread) -> Measure:
+            return _measure([(t, *simulate(default, t, progress, seed=i)) for i, t in enumerate(spread)])
+
         rows.append(
             Row(
                 duration=duration,
-                waiter_calls=sum(c for _, c, _ in waits) / len(waits),
-                waiter_latency=max(lat for _, _, lat in waits),
-                waiter_of_goal=max(lat / goal(t) for t, _, lat in waits),
+                waiter=_measure([(t, *waiter(t)) for t in spread]),
                 fewest=fewest_calls(duration, default.max_interval_seconds),
-                calls=sum(c for _, c, _ in ours) / len(ours),
-                latency=max(lat for _, _, lat in ours),
-                of_goal=max(lat / goal(t) for t, _, lat in ours),
-                opt_in_calls=sum(c for _, c, _ in trusting) / len(trusting),
-                opt_in_latency=max(lat for _, _, lat in trusting),
-                opt_in_of_goal=max(lat / goal(t) for t, _, lat in trusting),
+                plain=runs(no_progress),
+                progress=runs(linear_progress),
+                coarse=runs(coarse_progress),
+                jumping=runs(jumping_progress),
             )
         )
     return rows

@@ -1,12 +1,15 @@
 """Explicit waiting: polling with progress events and a deadline, and bounded retries.
 
 boto3's RDS waiters poll every 30 s and give up after 60 attempts (about 30 minutes); copies
-under a new key can take hours [AUR-COPY]. rdsshare polls itself instead: fast at first, then
-at most every ``max_interval_seconds``, with the interval growing with the elapsed time and
-shrinking when ``PercentProgress`` says the end is near, until a deadline (24 h by default).
-A pause is at most ``max(min_interval_seconds, elapsed_fraction x time waited so far)`` and jitter
-only shortens it, so a step is noticed within ``max(0.9 s, 4.5 % of its duration)`` plus one poll's
-round trip, whatever ``PercentProgress`` says (docs/performance.md has the numbers).
+under a new key can take hours [AUR-COPY]. rdsshare polls itself instead, until a deadline (24 h
+by default). Without a prediction it polls fast at first, then at most every
+``max_interval_seconds``, each pause at most ``max(min_interval_seconds, elapsed_fraction x time
+waited so far)``, so a step is noticed within ``max(0.9 s, 4.5 % of its duration)`` plus one poll's
+round trip. Snapshots and copies report ``PercentProgress``: :meth:`WaitState.note_progress`
+narrows the window in which the step ends and :meth:`WaitPolicy.next_delay` polls at the first
+moment that notices every end in it within the same bound, which for long copies is a small
+fraction of the polls (docs/performance.md has the numbers). Jitter shortens pauses so that
+concurrent waits spread their polls.
 
 tenacity is used in one place, :func:`retry_call`, for what botocore cannot know: KMS
 propagation right after a key policy change, resources that are busy for a while, and the
@@ -18,6 +21,7 @@ propagation right after a key policy change, resources that are busy for a while
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -139,33 +143,52 @@ class WaitPolicy:
     elapsed_fraction: float = attrs.field(default=0.045, validator=attrs.validators.gt(0))
     #: random shortening of each pause, as a fraction of it (0.1: up to 10 % shorter), so that
     #: concurrent waits spread their polls; it never lengthens a pause past the latency bound
-    jitter: float = attrs.field(default=0.1, validator=attrs.validators.ge(0))
-    #: opt-in: while ``PercentProgress`` says the end is far, wait this fraction of the estimated
-    #: remaining time (linear extrapolation) even when it is longer than ``elapsed_fraction`` allows.
-    #: Saves most polls of long copies, but then the latency bound relies on PercentProgress
-    #: rising roughly linearly; 0 (the default) never trusts it for longer pauses.
-    progress_fraction: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0), attrs.validators.le(1)])
+    jitter: float = attrs.field(default=0.1, validator=[attrs.validators.ge(0), attrs.validators.lt(1)])
+    #: predict the end from ``PercentProgress`` (snapshots and copies report it) and poll near it
+    #: instead of on the elapsed-time schedule: far fewer polls for long copies. The latency bound
+    #: then assumes that PercentProgress rises linearly with time, in even steps; where it does
+    #: not (it jumps ahead), a step is still noticed within ``max_interval_seconds``. Progress that
+    #: contradicts itself (goes back, or is inconsistent with a linear rise) is ignored for the
+    #: rest of the wait. False: never lengthen a pause past the elapsed-time schedule.
+    use_progress: bool = True
 
-    def next_delay(self, elapsed: float, percent: int | None) -> float:
+    def next_delay(self, elapsed: float, percent: int | None, *, end: tuple[float, float] | None = None) -> float:
         """Seconds until the next poll.
 
-        ``max(min_interval_seconds, elapsed_fraction * elapsed)``, capped at ``max_interval_seconds``;
-        shorter when ``percent`` puts the estimated end sooner (polls at the estimate), and up to
-        ``jitter`` shorter at random. Never below ``min_interval_seconds``.
+        Without ``end``: ``max(min_interval_seconds, elapsed_fraction * elapsed)``, capped at
+        ``max_interval_seconds``, and shorter when ``percent`` puts the estimated end sooner (polls at
+        the estimate). With ``end`` (``(after, by)``: the step ends after ``after`` and by ``by``
+        seconds into the wait, from PercentProgress, see :class:`WaitState`): the first moment at
+        which every end in that window is noticed within the latency bound, which may be much later.
+        Either way at most ``max_interval_seconds``, and up to ``jitter`` shorter at random (also
+        at the minimum interval, so that concurrent waits do not poll in lockstep).
         """
         floor = min(self.min_interval_seconds, self.max_interval_seconds)
         delay = max(self.min_interval_seconds, elapsed * self.elapsed_fraction)
-        if percent is not None and 0 < percent < 100 and elapsed > 0:
+        if end is not None and self.use_progress:
+            after, by = end
+            start = max(after, elapsed)
+            # A poll at ``target`` notices every end in [start, target] within the latency bound,
+            # and no end comes after ``by``.
+            target = min(by, start + max(self.min_interval_seconds, start * self.elapsed_fraction))
+            if target - elapsed > self.max_interval_seconds:
+                delay = self.max_interval_seconds
+            else:
+                # Jitter only the slack after ``start`` (a poll before it would be wasted), and not
+                # when the window closes first: a poll at ``by`` finds the step done.
+                slack = target - start
+                if self.jitter and target < by:
+                    slack *= 1 - random.uniform(0, self.jitter)  # noqa: S311 - not crypto
+                return max(floor * (1 - self.jitter), start - elapsed + slack)
+        elif percent is not None and 0 < percent < 100 and elapsed > 0:
             remaining = elapsed * (100 - percent) / percent  # linear extrapolation
             if remaining < delay:
                 # The estimated end comes before the latency budget: poll at the estimate.
                 delay = max(floor, remaining)
-            elif self.progress_fraction:
-                delay = max(delay, remaining * self.progress_fraction)
         delay = min(delay, self.max_interval_seconds)
         if self.jitter:
             delay *= 1 - random.uniform(0, self.jitter)  # noqa: S311 - not crypto
-        return max(floor, delay)
+        return delay
 
 
 @attrs.frozen(kw_only=True)
@@ -192,6 +215,51 @@ class WaitState:
     failures: int = 0
     last_status: str | None = None
     last_percent: int | None = None
+    #: seconds into the wait of the last poll that saw the resource
+    last_poll: float | None = None
+    #: what PercentProgress says of the end, in seconds into the wait: after ``end_after``, by
+    #: ``end_by`` (None: nothing known yet); see :meth:`note_progress`
+    end_after: float = 0.0
+    end_by: float | None = None
+    #: the greatest common divisor of the percentages seen: the step PercentProgress rises by
+    percent_step: int = 0
+    #: False once PercentProgress contradicted a linear rise: the rest of the wait ignores it
+    progress_trusted: bool = True
+
+    def note_progress(self, elapsed: float, percent: int | None) -> None:
+        """Narrow the window in which the step ends, from one poll's PercentProgress.
+
+        Assumes PercentProgress rises linearly with time and is reported in even steps (rounded
+        down): ``p`` at ``t`` seconds puts the end by ``100 t / p`` and after ``100 t / (p + step)``;
+        a value that changed since the previous poll at ``t0`` puts it after ``100 t0 / p``. A value
+        that goes back, or a window that closes, means the assumption does not hold for this step.
+        """
+        previous, self.last_percent = self.last_percent, percent
+        last_poll, self.last_poll = self.last_poll, elapsed
+        if not self.progress_trusted or percent is None or not 0 < percent < 100 or elapsed <= 0:
+            return
+        if previous is not None and percent < previous:
+            self._distrust()
+            return
+        self.percent_step = math.gcd(self.percent_step, percent)
+        end_by = 100 * elapsed / percent
+        end_after = 100 * elapsed / (percent + self.percent_step)
+        if previous is not None and percent > previous and last_poll is not None:
+            end_after = max(end_after, 100 * last_poll / percent)
+        if self.end_by is not None and elapsed < self.end_by:
+            end_by, end_after = min(end_by, self.end_by), max(end_after, self.end_after)
+        if end_after > end_by:
+            self._distrust()
+            return
+        self.end_after, self.end_by = end_after, end_by
+
+    def _distrust(self) -> None:
+        self.progress_trusted, self.end_after, self.end_by = False, 0.0, None
+
+    @property
+    def predicted_end(self) -> tuple[float, float] | None:
+        """``(after, by)`` from PercentProgress, while it is trusted."""
+        return (self.end_after, self.end_by) if self.progress_trusted and self.end_by is not None else None
 
     def to_dict(self) -> dict[str, float | int | str | None]:
         """As JSON-able values (see :meth:`from_dict`)."""
@@ -274,7 +342,9 @@ def poll_once(
             )
         if obs.done:
             return obs
-        if (obs.status, obs.percent) != (state.last_status, state.last_percent):
+        changed = (obs.status, obs.percent) != (state.last_status, state.last_percent)
+        state.note_progress(elapsed, obs.percent)
+        if changed:
             emit(
                 StepProgress(
                     step=step,
@@ -285,10 +355,11 @@ def poll_once(
                     elapsed_seconds=elapsed,
                 )
             )
-            state.last_status, state.last_percent = obs.status, obs.percent
+            state.last_status = obs.status
     if elapsed >= timeout:
         raise _timed_out(resource, policy, step, account_id)
-    delay = min(policy.next_delay(elapsed, obs.percent if obs else None), timeout - elapsed)
+    end = state.predicted_end if obs else None
+    delay = min(policy.next_delay(elapsed, obs.percent if obs else None, end=end), timeout - elapsed)
     state.slept += delay
     return delay
 

@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from benchmarks.schedule import Progress, bed_progress, fewest_calls, linear_progress, no_progress, simulate
+from benchmarks.schedule import (
+    Progress,
+    coarse_progress,
+    fewest_calls,
+    jumping_progress,
+    linear_progress,
+    no_progress,
+    simulate,
+)
 
 from rdsshare import WaitPolicy, set_testing
 
@@ -34,7 +42,7 @@ def waiter_calls(duration: float, delay: float = 30.0) -> int:
     return 1 + math.ceil(duration / delay)
 
 
-@pytest.mark.parametrize("progress", [no_progress, bed_progress, linear_progress])
+@pytest.mark.parametrize("progress", [no_progress, coarse_progress, linear_progress])
 @pytest.mark.parametrize("duration", DURATIONS)
 def test_latency_stays_within_one_second_or_five_percent(duration: float, progress: Progress) -> None:
     policy = WaitPolicy(timeout=timedelta(hours=48))
@@ -56,7 +64,7 @@ def test_calls_are_close_to_the_fewest_possible_for_that_latency(duration: float
 @pytest.mark.parametrize("duration", [2 * HOUR, 5.5 * HOUR, 12 * HOUR, 23 * HOUR])
 def test_long_waits_make_fewer_calls_than_the_waiter(duration: float) -> None:
     policy = WaitPolicy(timeout=timedelta(hours=48))
-    for progress in (no_progress, bed_progress):
+    for progress in (no_progress, coarse_progress):
         calls, _ = simulate(policy, duration, progress)
         assert calls < waiter_calls(duration)
     if duration >= 5 * HOUR:
@@ -79,22 +87,23 @@ def test_fewest_calls_break_even_with_the_waiter_near_an_hour() -> None:
     assert 40 * MINUTE <= even <= 75 * MINUTE
 
 
-def test_progress_never_lengthens_a_pause_by_default() -> None:
+def test_without_a_prediction_no_pause_is_longer_than_the_elapsed_schedule() -> None:
     policy = WaitPolicy()
     for elapsed in (0.0, 0.5, 3.0, 19.0, 20.0, 100.0, 1000.0, 5000.0, 50000.0):
         budget = min(max(policy.min_interval_seconds, policy.elapsed_fraction * elapsed), policy.max_interval_seconds)
         for percent in (None, 0, 1, 10, 50, 90, 99, 100):
             for _ in range(20):
                 delay = policy.next_delay(elapsed, percent)
-                assert policy.min_interval_seconds <= delay <= budget + 1e-9
+                assert policy.min_interval_seconds * (1 - policy.jitter) <= delay <= budget + 1e-9
 
 
-def test_jitter_only_shortens() -> None:
+def test_jitter_only_shortens_and_spreads_polls_at_the_minimum_interval_too() -> None:
     policy = WaitPolicy(jitter=0.1)
-    nominal = WaitPolicy(jitter=0).next_delay(1000.0, None)
-    delays = {policy.next_delay(1000.0, None) for _ in range(200)}
-    assert len(delays) > 100  # spread out
-    assert all(0.9 * nominal - 1e-9 <= d <= nominal for d in delays)
+    for elapsed in (1000.0, 0.0):  # on the elapsed schedule, and at the 0.9 s floor
+        nominal = WaitPolicy(jitter=0).next_delay(elapsed, None)
+        delays = {policy.next_delay(elapsed, None) for _ in range(200)}
+        assert len(delays) > 100  # spread out: concurrent waits do not poll in lockstep
+        assert all(0.9 * nominal - 1e-9 <= d <= nominal for d in delays)
 
 
 def test_polls_at_the_estimated_end_when_it_is_near() -> None:
@@ -105,19 +114,44 @@ def test_polls_at_the_estimated_end_when_it_is_near() -> None:
 
 
 def test_max_interval_bounds_every_pause() -> None:
-    policy = WaitPolicy(max_interval_seconds=45.0, progress_fraction=1.0)
+    policy = WaitPolicy(max_interval_seconds=45.0)
     for elapsed in (10.0, 1e3, 1e4, 1e5):
         for percent in (None, 1, 50):
             assert policy.next_delay(elapsed, percent) <= 45.0
+            assert policy.next_delay(elapsed, percent, end=(elapsed * 50, elapsed * 60)) <= 45.0
+
+
+#: 1 min .. 24 h in steps of 7 %, off the 30-s grid of the waiter
+STEP_LENGTHS = [MINUTE * 1.07**i + 0.37 for i in range(int(math.log(24 * 60) / math.log(1.07)) + 1)]
+
+
+def test_with_percent_progress_no_more_calls_than_the_waiter_from_one_minute_to_a_day() -> None:
+    policy = WaitPolicy(timeout=timedelta(hours=48))
+    assert STEP_LENGTHS[-1] > 23 * HOUR
+    for duration in STEP_LENGTHS:
+        for seed in range(3):
+            calls, latency = simulate(policy, duration, linear_progress, seed)
+            assert calls <= waiter_calls(duration), duration
+            assert latency <= max(policy.min_interval_seconds, policy.elapsed_fraction * duration), duration
 
 
 @pytest.mark.parametrize("duration", [5 * MINUTE, 17 * MINUTE, HOUR, 5.5 * HOUR])
-def test_opt_in_progress_fraction_saves_calls_when_progress_is_linear(duration: float) -> None:
-    default = WaitPolicy()
-    trusting = WaitPolicy(progress_fraction=0.25)
-    calls_default, _ = simulate(default, duration, linear_progress)
+def test_percent_progress_saves_calls_and_can_be_switched_off(duration: float) -> None:
+    trusting = WaitPolicy(timeout=timedelta(hours=48))
+    plain = WaitPolicy(timeout=timedelta(hours=48), use_progress=False)
     calls_trusting, latency = simulate(trusting, duration, linear_progress)
-    assert calls_trusting < calls_default
+    calls_plain, _ = simulate(plain, duration, linear_progress)
+    calls_without, _ = simulate(trusting, duration, no_progress)
+    assert calls_trusting < calls_plain
+    assert calls_plain == calls_without  # switched off, PercentProgress buys nothing
     assert latency < max(1.0, 0.05 * duration)
-    if duration >= 17 * MINUTE:
-        assert calls_trusting <= waiter_calls(duration)
+
+
+@pytest.mark.parametrize("duration", [30.0, 5 * MINUTE, HOUR, 5.5 * HOUR])
+def test_percent_progress_that_lies_costs_latency_bounded_by_the_max_interval(duration: float) -> None:
+    policy = WaitPolicy(timeout=timedelta(hours=48))
+    for seed in range(3):
+        _, latency = simulate(policy, duration, jumping_progress, seed)
+        assert latency <= policy.max_interval_seconds
+        _, latency = simulate(WaitPolicy(timeout=timedelta(hours=48), use_progress=False), duration, jumping_progress)
+        assert latency <= max(policy.min_interval_seconds, policy.elapsed_fraction * duration)

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from rdsshare import ResourceFailedError, StepProgress, WaitPolicy, WaitTimeoutError, set_testing
 from rdsshare._errors import NotFoundError
 from rdsshare._events import Emitter, Event, Retrying
-from rdsshare._waiting import Observation, retry_call, wait_for
+from rdsshare._waiting import Observation, WaitState, retry_call, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -224,3 +224,28 @@ def test_set_testing_as_a_context_manager_puts_the_earlier_setting_back() -> Non
         assert is_testing()
     assert not is_testing()
     set_testing(True)  # as the module's fixture expects
+
+
+def test_percent_progress_narrows_the_window_in_which_the_step_ends() -> None:
+    state = WaitState(started=0.0)
+    state.note_progress(0.0, 0)
+    assert state.predicted_end is None  # 0 % says nothing yet
+    state.note_progress(10.0, 10)
+    # 10 % after 10 s, steps of 10 seen so far: the end comes after 50 s and by 100 s.
+    assert state.predicted_end == pytest.approx((50.0, 100.0))
+    state.note_progress(60.0, 61)
+    # The step is now 1 %; 61 % first seen between 10 s and 60 s: after 60 * 100 / 62, by 60 * 100 / 61.
+    assert state.predicted_end == pytest.approx((100 * 60 / 62, 100 * 60 / 61))
+    round_trip = WaitState.from_dict(state.to_dict())
+    assert round_trip.predicted_end == state.predicted_end
+    assert WaitState.from_dict({"started": 1.0}).predicted_end is None  # a job saved before 0.3 loads
+
+
+@pytest.mark.parametrize("later", [(20.0, 5), (20.0, 90)])
+def test_percent_progress_that_contradicts_a_linear_rise_is_ignored(later: tuple[float, int]) -> None:
+    state = WaitState(started=0.0)
+    state.note_progress(10.0, 10)
+    state.note_progress(*later)  # went back, or jumped past what a linear rise allows
+    assert state.predicted_end is None
+    state.note_progress(30.0, 95)
+    assert state.predicted_end is None  # for the rest of the wait

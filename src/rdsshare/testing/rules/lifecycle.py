@@ -55,11 +55,16 @@ class Operation:
         return self.done or time.monotonic() - self.started >= self.duration
 
     def percent(self) -> int:
-        """0 at the start, rising in steps of 10 to 90 while in progress; 100 once finished."""
+        """The whole percentage of the duration elapsed (0 at first, at most 99) while in progress; 100 when done.
+
+        ``PercentProgress`` is an integer (botocore model, ``DBClusterSnapshot.PercentProgress``: "the
+        percentage of the estimated data that has been transferred"); AWS documents neither its steps nor how
+        evenly it rises, so the bed rises evenly in whole percents.
+        """
         if self.finished():
             return 100
         elapsed = time.monotonic() - self.started
-        return max(0, min(90, int(elapsed / self.duration * 10) * 10))
+        return max(0, min(99, int(elapsed / self.duration * 100)))
 
 
 class Clock:
