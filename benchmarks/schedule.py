@@ -76,10 +76,14 @@ def simulate(policy: WaitPolicy, duration: float, progress: Progress, seed: int 
     return calls, now - duration
 
 
-def waiter(duration: float) -> tuple[int, float]:
-    """(calls, latency) of boto3's waiter at its defaults."""
-    polls = math.ceil(duration / WAITER_DELAY)
-    return 1 + polls, polls * WAITER_DELAY - duration
+def waiter(duration: float, delay: float = WAITER_DELAY) -> tuple[int, float]:
+    """(calls, latency) of boto3's waiter at its defaults (or any fixed poll every ``delay`` seconds)."""
+    polls = math.ceil(duration / delay)
+    return 1 + polls, polls * delay - duration
+
+
+#: A fixed poll every 5 minutes: what a cron job or a hand-written loop that is gentle on the API does.
+FIVE_MINUTES = 300.0
 
 
 def fewest_calls(duration: float, max_interval: float = math.inf) -> int:
@@ -113,6 +117,8 @@ class Row:
 
     duration: float
     waiter: Measure
+    #: a fixed poll every 5 minutes
+    every_five: Measure
     fewest: int
     #: clusters, instances: no PercentProgress
     plain: Measure
@@ -150,6 +156,7 @@ def table(durations: tuple[float, ...] = DURATIONS, samples: int = 25) -> list[R
             Row(
                 duration=duration,
                 waiter=_measure([(t, *waiter(t)) for t in spread]),
+                every_five=_measure([(t, *waiter(t, FIVE_MINUTES)) for t in spread]),
                 fewest=fewest_calls(duration, default.max_interval_seconds),
                 plain=runs(no_progress),
                 progress=runs(linear_progress),

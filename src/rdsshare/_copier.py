@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -13,8 +14,10 @@ from ._events import Emitter, EventHook, Outcome, StepFinished, StepStarted, as_
 from ._findings import UNREAD, Unread
 from ._kinds import CLUSTER, SnapshotKind
 from ._naming import check_ours, snapshot_name
+from ._observe import snapshot_observation
 from ._slots import UNLIMITED, CopySlots
-from ._waiting import Observation, WaitPolicy, retry_call, wait_for
+from ._waiting import Observation, WaitPolicy, retry_call, wait_seen
+from ._watch import CLUSTER_SNAPSHOTS, DB_SNAPSHOTS, Freshness, Watcher, lookup
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -23,7 +26,6 @@ __all__ = ["CopySlots", "SnapshotCopier"]
 
 _log = logging.getLogger("rdsshare.copier")
 
-SNAPSHOT_FAILED = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
 BUSY_SECONDS = 1800.0
 
 
@@ -38,18 +40,6 @@ def _is_copy_quota(message: str) -> bool:
 
 
 Snapshot = dict[str, Any]
-
-
-def snapshot_observation(snap: Snapshot) -> Observation:
-    """A snapshot as a wait observation."""
-    status = str(snap.get("Status", "unknown"))
-    percent = snap.get("PercentProgress")
-    return Observation(
-        status=status,
-        percent=int(percent) if percent is not None else None,
-        done=status == "available",
-        failed=status in SNAPSHOT_FAILED,
-    )
 
 
 class SnapshotCopier:
@@ -69,11 +59,10 @@ class SnapshotCopier:
         wait: WaitPolicy | None = None,
         slots: CopySlots | None = None,
         kind: SnapshotKind = CLUSTER,
+        watcher: Watcher | None = None,
     ) -> None:
-        self._rds = rds
-        self.kind = kind
-        self.account_id = account_id
-        self.region = region
+        self._rds, self._watcher, self.kind = rds, watcher, kind
+        self.account_id, self.region = account_id, region
         self._emit = as_emitter(emit)
         self._wait = wait or WaitPolicy()
         self._slots = slots or UNLIMITED
@@ -126,30 +115,20 @@ class SnapshotCopier:
                 return dict(snap)
         return None
 
-    def observe(self, snapshot: str) -> tuple[Observation | None, Snapshot | None]:
-        """One poll of a wait for ``snapshot``: how it stands (None: not visible) and its description."""
-        snap = self.find(snapshot)
-        return (snapshot_observation(snap) if snap is not None else None), snap
+    def observe(self, snapshot: str, fresh: Freshness | None = None) -> tuple[Observation | None, Snapshot | None]:
+        """One poll of a wait for ``snapshot``: how it stands (None: not visible) and its description.
+
+        With a watcher and ``fresh``, the poll is shared with the other waits of this account and region.
+        """
+        what = CLUSTER_SNAPSHOTS if self.kind is CLUSTER else DB_SNAPSHOTS
+        error = partial(translate_client_error, step="snapshot", account_id=self.account_id, resource=snapshot)
+        [snap], seen_at = lookup(self._watcher, what, [snapshot], fresh, find=self.find, error=error)
+        return (snapshot_observation(snap, seen_at) if snap is not None else None), snap
 
     def wait_available(self, snapshot: str, *, step: str) -> Snapshot:
         """Poll until the snapshot is ``available``; progress events carry ``PercentProgress``."""
-        latest: list[Snapshot] = []
-
-        def poll() -> Observation | None:
-            obs, snap = self.observe(snapshot)
-            if snap is not None:
-                latest[:] = [snap]
-            return obs
-
-        wait_for(
-            poll,
-            step=step,
-            account_id=self.account_id,
-            resource=snapshot,
-            emit=self._emit,
-            policy=self._wait,
-        )
-        return latest[0]
+        observe, account = (lambda: self.observe(snapshot)), self.account_id
+        return wait_seen(observe, step=step, account_id=account, resource=snapshot, emit=self._emit, policy=self._wait)
 
     def finished(self, snapshot_id: str, *, step: str, outcome: Outcome, snap: Snapshot) -> None:
         """Report that ``snapshot_id``'s step is done (after its wait)."""

@@ -24,6 +24,7 @@ from ._restore import Restorer
 from ._session import AccountSession
 from ._slots import CopySlots
 from ._waiting import Observation, WaitPolicy, WaitState, poll_once
+from ._watch import Freshness, freshness, wake_together, watcher_for
 
 if TYPE_CHECKING:
     from ._manifest import Kind, Manifest
@@ -53,11 +54,9 @@ class Flow:
         kind: SnapshotKind = CLUSTER,
     ) -> None:
         target = targets[0]
-        self.kind = kind
+        self.kind, self.slots = kind, slots
         self.manifest_kind: Kind = "cluster-snapshot" if kind.name == "cluster" else "db-snapshot"
-        self.slots = slots
-        self.source = source
-        self.target = target
+        self.source, self.target = source, target
         self.targets = list(targets)
         self.tgts = [t.account_id for t in targets]
         self.specs = dict(specs)
@@ -76,33 +75,24 @@ class Flow:
         self.region = target.region
         self.cross_region = self.home_region != self.region
         self.share_source = source.in_region(self.region)
-        self.copier = SnapshotCopier(
-            source.rds(), account_id=self.src, region=self.home_region, emit=emit, wait=wait, kind=kind
-        )
-        self.share_copier = SnapshotCopier(
-            self.share_source.rds(), account_id=self.src, region=self.region, emit=emit, wait=wait, kind=kind
-        )
+        # Waits poll through the watcher of their session (one per account and region): the waits
+        # of every share that uses the same sessions, a batch's items say, describe together.
+        self.copier = self.copier_for(source, with_slots=False)
+        self.share_copier = self.copier_for(self.share_source, with_slots=False)
         self.home_keys = self._keys(source, self.home_region)
         self.keys = self._keys(self.share_source, self.region)
         self.restorers: dict[str, Any] = {}
         for session in self.targets:
+            common: dict[str, Any] = {"account_id": session.account_id, "region": self.region, "emit": emit}
+            common.update(wait=wait, watcher=watcher_for(session))
             tkeys = self._keys(session, self.region)
             if kind is INSTANCE:
                 from ._instance import InstanceRestorer
 
-                self.restorers[session.account_id] = InstanceRestorer(
-                    session.rds(),
-                    tkeys,
-                    account_id=session.account_id,
-                    region=self.region,
-                    emit=emit,
-                    wait=wait,
-                    copier=self.target_copier(session),
-                )
+                restorer: Any = InstanceRestorer(session.rds(), tkeys, copier=self.copier_for(session), **common)
             else:
-                self.restorers[session.account_id] = Restorer(
-                    session.rds(), tkeys, account_id=session.account_id, region=self.region, emit=emit, wait=wait
-                )
+                restorer = Restorer(session.rds(), tkeys, **common)
+            self.restorers[session.account_id] = restorer
         #: copy slots this process holds for the job (a slot is held from a copy's start to its end)
         self.held: list[tuple[str, str]] = []
 
@@ -116,16 +106,17 @@ class Flow:
             partition=session.partition,
         )
 
-    def target_copier(self, session: AccountSession) -> SnapshotCopier:
-        """Snapshot work in a target account, in the share's region."""
+    def copier_for(self, session: AccountSession, *, with_slots: bool = True) -> SnapshotCopier:
+        """Snapshot work in ``session``'s account and region (with this job's copy slots, by default)."""
         return SnapshotCopier(
             session.rds(),
             account_id=session.account_id,
-            region=self.region,
+            region=session.region,
             emit=self.emit,
             wait=self.wait,
-            slots=self.slots,
+            slots=self.slots if with_slots else None,
             kind=self.kind,
+            watcher=watcher_for(session),
         )
 
     def preflight(self) -> Any:
@@ -259,20 +250,24 @@ class Flow:
     def poll(
         self,
         name: str,
-        observe: Callable[[], tuple[Observation | None, Any]],
+        observe: Callable[[Freshness], tuple[Observation | None, Any]],
         *,
         step: str,
         account: str,
         resource: str,
     ) -> tuple[Observation | float, Any]:
-        """One poll of the wait ``name``: (the observation when done, else seconds until the next; what was seen)."""
+        """One poll of the wait ``name``: (the observation when done, else seconds until the next; what was seen).
+
+        ``observe`` may answer from another wait's describe (:func:`rdsshare._watch.freshness`).
+        """
         waits: dict[str, Any] = self.state.setdefault("waits", {})
         now = time.time()
         ws = WaitState.from_dict(waits[name]) if name in waits else WaitState(started=now)
+        fresh = freshness(ws, self.wait, now)
         seen: list[Any] = [None]
 
         def once() -> Observation | None:
-            obs, seen[0] = observe()
+            obs, seen[0] = observe(fresh)
             return obs
 
         outcome = poll_once(
@@ -280,8 +275,9 @@ class Flow:
         )
         if isinstance(outcome, Observation):
             waits.pop(name, None)
-        else:
-            waits[name] = ws.to_dict()
+            return outcome, plain(seen[0])
+        outcome = wake_together(ws, now, outcome)
+        waits[name] = ws.to_dict()
         return outcome, plain(seen[0])
 
     def target_key(self, account: str, spec: Any, *, encrypted: bool) -> KeyInfo | None:

@@ -24,10 +24,11 @@ from ._findings import UNREAD, Unread
 from ._keys import KeyInfo, KeyManager
 from ._kinds import INSTANCE
 from ._naming import check_ours, derived_id, rds_tags, snapshot_name
-from ._restore import INSTANCE_FAILED
+from ._observe import instance_observation
 from ._secret import hand_over_secret
 from ._specs import InstanceRestoreSpec
-from ._waiting import Observation, WaitPolicy, wait_for
+from ._waiting import Observation, WaitPolicy, wait_seen
+from ._watch import INSTANCES, Freshness, Watcher, lookup
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -64,15 +65,6 @@ def unshareable_options(options: list[Mapping[str, Any]], engine: str) -> list[s
     return bad
 
 
-def instance_observation(instance: Mapping[str, Any], *, require_secret: bool) -> Observation:
-    """A DB instance as a wait observation."""
-    status = str(instance.get("DBInstanceStatus", "unknown"))
-    done = status == "available"
-    if done and require_secret and not instance.get("MasterUserSecret", {}).get("SecretArn"):
-        return Observation(status="creating-secret")
-    return Observation(status=status, done=done, failed=status in INSTANCE_FAILED)
-
-
 class InstanceRestorer:
     """Target-side work for DB snapshots: copy under the target's key, restore, wait, hand over the secret."""
 
@@ -86,8 +78,9 @@ class InstanceRestorer:
         emit: Emitter | EventHook | None = None,
         wait: WaitPolicy | None = None,
         copier: SnapshotCopier,
+        watcher: Watcher | None = None,
     ) -> None:
-        self._rds = rds
+        self._rds, self._watcher = rds, watcher
         self._keys = keys
         self.account_id = account_id
         self.region = region
@@ -289,25 +282,24 @@ class InstanceRestorer:
         )
 
     def observe_instance(
-        self, instance_id: str, *, require_secret: bool
+        self, instance_id: str, *, require_secret: bool, fresh: Freshness | None = None
     ) -> tuple[Observation | None, dict[str, Any] | None]:
-        """One poll of a wait for the instance: how it stands (None: not visible) and its description."""
-        found = self.find_instance(instance_id)
+        """One poll of a wait for the instance: how it stands (None: not visible) and its description.
+
+        With a watcher and ``fresh``, the poll is shared with the other waits of this account and region.
+        """
+
+        def error(exc: ClientError) -> Exception:
+            return translate_client_error(exc, step="restore", account_id=self.account_id, resource=instance_id)
+
+        [found], seen = lookup(self._watcher, INSTANCES, [instance_id], fresh, find=self.find_instance, error=error)
         if found is None:
             return None, None
-        return instance_observation(found, require_secret=require_secret), found
+        return instance_observation(found, require_secret=require_secret, seen_at=seen), found
 
     def wait_instance(self, instance_id: str, *, require_secret: bool) -> dict[str, Any]:
         """Poll until the instance is available (and has its managed secret, if asked)."""
-        latest: list[dict[str, Any]] = []
-
-        def poll() -> Observation | None:
-            obs, found = self.observe_instance(instance_id, require_secret=require_secret)
-            if found is not None:
-                latest[:] = [found]
-            return obs
-
-        wait_for(
-            poll, step="restore", account_id=self.account_id, resource=instance_id, emit=self._emit, policy=self._wait
+        observe, account = (lambda: self.observe_instance(instance_id, require_secret=require_secret)), self.account_id
+        return wait_seen(
+            observe, step="restore", account_id=account, resource=instance_id, emit=self._emit, policy=self._wait
         )
-        return latest[0]

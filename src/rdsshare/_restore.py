@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -20,9 +21,11 @@ from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, Ste
 from ._findings import UNREAD, Unread
 from ._keys import KeyInfo, KeyManager
 from ._naming import MANAGED_BY, TAG_MANAGED_BY, TAG_SOURCE, check_ours, rds_tags, tag_dict
+from ._observe import cluster_observation, instances_observation
 from ._secret import BUSY_CODES, BUSY_SECONDS, hand_over_secret
 from ._specs import ClusterRestoreSpec
-from ._waiting import Observation, WaitPolicy, retry_call, wait_for
+from ._waiting import Observation, WaitPolicy, retry_call, wait_seen
+from ._watch import CLUSTERS, INSTANCES, Freshness, Watcher, lookup
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -31,24 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["ClusterRestoreSpec", "Restorer"]  # the spec lives in _specs; imported here for its users
 
 _log = logging.getLogger("rdsshare.restore")
-
-CLUSTER_FAILED = frozenset(
-    {
-        "failed",
-        "inaccessible-encryption-credentials",
-        "inaccessible-encryption-credentials-recoverable",
-        "incompatible-network",
-        "incompatible-parameters",
-        "incompatible-restore",
-    }
-)
-INSTANCE_FAILED = CLUSTER_FAILED | {"storage-full", "restore-error"}
-
-
-def cluster_observation(cluster: DBClusterTypeDef | Mapping[str, Any]) -> Observation:
-    """A cluster as a wait observation."""
-    status = str(cluster.get("Status", "unknown"))
-    return Observation(status=status, done=status == "available", failed=status in CLUSTER_FAILED)
 
 
 class Restorer:
@@ -63,8 +48,9 @@ class Restorer:
         region: str,
         emit: Emitter | EventHook | None = None,
         wait: WaitPolicy | None = None,
+        watcher: Watcher | None = None,
     ) -> None:
-        self._rds = rds
+        self._rds, self._watcher = rds, watcher
         self._keys = keys
         self.account_id = account_id
         self.region = region
@@ -107,36 +93,24 @@ class Restorer:
         return clusters[0] if clusters else None
 
     def observe_cluster(
-        self, cluster_id: str, *, require_secret: bool = False
+        self, cluster_id: str, *, require_secret: bool = False, fresh: Freshness | None = None
     ) -> tuple[Observation | None, DBClusterTypeDef | None]:
-        """One poll of a wait for the cluster: how it stands (None: not visible) and its description."""
-        cluster = self.find_cluster(cluster_id)
+        """One poll of a wait for the cluster: how it stands (None: not visible) and its description.
+
+        With a watcher and ``fresh``, the poll is shared with the other waits of this account and region.
+        """
+        error = partial(self._error, step="restore", resource=cluster_id)
+        [cluster], seen = lookup(self._watcher, CLUSTERS, [cluster_id], fresh, find=self.find_cluster, error=error)
         if cluster is None:
             return None, None
-        obs = cluster_observation(cluster)
-        if obs.done and require_secret and not cluster.get("MasterUserSecret", {}).get("SecretArn"):
-            return Observation(status="creating-secret"), cluster
-        return obs, cluster
+        return cluster_observation(cluster, seen, require_secret=require_secret), cluster
 
     def wait_cluster(self, cluster_id: str, *, step: str, require_secret: bool = False) -> DBClusterTypeDef:
         """Poll until the cluster is ``available`` (and, if asked, has its master secret)."""
-        latest: list[DBClusterTypeDef] = []
-
-        def poll() -> Observation | None:
-            obs, cluster = self.observe_cluster(cluster_id, require_secret=require_secret)
-            if cluster is not None:
-                latest[:] = [cluster]
-            return obs
-
-        wait_for(
-            poll,
-            step=step,
-            account_id=self.account_id,
-            resource=cluster_id,
-            emit=self._emit,
-            policy=self._wait,
+        observe, account = (lambda: self.observe_cluster(cluster_id, require_secret=require_secret)), self.account_id
+        return wait_seen(
+            observe, step=step, account_id=account, resource=cluster_id, emit=self._emit, policy=self._wait
         )
-        return latest[0]
 
     def finished(self, step: str, resource: str, outcome: Outcome, arn: str | None = None) -> None:
         """Report that a step on ``resource`` is done (after its wait)."""
@@ -358,35 +332,21 @@ class Restorer:
         except ClientError as exc:
             raise self._error(exc, "instances", cluster_id) from exc
 
-    def observe_instances(self, cluster_id: str, wanted: Sequence[str]) -> tuple[Observation | None, list[str]]:
+    def observe_instances(
+        self, cluster_id: str, wanted: Sequence[str], fresh: Freshness | None = None
+    ) -> tuple[Observation | None, list[str]]:
         """One poll of the wait for the cluster's wanted instances (one describe call): how they stand, their ARNs."""
-        found = {i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}
-        if any(w not in found for w in wanted):
-            return None, []
-        states = {w: str(found[w].get("DBInstanceStatus", "unknown")) for w in wanted}
-        arns = [str(found[w].get("DBInstanceArn", "")) for w in wanted]
-        bad = [s for s in states.values() if s in INSTANCE_FAILED]
-        ready = sum(1 for s in states.values() if s == "available")
-        status = bad[0] if bad else ("available" if ready == len(wanted) else f"{ready}/{len(wanted)} available")
-        return Observation(status=status, done=ready == len(wanted), failed=bool(bad), percent=None), arns
+        if self._watcher is None or fresh is None:
+            return instances_observation({i["DBInstanceIdentifier"]: i for i in self._instances(cluster_id)}, wanted)
+        error = partial(self._error, step="instances", resource=cluster_id)
+        listed, seen = lookup(self._watcher, INSTANCES, wanted, fresh, find=lambda _: None, error=error)
+        return instances_observation({w: i for w, i in zip(wanted, listed, strict=True) if i is not None}, wanted, seen)
 
     def wait_instances(self, cluster_id: str, wanted: list[str]) -> list[str]:
         """Poll all instances of the cluster with one describe call per poll."""
-        arns: list[str] = []
-
-        def poll() -> Observation | None:
-            obs, arns[:] = self.observe_instances(cluster_id, wanted)
-            return obs
-
-        wait_for(
-            poll,
-            step="instances",
-            account_id=self.account_id,
-            resource=", ".join(wanted),
-            emit=self._emit,
-            policy=self._wait,
-        )
-        return arns
+        observe, where = (lambda: self.observe_instances(cluster_id, wanted)), ", ".join(wanted)
+        kw = {"account_id": self.account_id, "resource": where}
+        return wait_seen(observe, step="instances", emit=self._emit, policy=self._wait, **kw)
 
     # -- master secret --------------------------------------------------------------------------
     def ensure_master_secret(

@@ -109,7 +109,7 @@ class AccountSession:
         self._endpoint_url = endpoint_url
         self._config = DEFAULT_CONFIG.merge(config) if config is not None else DEFAULT_CONFIG
         self._clients: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self._lock, self._principal_lock = threading.Lock(), threading.Lock()
         self._identity: dict[str, str] | None = None
         #: the IAM role of a from_role session, as the user named it (with its path)
         self._role_arn: str | None = None
@@ -283,12 +283,12 @@ class AccountSession:
 
         An assumed-role session's ARN (``arn:aws:sts::A:assumed-role/R/S``) is not what a policy names:
         that is the role's ARN, path included (``role/aws-reserved/sso.amazonaws.com/R`` for IAM Identity
-        Center roles), which only ``iam:GetRole`` tells, unless the session came from :meth:`from_role`.
-        Asked once per session.
+        Center roles), which only ``iam:GetRole`` tells (once per session) unless it came from :meth:`from_role`.
         """
-        if self._principal is None:
-            self._principal = (self._resolve_principal(),)
-        return self._principal[0]
+        with self._principal_lock:  # threads of a batch ask at once: one GetRole, not one each
+            if self._principal is None:
+                self._principal = (self._resolve_principal(),)
+            return self._principal[0]
 
     def _resolve_principal(self) -> str | None:
         arn = self.caller_arn

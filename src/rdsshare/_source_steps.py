@@ -94,7 +94,7 @@ class SourceSteps:
             return None
         ident = self.flow.kind.ident(data[key])
         obs, seen = self.flow.poll(
-            step, lambda: copier.observe(ident), step=step, account=self.flow.src, resource=ident
+            step, lambda fresh: copier.observe(ident, fresh), step=step, account=self.flow.src, resource=ident
         )
         if not isinstance(obs, Observation):
             return obs

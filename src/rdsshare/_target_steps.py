@@ -18,6 +18,7 @@ from ._kinds import INSTANCE
 from ._naming import derived_id, rds_tags, snapshot_name
 from ._results import TargetResult
 from ._waiting import Observation, retry_call
+from ._watch import Freshness
 
 if TYPE_CHECKING:
     from ._flow import Flow
@@ -110,7 +111,7 @@ class TargetSteps:
         )
 
     def _wait(
-        self, name: str, observe: Callable[[], tuple[Observation | None, Any]], *, step: str, resource: str
+        self, name: str, observe: Callable[[Freshness], tuple[Observation | None, Any]], *, step: str, resource: str
     ) -> tuple[float | None, Any]:
         """Poll once: (None and what was seen) when done, else (seconds to the next poll, None)."""
         obs, seen = self.flow.poll(
@@ -123,7 +124,7 @@ class TargetSteps:
     def _hand_over(
         self,
         start: Callable[[], tuple[str | None, Any]],
-        observe: Callable[[], tuple[Observation | None, Any]],
+        observe: Callable[[Freshness], tuple[Observation | None, Any]],
         *,
         resource: str,
         step: str,
@@ -181,7 +182,10 @@ class ClusterTargetSteps(TargetSteps):
         cluster_id = cluster["DBClusterIdentifier"]
         if cluster.get("Status") != "available":
             delay, seen = self._wait(
-                "restore", lambda: self.restorer.observe_cluster(cluster_id), step="restore", resource=cluster_id
+                "restore",
+                lambda fresh: self.restorer.observe_cluster(cluster_id, fresh=fresh),
+                step="restore",
+                resource=cluster_id,
             )
             if delay is not None:
                 return delay
@@ -214,7 +218,7 @@ class ClusterTargetSteps(TargetSteps):
             wanted = spec.instance_ids
             delay, arns = self._wait(
                 "instances",
-                lambda: self.restorer.observe_instances(cluster_id, wanted),
+                lambda fresh: self.restorer.observe_instances(cluster_id, wanted, fresh),
                 step="instances",
                 resource=", ".join(wanted),  # the instances, not their cluster, which is restored already
             )
@@ -233,7 +237,7 @@ class ClusterTargetSteps(TargetSteps):
         # The restore's wait just described the cluster; adding instances does not change its secret.
         return self._hand_over(
             lambda: self.restorer.ensure_master_secret(spec, cluster_id=cluster_id, cluster=cluster, wait=False),
-            lambda: self.restorer.observe_cluster(cluster_id, require_secret=True),
+            lambda fresh: self.restorer.observe_cluster(cluster_id, require_secret=True, fresh=fresh),
             resource=cluster_id,
             step="secret",
         )
@@ -243,7 +247,7 @@ class ClusterTargetSteps(TargetSteps):
         if not spec.backup_copy:
             return None
         shared_arn = flow.data["shared"]["DBClusterSnapshotArn"]
-        copier = flow.target_copier(self.session)
+        copier = flow.copier_for(self.session)
         if "backup" not in t:
             key = self._key(True)
             flow.hold_slot(self.account)
@@ -260,7 +264,9 @@ class ClusterTargetSteps(TargetSteps):
         backup = t["backup"]
         if backup.get("Status") != "available":
             ident = backup["DBClusterSnapshotIdentifier"]
-            delay, seen = self._wait("backup", lambda: copier.observe(ident), step="backup", resource=ident)
+            delay, seen = self._wait(
+                "backup", lambda fresh: copier.observe(ident, fresh), step="backup", resource=ident
+            )
             if delay is not None:
                 return delay
             t["backup"] = backup = seen
@@ -293,7 +299,7 @@ class InstanceTargetSteps(TargetSteps):
         if not encrypted:
             t.setdefault("local", shared)
             return None
-        copier = flow.target_copier(self.session)
+        copier = flow.copier_for(self.session)
         if "local" not in t:
             flow.hold_slot(self.account)
             local, outcome = self._after_key_change(
@@ -308,7 +314,9 @@ class InstanceTargetSteps(TargetSteps):
             return None
         ident = INSTANCE.ident(local)
         if local.get("Status") != "available":
-            delay, seen = self._wait("target-copy", lambda: copier.observe(ident), step="target-copy", resource=ident)
+            delay, seen = self._wait(
+                "target-copy", lambda fresh: copier.observe(ident, fresh), step="target-copy", resource=ident
+            )
             if delay is not None:
                 return delay
             t["local"] = local = seen
@@ -321,7 +329,8 @@ class InstanceTargetSteps(TargetSteps):
         return None
 
     def _restore_instance(self) -> float | None:
-        from ._instance import instance_observation, secret_on_restore
+        from ._instance import secret_on_restore
+        from ._observe import instance_observation
 
         t, spec, flow = self.t, self.spec, self.flow
         local = t["local"]
@@ -346,7 +355,7 @@ class InstanceTargetSteps(TargetSteps):
         if not instance_observation(instance, require_secret=require_secret).done:
             delay, seen = self._wait(
                 "restore",
-                lambda: self.restorer.observe_instance(instance_id, require_secret=require_secret),
+                lambda fresh: self.restorer.observe_instance(instance_id, require_secret=require_secret, fresh=fresh),
                 step="restore",
                 resource=instance_id,
             )
@@ -371,7 +380,7 @@ class InstanceTargetSteps(TargetSteps):
         instance_id = instance["DBInstanceIdentifier"]
         return self._hand_over(
             lambda: self.restorer.ensure_master_secret(spec, instance=instance, wait=False),
-            lambda: self.restorer.observe_instance(instance_id, require_secret=True),
+            lambda fresh: self.restorer.observe_instance(instance_id, require_secret=True, fresh=fresh),
             resource=instance_id,
             step="restore",  # the instance's wait, as the blocking path reports it
         )
