@@ -23,6 +23,7 @@ from ._findings import Findings
 from ._jobstate import PHASES
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._results import ShareResult
+from ._share_step import share
 from ._waiting import WaitPolicy
 
 if TYPE_CHECKING:
@@ -302,15 +303,16 @@ class ShareJob:
             if phase == "plan":
                 self._planned(self.make_plan())
             elif phase == "snapshot":
-                delay = self._source_side.snapshot(
+                delay = _source_side(self.flow).snapshot(
                     cluster_id=request.get(f"{self.kind.name}_id"), snapshot_id=request.get("snapshot_id")
                 )
             elif phase == "key":
-                self._source_side.key(self._decisions(), admins=tuple(request.get("key_admin_principals") or ()))
+                _source_side(self.flow).key(self._decisions(), admins=tuple(request.get("key_admin_principals") or ()))
             elif phase == "copy":
-                delay = self._source_side.copy(self._decisions())
-            elif phase == "share":
-                self._source_side.share()
+                delay = _source_side(self.flow).copy(self._decisions())
+            elif phase == "share" and not share(self.flow, self._decisions()):
+                self.state["data"]["refused"], self.state["phase"] = True, "key"  # RDS refused: the plan's other path
+                continue
             elif phase == "targets":
                 delay = self._advance_targets()
             elif phase == "cleanup":
@@ -321,17 +323,12 @@ class ShareJob:
         self.release_reservation(made=True)
         return Advance(done=True, phase="done")
 
-    @property
-    def _source_side(self) -> SourceSteps:
-        from ._source_steps import SourceSteps
-
-        return SourceSteps(self.flow)
-
     def _decisions(self) -> Decisions:
         plan = self.plan
         if plan is None or plan.decisions is None:  # a plan without problems always decided
             raise InputError("the job's plan has no decisions", step="job", fix="start a new job")
-        return plan.decisions
+        refused = self.state.get("data", {}).get("refused") and plan.decisions.if_refused
+        return refused or plan.decisions
 
     def release_reservation(self, *, made: bool = False) -> None:
         """End the manual snapshots this job's plan reserved in the copy slots (``made``: it wrote some)."""
@@ -365,3 +362,9 @@ class ShareJob:
         from ._jobstate import build_result
 
         return build_result(self.flow, self._targets, report=self._report)
+
+
+def _source_side(flow: Flow) -> SourceSteps:
+    from ._source_steps import SourceSteps  # loaded with the first run, not the import
+
+    return SourceSteps(flow)

@@ -45,6 +45,16 @@ class Decisions:
     copy_key: str | None = None
     #: the snapshot shared with the targets: the start, or the copy
     shared_id: str = ""
+    #: what the run does instead if RDS refuses to share the start as it is: an ``sse-rds`` snapshot
+    #: (AWS owned key), which no AWS document says RDS shares; then one copy under a customer key
+    if_refused: Decisions | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Decisions:
+        """Read ``attrs.asdict(decisions)`` back (a plan file)."""
+        fields = dict(data)
+        fallback = fields.pop("if_refused", None)
+        return cls(**fields, if_refused=cls.from_dict(fallback) if isinstance(fallback, dict) else None)  # type: ignore[arg-type]
 
 
 @attrs.frozen(kw_only=True)

@@ -100,7 +100,7 @@ def plan_from_json(text: str | bytes) -> Plan:
             request=document["request"],
             steps=tuple(PlanStep(**s) for s in document["steps"]),
             problems=tuple(Problem(**p) for p in document["problems"]),
-            decisions=Decisions(**document["decisions"]) if document.get("decisions") else None,
+            decisions=Decisions.from_dict(document["decisions"]) if document.get("decisions") else None,
         )
     except (KeyError, TypeError) as exc:
         raise InputError(

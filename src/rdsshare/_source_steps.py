@@ -14,10 +14,10 @@ from ._errors import NotFoundError, ResourceFailedError
 from ._events import StepFinished, StepSkipped
 from ._findings import Unread, key_from, key_to, plain
 from ._keys import KeyInfo, KeyManager
+from ._kinds import encryption_type
 from ._naming import derived_id, rds_tags
 from ._plan import SHARE_KEY
 from ._policy import CmkPolicyBuilder
-from ._share import ShareManager
 from ._waiting import Observation
 
 if TYPE_CHECKING:
@@ -208,7 +208,9 @@ class SourceSteps:
                     step="source-key",
                     account_id=self.flow.src,
                     resource=K.ident(start),
-                    reason="snapshot is not encrypted",
+                    reason="snapshot is encrypted with an AWS owned key (sse-rds): no customer key to extend"
+                    if encryption_type(start, K.encrypted_field) == "sse-rds"
+                    else "snapshot is not encrypted",
                 )
             )
         data["key"] = key_to(key)
@@ -275,33 +277,3 @@ class SourceSteps:
             account=self.flow.src,
             found=shared,
         )
-
-    # -- share ---------------------------------------------------------------------------------
-    def share(self) -> None:
-        """Share the snapshot with every target (adding to who had it already)."""
-        K = self.flow.kind
-        shared = self.flow.data["shared"]
-        shared_id = K.ident(shared)
-        made = K.arn(shared) in self.flow.state.get("created", [])
-        # A snapshot this run made is shared with nobody yet; otherwise preflight read the attribute.
-        current = [] if made else self.flow.found.shared_with.get(shared_id.lower())
-        manager = ShareManager(self.flow.share_source.rds(), account_id=self.flow.src, emit=self.flow.emit, kind=K)
-        if current is None:  # not read by preflight (the snapshot appeared since): who had it before us
-            current = manager.shared_with(shared_id)
-        manager.share(shared_id, self.flow.tgts, current=current)
-        for account in self.flow.tgts:
-            # Cleanup unshares only what this run shared: never a share the user had made before.
-            self.flow.record(
-                "updated",
-                K.arn(shared),
-                kind="snapshot-share",
-                role="share",
-                account=self.flow.src,
-                managed=False,
-                detail={
-                    "target_account": account,
-                    "snapshot_kind": K.name,
-                    "added": str(account not in current).lower(),
-                },
-                found=shared,
-            )

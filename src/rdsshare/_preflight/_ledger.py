@@ -87,9 +87,12 @@ class Ledger:
         self.problems: list[Problem] = []
         #: what the run will do on the source side (set by the key and copy checks)
         self.decisions: Decisions | None = None
+        #: said before the reason of every step recorded (the steps of a path taken only if ...)
+        self.condition = ""
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:
+        reason = self.condition + reason
         self.steps.append(PlanStep(step=step, account_id=account, action=action, resource=resource, reason=reason))
 
     def _problem(

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import RdsShareError
 from .._keys import KeyInfo
 from .._naming import (
     KEY_ALIAS,
     copy_id,
 )
 from .._plan import SHARE_KEY, Decisions
-from .._policy import CmkPolicyBuilder, allows_put_key_policy
+from .._policy import CmkPolicyBuilder
 from .._share import MAX_SHARED_ACCOUNTS
-from ._ledger import Ledger
+from ._rekey import KeyPolicyChecks
 
 __all__ = ["SharingChecks"]
 
 
-class SharingChecks(Ledger):
+class SharingChecks(KeyPolicyChecks):
     """Which key gets the grants, whether and how the snapshot is copied, whom it is shared with."""
 
     def _keys_and_copy(self, facts: dict[str, Any], source_kms_key: str | None, admins: tuple[str, ...]) -> None:
@@ -139,6 +138,10 @@ class SharingChecks(Ledger):
                     why = "automated snapshots cannot be shared"
                 self._step("copy", self.src, "create", shared_id, why)
                 needed += 1
+        if_refused = None
+        if facts["encryption"] == "sse-rds" and not copies:
+            if_refused, extra = self._if_refused(facts, source_kms_key, builder)
+            needed += extra
         self._quota(needed)
         self.decisions = Decisions(
             start_id=facts["id"],
@@ -147,6 +150,7 @@ class SharingChecks(Ledger):
             copy=copies,
             copy_key=None if copy_key is None else (SHARE_KEY if grant_key == SHARE_KEY else grant_key),
             shared_id=shared_id,
+            if_refused=if_refused,
         )
         self.shared_arn = facts["arn"] if shared_id == facts["id"] else self._arn(self.region, shared_id)
         if shared_exists:
@@ -175,41 +179,3 @@ class SharingChecks(Ledger):
                 self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
                 return
         self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
-
-    def _policy_step(self, key: KeyInfo, builder: CmkPolicyBuilder) -> None:
-        policy = self._try(
-            "source-key",
-            self.src,
-            key.arn,
-            "allow kms:GetKeyPolicy on the key",
-            lambda: self._policy(key.key_id),
-        )
-        if policy is None:
-            return
-        try:
-            merged = builder.merge(policy)
-            if merged != policy and not allows_put_key_policy(policy, caller_arn=self.source.caller_arn):
-                # KMS judges a PutKeyPolicy by the policy in place: this caller may not write it.
-                self._problem(
-                    "source-key",
-                    f"the policy of key {key.arn} does not allow {self.source.caller_arn} kms:PutKeyPolicy "
-                    f"(nor defers it to IAM), so rdsshare cannot grant {', '.join(self.tgts)}",
-                    "add the grant yourself (rdsshare policy key prints it), or allow the caller "
-                    "kms:PutKeyPolicy in the key policy",
-                    account=self.src,
-                    resource=key.arn,
-                    code="AccessDeniedException",
-                )
-                return
-            builder.check_lockout(merged, caller_arn=self.source.caller_arn)
-        except RdsShareError as exc:
-            self._problem(
-                "source-key", exc.message, exc.fix or "fix the key policy", account=self.src, resource=key.arn
-            )
-            return
-        if merged == policy:
-            self._step("source-key", self.src, "adopt", key.arn, f"key policy already grants {', '.join(self.tgts)}")
-        else:
-            self._step(
-                "source-key", self.src, "update", key.arn, f"grant {', '.join(self.tgts)} use of the key in its policy"
-            )

@@ -30,7 +30,9 @@ class TargetChecks(EnvironmentChecks):
         restorer = self.restorer
         assert restorer is not None
         cluster_id = spec.cluster_id.lower()
-        encrypted = bool(facts and facts["encrypted"])
+        # An sse-rds snapshot is restored under the target's key too: the same database whether RDS
+        # shares it as it is or the run shares a copy under a customer key instead (see _rekey).
+        encrypted = bool(facts and (facts["encrypted"] or facts.get("encryption") == "sse-rds"))
         key = self._planned_key(restorer, spec, encrypted)
         existing = self._restore_step(
             cluster_id,
