@@ -70,6 +70,7 @@ PREFLIGHT: list[tuple[str, str]] = [
     ("source", "rds:DescribeDBClusterSnapshots"),
     ("source", "rds:DescribeAccountAttributes"),
     ("target", "rds:DescribeDBClusters"),
+    ("target", "rds:DescribeAccountAttributes"),
     ("target", "rds:DescribeDBEngineVersions"),
     ("target", "rds:DescribeOrderableDBInstanceOptions"),
     ("target", "rds:DescribeDBSubnetGroups"),

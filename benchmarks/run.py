@@ -54,6 +54,7 @@ PREFLIGHT_WHY = {
     ),
     ("source", "rds:DescribeAccountAttributes"): "room in the manual snapshot quota (adjustable, so read)",
     ("target", "rds:DescribeDBClusters"): "the restore id is free, or an earlier run's restore to adopt",
+    ("target", "rds:DescribeAccountAttributes"): "room in the cluster and instance quotas (one read for both)",
     ("target", "rds:DescribeDBEngineVersions"): "the target region offers the engine version",
     ("target", "rds:DescribeOrderableDBInstanceOptions"): "the instance class is orderable for it",
     ("target", "rds:DescribeDBSubnetGroups"): "the subnet group exists; its VPC",

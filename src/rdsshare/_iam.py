@@ -244,6 +244,7 @@ def _target(
         _statement(
             "Read",
             [
+                "rds:DescribeAccountAttributes",
                 "rds:DescribeDBClusters",
                 "rds:DescribeDBClusterSnapshots",
                 "rds:DescribeDBInstances",

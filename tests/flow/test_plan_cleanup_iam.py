@@ -108,6 +108,29 @@ class TestDryRun:
         assert "99 manual cluster snapshots exist" in plan.problems[0].message
         assert "the quota is 100" in plan.problems[0].message
 
+    @pytest.mark.parametrize(
+        ("quota", "used", "code"),
+        [
+            ("DBClusters", "1 DB clusters", "DBClusterQuotaExceededFault"),
+            ("DBInstances", "1 DB instances", "InstanceQuotaExceeded"),
+        ],
+    )
+    def test_the_targets_cluster_and_instance_quotas_are_checked_before_any_write(
+        self, aws: EmulatedAWS, quota: str, used: str, code: str
+    ) -> None:
+        aws.create_cluster(TARGET, "already-there")  # one cluster with one instance
+        aws.set_quota(quota, 1)
+        aws.create_cluster(SOURCE, "example-db")
+        source, target = sessions(aws)
+        spec = restore_spec(aws)
+        aws.clear_calls()
+        with pytest.raises(PreflightError) as info:
+            share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+        [problem] = info.value.problems
+        assert (problem.check, problem.error_code, problem.account_id) == ("quota", code, TARGET)
+        assert f"{used} exist in us-east-1; this run needs 1 more and the quota is 1" in problem.message
+        assert mutating_calls(aws) == []
+
     def test_a_raised_quota_is_read_not_assumed(self, aws: EmulatedAWS) -> None:
         aws.manual_snapshot_quota = 150  # raised in Service Quotas
         aws.create_cluster(SOURCE, "example-db")

@@ -380,3 +380,33 @@ def test_the_snapshot_quota_is_reserved_for_the_whole_batch() -> None:
             source=source, target=target, items=[{"cluster_id": failed[0]}], copy_slots=shared
         )
         assert again.ok, [str(i.error) for i in again.failed]
+
+
+def test_the_targets_cluster_quota_is_reserved_for_the_whole_batch() -> None:
+    """5 restores into a target with room for 3 more clusters: 3 run, 2 stop before writing anything."""
+    import attrs
+
+    from rdsshare import PreflightError
+
+    from ..flow.helpers import restore_spec
+
+    with EmulatedAWS(operation_seconds=0.05) as aws:
+        clusters = [f"db{i}" for i in range(5)]
+        for cluster in clusters:
+            aws.create_cluster(SOURCE, cluster, instances=0, encryption="none")
+        aws.create_cluster(TARGET, "already-there", instances=0)
+        aws.set_quota("DBClusters", 4)
+        spec = restore_spec(aws)
+        source, target = sessions(aws)
+        items = [{"cluster_id": c, "restore": attrs.evolve(spec, cluster_id=f"{c}-copy")} for c in clusters]
+        result = share_cluster_snapshots(source=source, target=target, items=items, max_workers=5)
+        assert len(result.succeeded) == 3
+        assert len(result.failed) == 2
+        for item in result.failed:
+            assert isinstance(item.error, PreflightError)
+            assert "DB clusters" in str(item.error)
+        assert not [c for c in aws.calls if c.failed_with == "DBClusterQuotaExceededFault"]
+        failed = {i.key for i in result.failed}
+        # The refused items wrote nothing: no snapshot of their clusters was taken.
+        snapshots = aws.client(SOURCE, "rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+        assert not [s for s in snapshots if s["DBClusterIdentifier"] in failed]

@@ -25,13 +25,14 @@ WAIT_STEPS = ("snapshot", "copy", "restore", "instances", "secret")
 
 _IDENTITIES = ["S sts:GetCallerIdentity", "T sts:GetCallerIdentity"]
 # What preflight must ask before any change: source cluster, this run's snapshot and copy (one
-# filtered describe), the snapshot quota, the target's restore id and instance ids, engine version,
-# instance class, subnet group and security groups.
+# filtered describe), the snapshot quota, the target's restore id and instance ids, its cluster and
+# instance quotas, engine version, instance class, subnet group and security groups.
 _CHECKS = [
     "S rds:DescribeDBClusters",
     "S rds:DescribeDBClusterSnapshots",
     "T rds:DescribeDBClusters",
     "T rds:DescribeDBInstances",  # one filtered describe: the instance ids are free (or the cluster's own)
+    "T rds:DescribeAccountAttributes",  # room for the cluster and its instances (one read, both quotas)
     "T rds:DescribeDBEngineVersions",
     "T rds:DescribeOrderableDBInstanceOptions",
     "T rds:DescribeDBSubnetGroups",

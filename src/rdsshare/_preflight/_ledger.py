@@ -89,6 +89,7 @@ class Ledger:
         self.decisions: Decisions | None = None
         #: said before the reason of every step recorded (the steps of a path taken only if ...)
         self.condition = ""
+        self._account_quotas: dict[str, list[Any]] = {}
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:
@@ -187,18 +188,32 @@ class Ledger:
             self._problem("source-key", exc.message, exc.fix or "", account=self.src, resource=key.arn)
 
     def _quota(self, needed: int) -> None:
-        """Room for ``needed`` more manual snapshots in the account's quota.
+        """Room for ``needed`` more manual snapshots in the source account's quota."""
+        noun = "manual cluster snapshots" if self.kind.name == "cluster" else "manual DB snapshots"
+        self._room(
+            needed,
+            session=self.share_source,
+            name=self.kind.quota_name,
+            noun=noun,
+            fix="delete unused manual snapshots or raise the quota in Service Quotas",
+            code="SnapshotQuotaExceeded",
+        )
 
-        The quota is adjustable (100 by default), so it is read with its usage, not assumed
-        [BC-RDS DescribeAccountAttributes].
+    def _room(self, needed: int, *, session: AccountSession, name: str, noun: str, fix: str, code: str) -> None:
+        """Room for ``needed`` more of the quota ``name`` in ``session``'s account and region.
+
+        The quotas are adjustable (manual snapshots 100, clusters and instances 40 by default), so each is
+        read with its usage, not assumed [BC-RDS DescribeAccountAttributes]. Runs that share copy slots (a
+        batch) reserve what they need there, so that no run passes a check only another one fits.
         """
         if not needed:
             return
-        name = self.kind.quota_name
+        account = session.account_id
 
         def read() -> tuple[int, int] | None:
-            quotas = self.share_source.rds().describe_account_attributes().get("AccountQuotas", [])
-            for quota in quotas:
+            if account not in self._account_quotas:  # one read answers every quota of the account
+                self._account_quotas[account] = session.rds().describe_account_attributes().get("AccountQuotas", [])
+            for quota in self._account_quotas[account]:
                 if quota.get("AccountQuotaName") == name:
                     return int(quota.get("Used", 0)), int(quota.get("Max", 0))
             return None
@@ -215,11 +230,11 @@ class Ledger:
                 found: tuple[int, int] | None = None
                 reserved = self._try(
                     "quota",
-                    self.src,
+                    account,
                     name,
                     "allow rds:DescribeAccountAttributes",
                     lambda: self.slots.reserve_snapshots(  # type: ignore[union-attr]
-                        self.src, self.region, name, needed, run=self.reservation, read=known
+                        account, session.region, name, needed, run=self.reservation, read=known
                     ),
                 )
             except LookupError:
@@ -229,18 +244,18 @@ class Ledger:
             used, others, limit = reserved
             found = (used, limit)
         else:
-            found = self._try("quota", self.src, name, "allow rds:DescribeAccountAttributes", read)
+            found = self._try("quota", account, name, "allow rds:DescribeAccountAttributes", read)
         if found is None:
             return
         used, limit = found
         if used + others + needed > limit:
-            noun = "manual cluster snapshots" if self.kind.name == "cluster" else "manual DB snapshots"
             pending = f", other runs sharing its copy slots reserved {others} more" if others else ""
             self._problem(
                 "quota",
-                f"{used} {noun} exist in {self.region}{pending}; this run needs {needed} more and the quota is {limit}",
-                "delete unused manual snapshots or raise the quota in Service Quotas",
-                account=self.src,
+                f"{used} {noun} exist in {session.region}{pending}; this run needs {needed} more and the quota is "
+                f"{limit}",
+                fix,
+                account=account,
                 resource=name,
-                code="SnapshotQuotaExceeded",
+                code=code,
             )

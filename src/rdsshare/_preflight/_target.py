@@ -46,6 +46,9 @@ class TargetChecks(EnvironmentChecks):
         )
         self._environment(spec, facts)
         members = self._instances_taken(spec.instance_ids, cluster_id)
+        self._target_room(
+            clusters=0 if existing else 1, instances=sum(1 for i in spec.instance_ids if i not in members)
+        )
         for instance_id in spec.instance_ids:
             self._step(
                 "instances", self.tgt, "adopt" if instance_id in members else "create", instance_id, spec.instance_class
@@ -66,6 +69,16 @@ class TargetChecks(EnvironmentChecks):
                 cluster_id,
                 "ModifyDBCluster(ManageMasterUserPassword=True)",
             )
+
+    def _target_room(self, *, clusters: int = 0, instances: int = 0, snapshots: int = 0) -> None:
+        """Room in the target's quotas for what its restore creates (a batch reserves it for all its items)."""
+        fix = "delete what the account no longer needs, or raise the quota in Service Quotas"
+        for needed, name, noun, code in (
+            (clusters, "DBClusters", "DB clusters", "DBClusterQuotaExceededFault"),
+            (instances, "DBInstances", "DB instances", "InstanceQuotaExceeded"),
+            (snapshots, "ManualSnapshots", "manual DB snapshots", "SnapshotQuotaExceeded"),
+        ):
+            self._room(needed, session=self.target, name=name, noun=noun, fix=fix, code=code)
 
     def _planned_key(self, restorer: Any, spec: Any, encrypted: bool) -> Any:
         """The key the target's restore will be encrypted with (kept in the findings), or None: a problem."""
@@ -100,6 +113,7 @@ class TargetChecks(EnvironmentChecks):
             create_reason="restore from the target's copy, "
             + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts))),
         )
+        self._target_room(instances=0 if existing else 1, snapshots=1 if encrypted else 0)
         if spec.manage_master_user_password:
             has_secret = bool(existing and existing.get("MasterUserSecret"))
             how = (
