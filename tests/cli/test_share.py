@@ -50,12 +50,14 @@ def test_share_with_manifest_then_cleanup(cli: Cli, target_net: Network) -> None
     assert "would delete-snapshot" in dry.stdout
     assert "would delete-db-cluster" in dry.stdout
     assert mutating_calls(cli.aws) == []
+    _counts_add_up(dry.stdout)
 
     done = cli("cleanup", "--manifest", str(manifest), *cli.accounts, "--delete-restored-cluster")
     assert done.code == 0, done.stderr
     assert "done  delete-snapshot" in done.stdout
     assert "done  schedule-key-deletion" in done.stdout
     assert "done  delete-db-cluster" in done.stdout
+    _counts_add_up(done.stdout)
     assert snapshot_ids(cli) == set()  # rdsshare's source snapshots are gone
     # The target keeps a final snapshot, named with the run token: a later cluster of the same id gets its own.
     finals = cli.aws.client(TARGET, "rds").describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
@@ -363,3 +365,13 @@ def test_out_needs_dry_run(cli: Cli) -> None:
     result = cli("share", "--cluster", "example-db", *cli.accounts, "--out", str(cli.tmp_path / "p.json"))
     assert result.code == 2
     assert "--out saves a plan" in result.stderr
+
+
+def _counts_add_up(text: str) -> None:
+    """The cleanup report's count line agrees with its list, status by status."""
+    lines = [line.strip() for line in text.splitlines()]
+    [count_line] = [line for line in lines if re.fullmatch(r".*\(\d+ actions?\)", line)]
+    statuses = [line.split()[0] for line in lines if line.split()[:1] in (["done"], ["would"], ["gone"], ["kept"])]
+    words = {"done": "done", "would": "to do", "gone": "already gone", "kept": "kept"}
+    expected = ", ".join(f"{statuses.count(s)} {w}" for s, w in words.items() if statuses.count(s))
+    assert count_line == f"{expected} ({len(statuses)} action{'' if len(statuses) == 1 else 's'})", text

@@ -15,7 +15,7 @@ from .._cleanup import CleanupReport
 from .._events import Event, Retrying, StepFinished, StepProgress, StepSkipped, StepStarted
 from .._plan import Plan
 from .._results import ShareResult
-from ._output import Reporter, cleanup_title, fit, short_arn, summary_rows
+from ._output import Reporter, cleanup_counts, cleanup_title, fit, short_arn, summary_rows
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -181,11 +181,9 @@ class LiveReporter(Reporter):
     def _settle_cleanup(self, report: CleanupReport) -> None:
         self._settle_pending()
         if self._progress is not None:
-            done = sum(1 for a in report.actions if a.status in ("done", "would"))
-            verb = "would change" if report.dry_run else "changed"
             self._settle(
                 "cleanup",
-                status=f"{verb} {done} of {len(report.actions)}",
+                status=cleanup_counts(report),
                 description="the run's resources",
                 side="both",
             )
@@ -339,6 +337,7 @@ class LiveReporter(Reporter):
                 Text(a.reason, style="dim"),
             )
         self._console.print(table)
+        self.print(f"  {cleanup_counts(report)}")
 
     def show_document(self, document: Mapping[str, Any], *, indent: int | None = 2) -> None:
         self._stop_live()

@@ -86,6 +86,18 @@ def summary(result: ShareResult) -> list[str]:
     return [f"  {name:<16} {value}" for name, value in summary_rows(result)]
 
 
+#: how a count line names each status of a cleanup action
+_STATUS_WORDS = {"done": "done", "would": "to do", "gone": "already gone", "kept": "kept"}
+
+
+def cleanup_counts(report: CleanupReport) -> str:
+    """``3 done, 1 kept, 1 already gone (5 actions)``: one count per status, adding up to the list."""
+    counts = {status: sum(1 for a in report.actions if a.status == status) for status in _STATUS_WORDS}
+    parts = [f"{n} {_STATUS_WORDS[status]}" for status, n in counts.items() if n]
+    total = len(report.actions)
+    return f"{', '.join(parts)} ({total} action{'' if total == 1 else 's'})"
+
+
 def cleanup_title(report: CleanupReport, heading: str | None) -> str:
     """The heading above a cleanup report in text output."""
     return heading or ("Cleanup plan (dry run, nothing changed):" if report.dry_run else "Cleanup:")

@@ -14,7 +14,7 @@ from .._cleanup import CleanupReport
 from .._events import Event
 from .._plan import Plan
 from .._results import ShareResult
-from ._output import Reporter, cleanup_title, summary
+from ._output import Reporter, cleanup_counts, cleanup_title, summary
 
 
 class PlainReporter(Reporter):
@@ -57,6 +57,7 @@ class PlainReporter(Reporter):
             return
         for line in str(report).splitlines():
             self.print(f"  {line}")
+        self.print(f"  {cleanup_counts(report)}")
 
     def show_json(self, document: Mapping[str, Any]) -> None:
         self.print(json.dumps(document, indent=2))
