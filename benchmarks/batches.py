@@ -103,7 +103,8 @@ def run(items: int, operation_seconds: float, *, shared: bool) -> BatchesRun:
     def _alone(session: Any) -> Watcher:
         return alone.setdefault(id(session), _Alone(session.rds()))
 
-    with server_bed() as aws:
+    with server_bed(manual_snapshot_quota=3 * items + 10) as aws:
+        aws.set_quota("DBClusters", items + 10)  # room for the benchmark's own clusters
         rds = aws.client(SOURCE, "rds")
         for i in range(items):
             aws.create_cluster(SOURCE, f"db{i:03d}", instances=0)
