@@ -115,7 +115,7 @@ def run(items: int, operation_seconds: float, *, shared: bool) -> BatchesRun:
         aws.clear_calls()
         setattr(rdsshare._flow, "watcher_for", counted)  # noqa: B010 - the baseline polls alone
         if not shared:
-            setattr(rdsshare._flow, "wake_together", lambda state, now, delay: delay)  # noqa: B010
+            setattr(rdsshare._flow, "wake_together", lambda state, now, delay, account="": delay)  # noqa: B010
         try:
             with _thread_peak() as threads:
                 start = time.monotonic()

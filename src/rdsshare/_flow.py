@@ -276,7 +276,7 @@ class Flow:
         if isinstance(outcome, Observation):
             waits.pop(name, None)
             return outcome, plain(seen[0])
-        outcome = wake_together(ws, now, outcome)
+        outcome = wake_together(ws, now, outcome, account)
         waits[name] = ws.to_dict()
         return outcome, plain(seen[0])
 

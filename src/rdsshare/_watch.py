@@ -87,31 +87,50 @@ class Freshness:
 FIRST_POLL = Freshness(newer_than=float("inf"), max_age=0.0)
 
 
-#: this process's phase on the wake-up grid (so that two processes do not poll in lockstep)
-_PHASE = random.random()  # noqa: S311 - not crypto
+#: this process's seed for the phases of the wake-up grids (so that two processes do not poll in lockstep)
+_SEED = random.random()  # noqa: S311 - not crypto
+_PHASES: dict[str, float] = {}
+#: (account, watcher) -> how many resources its waits were waiting for at its last describe
+_IN_FLIGHT: dict[tuple[str, int], int] = {}
 
 
-def align(now: float, delay: float) -> float:
-    """``delay`` shortened (by at most half) so that the wait wakes on this process's grid.
+def _others_in_flight(account: str) -> bool:
+    """Whether ``account``'s waits were waiting for more than one resource at their last describe."""
+    return sum(n for (acct, _), n in list(_IN_FLIGHT.items()) if acct == account) > 1
 
-    Waits whose pauses are within a factor of two of each other wake at the same instants
-    (multiples of half the power of two at or below the pause, shifted by the process's random phase):
-    the first to wake describes for all of its account and region, the others take its answer.
+
+def _phase(account: str) -> float:
+    """The phase of ``account``'s grid in this process: its own, so that accounts do not poll in lockstep."""
+    found = _PHASES.get(account)
+    if found is None:
+        found = _PHASES[account] = random.Random(f"{_SEED}:{account}").random()  # noqa: S311 - not crypto
+    return found
+
+
+def align(now: float, delay: float, account: str = "") -> float:
+    """``delay`` shortened (by at most half) so that the wait wakes on ``account``'s grid.
+
+    The waits of one account whose pauses are within a factor of two of each other wake at the same
+    instants (multiples of half the power of two at or below the pause, shifted by the account's random
+    phase in this process): the first to wake describes for all, the others take its answer.
     """
     if delay <= 0:
         return delay
     period = 2.0 ** math.floor(math.log2(delay)) / 2  # at most half the pause: the wake is on the grid
-    offset = _PHASE * period
+    offset = _phase(account) * period
     wake = math.floor((now + delay - offset) / period) * period + offset
     return wake - now
 
 
-def wake_together(state: WaitState, now: float, delay: float) -> float:
-    """The pause of the wait at ``state`` after a poll at ``now``, aligned with the process's other waits
-    (:func:`align`) unless it aims at the end PercentProgress predicts (a poll before it would be wasted)."""
+def wake_together(state: WaitState, now: float, delay: float, account: str = "") -> float:
+    """The pause of the wait at ``state`` after a poll at ``now``, aligned with the other waits of ``account``
+    (:func:`align`) when there are others, unless it aims at the end PercentProgress predicts (a poll before
+    it would be wasted)."""
     if state.predicted_end is not None and now + delay >= state.started + state.end_after:
         return delay
-    aligned = align(now, delay)
+    if not _others_in_flight(account):  # alone in its account: nothing to share, keep the full pause
+        return delay
+    aligned = align(now, delay, account)
     state.slept -= delay - aligned  # the instant-mode clock counts the pause taken
     return aligned
 
@@ -134,8 +153,9 @@ def freshness(state: WaitState, policy: WaitPolicy, now: float) -> Freshness:
 class Watcher:
     """Describes, for one RDS client (one account and region), everything its waits are waiting for."""
 
-    def __init__(self, rds: Any) -> None:
+    def __init__(self, rds: Any, account_id: str = "") -> None:
         self._rds = rds
+        self.account_id = account_id
         self._lock = threading.Lock()
         self._fetching: dict[str, threading.Lock] = {}
         #: (kind, id) -> when a wait last asked about it
@@ -179,6 +199,10 @@ class Watcher:
                     self._seen[(what.name, ident)] = (description, fetched)
                     if description is not None and str(description.get(what.status_field, "")) in SETTLED:
                         self._asked.pop((what.name, ident), None)
+                if self._asked:
+                    _IN_FLIGHT[(self.account_id, id(self))] = len(self._asked)
+                else:
+                    _IN_FLIGHT.pop((self.account_id, id(self)), None)
                 return {i: self._seen[(what.name, i)][0] for i in wanted}, fetched
 
     def _cached(
@@ -218,7 +242,7 @@ def watcher_for(session: AccountSession) -> Watcher:
     with _WATCHERS_LOCK:
         found = getattr(session, _ATTRIBUTE, None)
         if not isinstance(found, Watcher):
-            found = Watcher(session.rds())
+            found = Watcher(session.rds(), session.account_id)
             setattr(session, _ATTRIBUTE, found)
         return found
 

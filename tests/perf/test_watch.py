@@ -159,7 +159,7 @@ def _batch(aws: EmulatedAWS, count: int, *, alone: bool, monkeypatch: pytest.Mon
     if alone:
         # Every wait describes its own snapshot on its own schedule, as before watchers.
         monkeypatch.setattr(rdsshare._flow, "watcher_for", lambda session: None)
-        monkeypatch.setattr(rdsshare._flow, "wake_together", lambda state, now, delay: delay)
+        monkeypatch.setattr(rdsshare._flow, "wake_together", lambda state, now, delay, account="": delay)
     names = [f"db{i:02d}-1" for i in range(count)]
     rds = aws.client(SOURCE, "rds")
     for i, name in enumerate(names):

@@ -64,6 +64,17 @@ class KeyPolicyChecks(Ledger):
                 "source-key", self.src, "update", key.arn, f"grant {', '.join(self.tgts)} use of the key in its policy"
             )
 
+    def _key_managers(self) -> None:
+        """Who the new share key's policy lets manage it: the session's principal (see CmkPolicyBuilder.managers)."""
+        manager = self._try(
+            "source-key",
+            self.src,
+            self.source.caller_arn,
+            "allow iam:GetRole on the session's role",
+            lambda: (self.source.principal_arn(),),
+        )
+        self.found.key_managers = tuple(m for m in manager or () if m)
+
     def _if_refused(
         self, facts: dict[str, Any], source_kms_key: str | None, builder: CmkPolicyBuilder
     ) -> tuple[Decisions | None, int]:
@@ -96,14 +107,7 @@ class KeyPolicyChecks(Ledger):
                 else:
                     reason = "an AWS owned key cannot be shared: a customer key for one copy"
                     self._step("source-key", self.src, "create", KEY_ALIAS, reason)
-                    manager = self._try(
-                        "source-key",
-                        self.src,
-                        self.source.caller_arn,
-                        "allow iam:GetRole on the session's role",
-                        lambda: (self.source.principal_arn(),),
-                    )
-                    self.found.key_managers = tuple(m for m in manager or () if m)
+                    self._key_managers()
             shared_id = copy_id(facts["id"], self.run, "cmk", limit=self.kind.id_limit)
             found = self._found.get(shared_id.lower())
             if shared_id.lower() not in self._found:

@@ -77,15 +77,7 @@ class SharingChecks(KeyPolicyChecks):
                     KEY_ALIAS,
                     "the snapshot uses the AWS-managed aws/rds key, which cannot be shared",
                 )
-                # The key's policy names the principal that manages it (see CmkPolicyBuilder.managers).
-                manager = self._try(
-                    "source-key",
-                    self.src,
-                    self.source.caller_arn,
-                    "allow iam:GetRole on the session's role",
-                    lambda: (self.source.principal_arn(),),
-                )
-                self.found.key_managers = tuple(m for m in manager or () if m)
+                self._key_managers()
                 copy_key = KeyInfo(
                     arn=KEY_ALIAS,
                     key_id=KEY_ALIAS,
