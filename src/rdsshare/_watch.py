@@ -139,7 +139,7 @@ def freshness(state: WaitState, policy: WaitPolicy, now: float) -> Freshness:
     """Which earlier answer the next poll of the wait at ``state`` may take (``now``: ``time.time()``).
 
     One fetched since the wait's last look (so its pauses between looks stay what its schedule
-    allows) and at most a quarter of its pause ago (an older one would only bring its next poll
+    allows) and at most half its pause ago (an older one would only bring its next poll
     forward), and not before the earliest end PercentProgress predicts (that one says nothing new).
     """
     if state.last_poll is None:
@@ -147,7 +147,7 @@ def freshness(state: WaitState, policy: WaitPolicy, now: float) -> Freshness:
     elapsed = max(now - state.started, 0.0)
     pause = min(max(policy.min_interval_seconds, elapsed * policy.elapsed_fraction), policy.max_interval_seconds)
     after = state.started + state.end_after if state.predicted_end is not None else 0.0
-    return Freshness(newer_than=max(state.started + state.last_poll, after), max_age=pause / 4)
+    return Freshness(newer_than=max(state.started + state.last_poll, after), max_age=pause / 2)
 
 
 class Watcher:

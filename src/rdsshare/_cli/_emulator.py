@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ from ._commands import EXIT_OK
 from ._output import Reporter
 
 __all__ = ["cmd_emulator"]
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_emulator(args: argparse.Namespace, out: Reporter) -> int:
@@ -47,6 +52,10 @@ def cmd_emulator(args: argparse.Namespace, out: Reporter) -> int:
         out.print("\nPress Ctrl-C to stop (everything in it is forgotten).")
 
     def wait() -> None:
+        # Stop on Ctrl-C, ``kill -INT`` or ``kill`` (SIGTERM), also when started in the background of a
+        # script, where the shell makes the process ignore SIGINT.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _interrupt)
         try:
             while True:
                 time.sleep(3600)
