@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rdsshare import WaitPolicy, share_cluster_snapshot, share_cluster_snapshots
 
-from .common import SOURCE, server_bed, sessions
+from .common import seed_snapshots, server_bed, sessions
 
 ITEMS = 20
 COPIES_IN_FLIGHT = 5
@@ -48,11 +48,7 @@ class BatchRun:
 def run(operation_seconds: float, *, sequential: bool = True) -> BatchRun:
     """Run the batch (run_name ``batch``), then the same items one by one (run_name ``sequential``)."""
     with server_bed() as aws:
-        rds = aws.client(SOURCE, "rds")
-        for i in range(ITEMS):
-            aws.create_cluster(SOURCE, f"db{i:02d}", instances=0)
-            rds.create_db_cluster_snapshot(DBClusterIdentifier=f"db{i:02d}", DBClusterSnapshotIdentifier=f"db{i:02d}-1")
-        aws.finish_pending()
+        seed_snapshots(aws, ITEMS)
         source, target = sessions(aws)
         aws.operation_seconds = operation_seconds
         aws.clear_calls()

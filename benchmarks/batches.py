@@ -25,7 +25,7 @@ import rdsshare._watch
 from rdsshare import WaitPolicy, share_cluster_snapshots
 from rdsshare._watch import Freshness, Watched, Watcher
 
-from .common import SOURCE, server_bed, sessions
+from .common import seed_snapshots, server_bed, sessions
 
 SIZES = (1, 10, 50, 100)
 COPIES_IN_FLIGHT = 5
@@ -105,11 +105,7 @@ def run(items: int, operation_seconds: float, *, shared: bool) -> BatchesRun:
 
     with server_bed(manual_snapshot_quota=3 * items + 10) as aws:
         aws.set_quota("DBClusters", items + 10)  # room for the benchmark's own clusters
-        rds = aws.client(SOURCE, "rds")
-        for i in range(items):
-            aws.create_cluster(SOURCE, f"db{i:03d}", instances=0)
-            rds.create_db_cluster_snapshot(DBClusterIdentifier=f"db{i:03d}", DBClusterSnapshotIdentifier=f"db{i:03d}-1")
-        aws.finish_pending()
+        names = seed_snapshots(aws, items, width=3)
         source, target = sessions(aws)
         aws.operation_seconds = operation_seconds
         aws.clear_calls()
@@ -122,7 +118,7 @@ def run(items: int, operation_seconds: float, *, shared: bool) -> BatchesRun:
                 result = share_cluster_snapshots(
                     source=source,
                     target=target,
-                    items=[{"snapshot_id": f"db{i:03d}-1", "run_name": "batch"} for i in range(items)],
+                    items=[{"snapshot_id": name, "run_name": "batch"} for name in names],
                     copies_in_flight=COPIES_IN_FLIGHT,
                     wait=POLICY,
                 )

@@ -26,6 +26,19 @@ def server_bed(**kwargs: Any) -> Iterator[EmulatedAWS]:
         yield aws
 
 
+def seed_snapshots(aws: EmulatedAWS, count: int, width: int = 2) -> list[str]:
+    """``count`` source clusters ``db00``.. with a finished manual snapshot each (``db00-1``..): their ids."""
+    rds = aws.client(SOURCE, "rds")
+    names = []
+    for i in range(count):
+        cluster = f"db{i:0{width}d}"
+        aws.create_cluster(SOURCE, cluster, instances=0)
+        rds.create_db_cluster_snapshot(DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-1")
+        names.append(f"{cluster}-1")
+    aws.finish_pending()
+    return names
+
+
 def sessions(aws: EmulatedAWS) -> tuple[AccountSession, AccountSession]:
     """(source, target) sessions of the two benchmark accounts."""
     return (
