@@ -167,7 +167,7 @@ def _batch(aws: EmulatedAWS, count: int, *, alone: bool, monkeypatch: pytest.Mon
         rds.create_db_cluster_snapshot(DBClusterIdentifier=f"db{i:02d}", DBClusterSnapshotIdentifier=name)
     aws.finish_pending()
     source, target = sessions(aws)
-    aws.operation_seconds = 1.5
+    aws.operation_seconds = 3.0
     aws.clear_calls()
     result = share_cluster_snapshots(
         source=source,
@@ -190,6 +190,6 @@ def test_the_waits_of_a_batch_share_their_polls() -> None:
             ):
                 counts[alone], ok = _batch(aws, 10, alone=alone, monkeypatch=patch)
                 assert ok
-    # 10 copies of 1.5 s at once: alone, each wait polls for itself; shared, one describe per
+    # 10 copies of 3 s at once: alone, each wait polls for itself; shared, one describe per
     # wake-up of the account serves every wait due then.
     assert counts[False] <= 0.8 * counts[True], counts
