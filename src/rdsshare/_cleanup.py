@@ -279,13 +279,8 @@ class _Cleaner:
                 continue
             users = self._snapshots_using(entry.arn, self.session(entry))
             if users:
-                self.note(
-                    "schedule-key-deletion",
-                    entry.account_id,
-                    entry.arn,
-                    "kept",
-                    f"still encrypts {len(users)} snapshot(s): {', '.join(users[:3])}",
-                )
+                why = f"still encrypts {len(users)} snapshot(s): {', '.join(users[:3])}"
+                self.note("schedule-key-deletion", entry.account_id, entry.arn, "kept", why)
                 continue
             try:
                 aliases = [
@@ -299,13 +294,8 @@ class _Cleaner:
                 ) from exc
             theirs = [a for a in aliases if a != KEY_ALIAS]
             if theirs:
-                self.note(
-                    "schedule-key-deletion",
-                    entry.account_id,
-                    entry.arn,
-                    "kept",
-                    f"an alias of yours points at it: {theirs[0]}",
-                )
+                why = f"an alias of yours points at it: {theirs[0]}"
+                self.note("schedule-key-deletion", entry.account_id, entry.arn, "kept", why)
                 continue
             if self.dry_run:
                 self.note("schedule-key-deletion", entry.account_id, entry.arn, "would", f"{self.window}-day window")
@@ -468,7 +458,7 @@ def cleanup(
     delete_restored_cluster: bool = False,
     key_pending_window_days: int = 30,
     on_event: EventHook | None = None,
-    _scope: Literal["all", "intermediates"] = "all",
+    _scope: Literal["all", "intermediates", "source-snapshot"] = "all",
 ) -> CleanupReport:
     """Remove what the run in ``manifest`` created and no longer needs.
 
@@ -500,6 +490,9 @@ def cleanup(
     cleaner = _Cleaner(
         manifest, source, given, dry_run=dry_run, emit=Emitter(on_event), window_days=key_pending_window_days
     )
+    if _scope == "source-snapshot":  # its copy is available: the run's own snapshot alone can go
+        cleaner.delete_snapshots(("source-snapshot",))
+        return CleanupReport(dry_run=dry_run, actions=tuple(cleaner.actions))
     cleaner.unshare()
     cleaner.delete_snapshots(("source-snapshot", "shareable-copy", "target-copy"))
     cleaner.revoke_key_grants()

@@ -303,9 +303,7 @@ class ShareJob:
             if phase == "plan":
                 self._planned(self.make_plan())
             elif phase == "snapshot":
-                delay = _source_side(self.flow).snapshot(
-                    cluster_id=request.get(f"{self.kind.name}_id"), snapshot_id=request.get("snapshot_id")
-                )
+                delay = _source_side(self.flow).snapshot(self._decisions(), request)
             elif phase == "key":
                 _source_side(self.flow).key(self._decisions(), admins=tuple(request.get("key_admin_principals") or ()))
             elif phase == "copy":

@@ -166,5 +166,16 @@ def clean_intermediates(flow: Flow, sessions: Sequence[AccountSession], emit: Em
         on_event=emit,
         _scope="intermediates",
     )
+    # The run's own snapshot went as soon as its copy was available: say so, not "gone".
+    early = {a["resource"]: a for a in flow.data.get("dropped", ()) if a["status"] == "done"}
+    if early:
+        from ._cleanup import CleanupAction
+
+        why = "deleted as soon as its copy was available"
+        actions = [
+            CleanupAction(**{**early[a.resource], "reason": why}) if a.resource in early and a.status == "gone" else a
+            for a in report.actions
+        ]
+        report = attrs.evolve(report, actions=tuple(actions))
     flow.state.setdefault("data", {})["cleanup_report"] = attrs.asdict(report)
     return report

@@ -48,6 +48,9 @@ class Decisions:
     #: what the run does instead if RDS refuses to share the start as it is: an ``sse-rds`` snapshot
     #: (AWS owned key), which no AWS document says RDS shares; then one copy under a customer key
     if_refused: Decisions | None = None
+    #: the run's own snapshot of the cluster was deleted once its copy was available
+    #: (``cleanup="intermediates"``): a rerun goes on from that copy instead of snapshotting again
+    start_gone: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Decisions:

@@ -68,6 +68,14 @@ class CopySlots:
                     used, limit = self._quota[key]
                     self._quota[key] = (used + needed, limit)
 
+    def return_snapshots(self, account_id: str, region: str, quota: str, *, run: str, count: int = 1) -> None:
+        """``run`` deleted ``count`` of the manual snapshots it reserved in ``quota`` (its own snapshot, once
+        its copy was available): the runs that reserve after it have that much more room."""
+        with self._lock:
+            taken = self._reserved.get((account_id, region, quota), {})
+            if run in taken:
+                taken[run] = max(0, taken[run] - count)
+
     @contextlib.contextmanager
     def hold(self, account_id: str, region: str) -> Iterator[None]:
         """Hold one copy slot of ``account_id`` in ``region`` for the duration of the block."""

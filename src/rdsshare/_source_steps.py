@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._early import drop_start, start_from_copy
 from ._errors import NotFoundError, ResourceFailedError
 from ._events import StepFinished, StepSkipped
 from ._findings import Unread, key_from, key_to, plain
@@ -37,10 +38,12 @@ class SourceSteps:
         self.flow = flow
 
     # -- source snapshot -----------------------------------------------------------------------
-    def snapshot(self, *, cluster_id: str | None, snapshot_id: str | None) -> float | None:
+    def snapshot(self, decided: Decisions, request: dict[str, Any]) -> float | None:
         """The snapshot the share starts from, available. None when done, else seconds to wait."""
-        K = self.flow.kind
-        data = self.flow.data
+        K, data = self.flow.kind, self.flow.data
+        cluster_id, snapshot_id = request.get(f"{K.name}_id"), request.get("snapshot_id")
+        if decided.start_gone:  # an earlier run deleted it once its copy was available
+            return start_from_copy(self.flow, decided)
         if "start" not in data:
             # Explicit target keys are resolved first: a wrong key fails before any copy.
             explicit: dict[str, Any] = {}
@@ -265,6 +268,7 @@ class SourceSteps:
         shared = data["shared"]
         self.flow.release_slot(self.flow.src)
         self.flow.share_copier.finished(K.ident(shared), step="copy", outcome=data["copy_outcome"], snap=shared)
+        drop_start(self.flow)
         return None
 
     def _record_copy(self) -> None:

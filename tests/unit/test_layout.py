@@ -93,11 +93,11 @@ MODULE_LINES = 400
 CLASS_LINES = 250
 #: what is still over the limits, with the size it may not grow past (shrink it, then lower or drop it)
 OVER: dict[str, int] = {
-    "_cleanup.py": 509,
-    "_cleanup.py:_Cleaner": 363,
+    "_cleanup.py": 502,
+    "_cleanup.py:_Cleaner": 353,
     "_copier.py:SnapshotCopier": 264,
     "_flow.py:Flow": 268,
-    "_job.py:ShareJob": 309,
+    "_job.py:ShareJob": 307,
     "_keys.py": 494,
     "_keys.py:KeyManager": 397,
     "_policy.py": 473,

@@ -102,6 +102,14 @@ class SharingChecks(KeyPolicyChecks):
 
         needed = 1 if not facts["exists"] else 0
         copies = not (copy_key is None and not facts["automated"] and not self.cross_region)
+        if not copies and facts.get("gone"):
+            self._problem(
+                "snapshot",
+                f"snapshot {facts['id']} was deleted after an earlier run copied it, and this plan shares it as it is",
+                "start again under another run_name",
+                account=self.src,
+                resource=facts["arn"],
+            )
         if not copies:
             self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
             shared_id, shared_exists = facts["id"], facts["exists"]
@@ -143,6 +151,7 @@ class SharingChecks(KeyPolicyChecks):
             copy_key=None if copy_key is None else (SHARE_KEY if grant_key == SHARE_KEY else grant_key),
             shared_id=shared_id,
             if_refused=if_refused,
+            start_gone=bool(facts.get("gone")),
         )
         self.shared_arn = facts["arn"] if shared_id == facts["id"] else self._arn(self.region, shared_id)
         if shared_exists:

@@ -9,10 +9,7 @@ from botocore.exceptions import ClientError
 from .._errors import error_code, error_message
 from .._instance import unshareable_options
 from .._kinds import encryption_type
-from .._naming import (
-    copy_id,
-    derived_id,
-)
+from .._naming import TAG_SOURCE, copy_id, derived_id, ownership_problem, tag_dict
 from ._ledger import Ledger
 
 __all__ = ["SourceChecks"]
@@ -96,15 +93,21 @@ class SourceChecks(Ledger):
             self._found.update(found)
             existing = found[snap_id.lower()]
             self.found.snapshots[snap_id.lower()] = existing
+            arn = existing.get(K.arn_field) if existing else self._arn(self.source.region, snap_id)
+            copy = None if existing is not None else self._copy_of_gone(snap_id, copies, str(arn))
             if existing is not None:
                 self._ours("snapshot", self.src, f"snapshot {snap_id}", existing, source=str(src["arn"]))
                 self._step("snapshot", self.src, "adopt", snap_id, "made by an earlier run")
+            elif copy is not None:
+                why = f"deleted once its copy {copy} was available (cleanup='intermediates'): goes on from the copy"
+                self._step("snapshot", self.src, "skip", snap_id, why)
             else:
                 self._step("snapshot", self.src, "create", snap_id, f"manual snapshot of {K.name} {cluster_id}")
             facts = {
                 "id": snap_id,
-                "arn": existing.get(K.arn_field) if existing else self._arn(self.source.region, snap_id),
-                "exists": existing is not None,
+                "arn": arn,
+                "exists": existing is not None or copy is not None,
+                "gone": copy is not None,
                 "automated": False,
                 "encrypted": src["encryption"] == "sse-kms",
                 "encryption": src["encryption"],
@@ -140,6 +143,25 @@ class SourceChecks(Ledger):
         if snap.get("OptionGroupName"):
             self._option_groups([str(snap["OptionGroupName"])], str(snap.get("Engine") or ""))
         return self._facts(snap)
+
+    def _copy_of_gone(self, snap_id: str, copies: list[str], arn: str) -> str | None:
+        """The id of this run's available copy of its snapshot ``snap_id`` that is gone, or None.
+
+        ``cleanup="intermediates"`` deletes the run's snapshot as soon as its copy is available, so a
+        rerun that finds the copy and not the snapshot continues from the copy instead of taking
+        another snapshot (the source has moved on since; the copy is what the run shares).
+        """
+        if self.cross_region:  # the copies are in the target region: one more describe, only here
+            copies = [copy_id(snap_id, self.run, suffix, limit=self.kind.id_limit) for suffix in ("cmk", "copy")]
+            read = self.share_copier.find_many
+            more = self._try("copy", self.src, snap_id, "check RDS permissions", lambda: read(copies))
+            self._found.update(more or {})
+        for ident in copies:
+            found = self._found.get(ident.lower()) or {}
+            ours = ownership_problem(found.get("TagList"), source=arn) is None
+            if ours and found.get("Status") == "available" and tag_dict(found.get("TagList")).get(TAG_SOURCE) == arn:
+                return ident
+        return None
 
     def _option_groups(self, names: list[str], engine: str) -> None:
         """DB snapshots with permanent/persistent options (TDE...) cannot be shared [RDS-SHARE]."""
