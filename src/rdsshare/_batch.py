@@ -291,8 +291,9 @@ def share_cluster_snapshots(
     pool = ThreadPoolExecutor(max_workers=min(max_workers, len(items)), thread_name_prefix="rdsshare-batch")
     futures: list[Future[BatchItemResult]] = []
     try:
-        futures = [pool.submit(run, index, item) for index, item in enumerate(items)]
-        wait_all(futures)
+        with slots.facts.batch():  # the key facts every item reads alike are read once while it runs
+            futures = [pool.submit(run, index, item) for index, item in enumerate(items)]
+            wait_all(futures)
     except BaseException:
         # Interrupted (Ctrl-C): drop the queued items; running ones stop at their next event.
         hooks.stop.set()

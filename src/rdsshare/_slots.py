@@ -13,6 +13,8 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 
+from ._facts import BatchFacts
+
 __all__ = ["UNLIMITED", "CopySlots"]
 
 
@@ -34,6 +36,8 @@ class CopySlots:
         # what each run that shares these slots has reserved of it since.
         self._quota: dict[tuple[str, str, str], tuple[int, int]] = {}
         self._reserved: dict[tuple[str, str, str], dict[str, int]] = {}
+        #: the facts every run of a batch on these slots reads alike (keys, the share key's policy)
+        self.facts = BatchFacts()
 
     def reserve_snapshots(
         self, account_id: str, region: str, quota: str, needed: int, *, run: str, read: Callable[[], tuple[int, int]]

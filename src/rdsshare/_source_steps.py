@@ -152,14 +152,10 @@ class SourceSteps:
     # -- key -----------------------------------------------------------------------------------
     def key(self, decided: Decisions, *, admins: tuple[str, ...]) -> None:
         """The source key work the plan decided: grants on a CMK, or rdsshare's share key to copy under."""
-        K = self.flow.kind
-        data = self.flow.data
+        K, data = self.flow.kind, self.flow.data
         start = data["start"]
-        key = (
-            self._source_key(start["KmsKeyId"], self.flow.home_keys)
-            if decided.snapshot_key and start.get("KmsKeyId")
-            else None
-        )
+        has_key = decided.snapshot_key and start.get("KmsKeyId")
+        key = self._source_key(start["KmsKeyId"], self.flow.home_keys) if has_key else None
         copy_key: KeyInfo | None = None
         policy_changed = False
         if decided.grant_key == SHARE_KEY:
@@ -219,6 +215,8 @@ class SourceSteps:
         data["key"] = key_to(key)
         data["copy_key"] = key_to(copy_key)
         data["policy_changed"] = policy_changed
+        if policy_changed and self.flow.slots is not None:  # the next items of a batch read the policy afresh
+            self.flow.slots.facts.forget("policy", self.flow.src)
 
     def _source_key(self, key: str, keys: KeyManager) -> KeyInfo:
         known = self.flow.found.keys.get(key)

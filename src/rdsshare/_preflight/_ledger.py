@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from .._copier import SnapshotCopier
 from .._errors import RdsShareError, error_code, error_message, translate_client_error
 from .._events import Emitter
+from .._facts import policy_fact
 from .._findings import Findings
 from .._keys import KeyInfo, KeyManager
 from .._kinds import CLUSTER, EncryptionType, SnapshotKind
@@ -145,17 +146,25 @@ class Ledger:
         return any(s.action == "adopt" and s.step in ("snapshot", "copy", "restore") for s in self.steps)
 
     # -- reads whose answers the run starts from ---------------------------------------------
+    def _batch(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
+        """What ``read()`` answers, read once for all the runs of a batch (:class:`BatchFacts`)."""
+        return read() if self.slots is None else self.slots.facts.read(key, read)
+
     def _key(self, key: str, keys: KeyManager) -> KeyInfo:
-        info = keys.describe(key, step="source-key")
+        info = self._batch(("key", keys.account_id, keys.region, key), lambda: keys.describe(key, step="source-key"))
         self.found.keys[key] = info
         return info
 
     def _share_key(self) -> KeyInfo | None:
-        self.found.share_key = info = self.keys.find_share_key()
+        self.found.share_key = info = self._batch(
+            ("share-key", self.keys.account_id, self.keys.region), self.keys.find_share_key
+        )
         return info
 
     def _policy(self, key_id: str) -> dict[str, Any]:
-        self.found.policies[key_id] = policy = self.keys.key_policy(key_id)
+        self.found.policies[key_id] = policy = self._batch(
+            policy_fact(self.keys.account_id, self.keys.region, key_id), lambda: self.keys.key_policy(key_id)
+        )
         return policy
 
     def _target_key(self, key: KeyInfo | None) -> KeyInfo | None:
