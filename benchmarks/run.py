@@ -602,9 +602,10 @@ def render(
             "quarter of its pause ago) takes that answer and counts it as a poll made when it was fetched, so "
             "each wait keeps its latency bound; one describe per account, region and kind, with up to 100 "
             "identifiers in its filter, serves them all. Threads are bounded by `max_workers` (plus botocore's "
-            "and the bed's own); the other calls per item are the preflight's snapshot read, the two key "
-            "descriptions, the share key's policy (read to see whether the target is granted), the copy and "
-            "the share, plus the batch's one-time calls (identities, quota, the share key) spread over N."
+            "and the bed's own); the other calls per item are the preflight's snapshot read, the copy and the "
+            "share, plus the batch's one-time calls spread over N: identities, quota, the share key, and the "
+            "key facts every item reads alike (the snapshot's key, the share key and its policy), read once "
+            "while the batch runs (`CopySlots.facts`)."
         )
         add("")
 
