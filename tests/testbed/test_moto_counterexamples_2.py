@@ -203,3 +203,16 @@ def test_r14_moto_lists_no_parameter_group_instead_of_refusing(plain: Clients) -
     # AWS: DBParameterGroupNotFound (botocore model); moto answers an empty list, so a missing group
     # is only noticed by the restore that names it.
     assert rds.describe_db_parameter_groups(DBParameterGroupName="no-such-group")["DBParameterGroups"] == []
+
+
+def test_r15_moto_restores_the_sources_settings_and_knows_no_aurora_storage(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    with pytest.raises(KeyError):  # AWS: aurora-iopt1 is Aurora I/O-Optimized storage
+        _cluster(rds, "iopt", StorageType="aurora-iopt1")
+    assert _cluster(rds, "std")["StorageType"] == "gp2"  # AWS: aurora
+    cluster = _cluster(rds, BacktrackWindow=3600, EngineLifecycleSupport="open-source-rds-extended-support-disabled")
+    assert "EngineLifecycleSupport" not in cluster  # AWS: reported
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="s")
+    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="back", SnapshotIdentifier="s", Engine="aurora-mysql")
+    restored = rds.describe_db_clusters(DBClusterIdentifier="back")["DBClusters"][0]
+    assert restored["BacktrackWindow"] == 3600  # AWS: "Default: 0"

@@ -20,6 +20,8 @@ from rdsshare.testing import EmulatedAWS
 from ..accounts import SOURCE, TARGET
 from ._helpers import error_code
 
+PASSWORD = "password-123"
+
 
 def _group(aws: EmulatedAWS, name: str, engine: str, major: str, option: str) -> dict[str, Any]:
     rds = aws.client(SOURCE, "rds")
@@ -120,3 +122,39 @@ def test_a_parameter_group_that_does_not_exist_is_not_found(aws: EmulatedAWS) ->
     rds.create_db_parameter_group(DBParameterGroupName="Tuned", DBParameterGroupFamily="postgres16", Description="t")
     [group] = rds.describe_db_parameter_groups(DBParameterGroupName="tuned")["DBParameterGroups"]
     assert group["DBParameterGroupName"].lower() == "tuned"
+
+
+def test_aurora_storage_and_lifecycle_are_kept_and_a_restore_takes_awss_defaults(aws: EmulatedAWS) -> None:
+    """[BC-RDS] CreateDBCluster / RestoreDBClusterFromSnapshot: storage aurora or aurora-iopt1 (default aurora),
+    EngineLifecycleSupport default enrolled; a restore gets those defaults, not the source's, except the port."""
+    rds = aws.client(SOURCE, "rds")
+    with pytest.raises(ClientError) as bad:
+        rds.create_db_cluster(
+            DBClusterIdentifier="bad", Engine="aurora-mysql", MasterUsername="admin", MasterUserPassword=PASSWORD,
+            StorageType="gp2",
+        )  # fmt: skip
+    assert error_code(bad) == "InvalidParameterValue"
+    rds.create_db_cluster(
+        DBClusterIdentifier="orders", Engine="aurora-mysql", MasterUsername="admin", MasterUserPassword=PASSWORD,
+        StorageType="aurora-iopt1", BacktrackWindow=3600, EnableIAMDatabaseAuthentication=True, Port=3307,
+        EnableCloudwatchLogsExports=["audit"], EngineLifecycleSupport="open-source-rds-extended-support-disabled",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4}, Tags=[{"Key": "team", "Value": "db"}],
+    )  # fmt: skip
+    aws.finish_pending()
+    source = rds.describe_db_clusters(DBClusterIdentifier="orders")["DBClusters"][0]
+    assert (source["StorageType"], source["EngineLifecycleSupport"]) == (
+        "aurora-iopt1",
+        "open-source-rds-extended-support-disabled",
+    )
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="s")
+    aws.finish_pending()
+    rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="back", SnapshotIdentifier="s", Engine="aurora-mysql")
+    back = rds.describe_db_clusters(DBClusterIdentifier="back")["DBClusters"][0]
+    assert back["StorageType"] == "aurora"
+    assert back["EngineLifecycleSupport"] == "open-source-rds-extended-support"
+    assert back["BacktrackWindow"] == 0
+    assert back["IAMDatabaseAuthenticationEnabled"] is False
+    assert not back.get("EnabledCloudwatchLogsExports")
+    assert not back.get("ServerlessV2ScalingConfiguration")
+    assert back["TagList"] == []
+    assert back["Port"] == 3307  # "Default: The same port as the original DB cluster"

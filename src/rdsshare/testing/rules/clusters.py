@@ -6,6 +6,14 @@
 * Encryption follows :mod:`.encryption` (``sse-rds`` by default since 2026-02-18); a ``KmsKeyId`` or the
   default ``aws/rds`` key must be usable by RDS for the caller (:mod:`.kms`).
 * Only ``available`` clusters are modified or take instances and snapshots [BC-RDS].
+* Aurora storage is ``aurora`` (Standard, the default) or ``aurora-iopt1`` (I/O-Optimized); moto called it
+  ``gp2`` and crashed on ``aurora-iopt1``. ``EngineLifecycleSupport`` is kept and reported, by default
+  ``open-source-rds-extended-support`` (enrolled in Extended Support) [BC-RDS ``CreateDBCluster``].
+* A restore does not take the source's settings: storage ``aurora``, lifecycle enrolled, backtrack 0, no IAM
+  database authentication, no log exports, no Serverless v2 scaling, no deletion protection, no tags, the
+  engine's default parameter group, unless the request says otherwise; only the port is the original
+  cluster's [BC-RDS ``RestoreDBClusterFromSnapshot``: "Default: aurora", "Default: 0", "By default, ...
+  isn't enabled", "Default: The same port as the original DB cluster"]. moto copied them all.
 * ``RestoreDBClusterFromSnapshot``: the snapshot must be ``available`` and its engine version offered in
   the region; the engine stays the snapshot's; ``KmsKeyId`` encrypts under that key, otherwise the cluster
   keeps the snapshot's key (and so depends on it) [BC-RDS]; placement and parameters come from the
@@ -22,6 +30,7 @@ from moto.rds.exceptions import (
     DBClusterNotFoundError,
     InvalidDBClusterStateFault,
     InvalidParameterCombination,
+    InvalidParameterValue,
     RDSClientError,
 )
 
@@ -80,12 +89,35 @@ def create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
         kind, key = encryption.choose_for(kwargs, caller=caller, region=region)
         if kwargs.get("manage_master_user_password"):
             resolve_secret_key(kwargs, caller, region)
+        storage, lifecycle = _storage_and_lifecycle(kwargs)
         cluster = original(backend, kwargs)
+        if storage is not None:
+            cluster.storage_type = storage
+        cluster.engine_lifecycle_support = lifecycle
         encryption.apply(cluster, kind, key, region=region)
         _state.current().clock.begin(cluster, "creating")
         return cluster
 
     return create
+
+
+AURORA_STORAGE = ("aurora", "aurora-iopt1")
+LIFECYCLES = ("open-source-rds-extended-support", "open-source-rds-extended-support-disabled")
+
+
+def _storage_and_lifecycle(kwargs: Any) -> tuple[str | None, str]:
+    """An Aurora cluster's storage type (None for other engines) and engine lifecycle, checked."""
+    params = current_params()
+    lifecycle = str(kwargs.get("engine_lifecycle_support") or params.get("EngineLifecycleSupport") or LIFECYCLES[0])
+    if lifecycle not in LIFECYCLES:
+        raise InvalidParameterValue(f"Invalid EngineLifecycleSupport: {lifecycle}")
+    if not str(kwargs.get("engine", "")).startswith("aurora"):
+        return None, lifecycle
+    storage = str(kwargs.get("storage_type") or params.get("StorageType") or "aurora")
+    if storage not in AURORA_STORAGE:
+        raise InvalidParameterValue(f"Invalid storage type for Aurora: {storage}; use aurora or aurora-iopt1")
+    kwargs["storage_type"] = "gp2"  # what moto's own storage table knows; set right after
+    return storage, lifecycle
 
 
 def modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -157,6 +189,11 @@ def restore_db_cluster_from_snapshot(original: Callable[..., Any]) -> Callable[.
         ):
             cfg[name] = None
         cfg["deletion_protection"] = False
+        for name in ("storage_type", "engine_lifecycle_support", "enabled_cloudwatch_logs_exports", "tags"):
+            cfg[name] = None  # AWS's defaults, not the source's (module doc)
+        cfg["backtrack_window"] = 0
+        cfg["iam_database_authentication_enabled"] = False
+        cfg["db_cluster_parameter_group_name"] = None
         cfg["manage_master_user_password"] = False
         cfg.pop("master_user_secret", None)
         cfg.pop("master_user_secret_kms_key_id", None)
