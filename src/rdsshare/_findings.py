@@ -91,6 +91,8 @@ class Findings:
     restores: dict[tuple[str, str], dict[str, Any] | None] = attrs.field(factory=dict)
     #: per target account, the wanted instances already members of the restore
     members: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
+    #: per target account, the restore's parameters the plan decided (``_carry.restore_settings``)
+    settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON values (a resumable job carries them): see :meth:`from_dict`."""
@@ -109,6 +111,7 @@ class Findings:
             "target_keys": {k: key(v) for k, v in self.target_keys.items()},
             "restores": [[a, i, plain(v)] for (a, i), v in self.restores.items()],
             "members": plain(self.members),
+            "settings": plain(self.settings),
         }
 
     @classmethod
@@ -131,6 +134,7 @@ class Findings:
             target_keys={k: key(v) for k, v in (data.get("target_keys") or {}).items()},
             restores={(a, i): v for a, i, v in data.get("restores") or ()},
             members={k: dict(v) for k, v in (data.get("members") or {}).items()},
+            settings={k: dict(v) for k, v in (data.get("settings") or {}).items()},
         )
 
     def snapshot(self, snapshot_id: str) -> dict[str, Any] | Unread | None:

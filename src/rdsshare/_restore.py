@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ._carry import as_params, restore_settings
 from ._errors import (
     ConflictError,
     InputError,
@@ -126,8 +127,11 @@ class Restorer:
         token: str | None = None,
         existing: DBClusterTypeDef | Unread | None = UNREAD,
         wait: bool = True,
+        settings: Mapping[str, Any] | None = None,
     ) -> tuple[DBClusterTypeDef, Outcome]:
         """Restore ``spec.cluster_id`` from the shared snapshot (by ARN), or adopt an earlier restore.
+
+        ``settings``: the parameters the plan carried over from the source (``rdsshare._carry``).
 
         ``existing``: what the plan found under that id (None: nothing); described here only when
         the plan did not look (:data:`~rdsshare._findings.UNREAD`). ``wait=False`` returns the
@@ -150,13 +154,17 @@ class Restorer:
             )
             self._check_key(existing, key)
         else:
+            # What the plan carried over from the source, or (called without a plan) what the spec sets.
+            carried = dict(settings) if settings is not None else as_params(restore_settings(None, spec))
+            user_tags = {t["Key"]: t["Value"] for t in carried.pop("Tags", ())} | dict(spec.tags)
+            tags = rds_tags(run=run, source=snapshot_arn, role="restored-cluster", extra=user_tags, token=token)
             params: dict[str, Any] = {
                 "DBClusterIdentifier": cluster_id,
                 "SnapshotIdentifier": snapshot_arn,
                 "Engine": snapshot["Engine"],
-                "DeletionProtection": spec.deletion_protection,
                 "CopyTagsToSnapshot": True,
-                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-cluster", extra=spec.tags, token=token),
+                "Tags": tags,
+                **carried,
             }
             engine_version = spec.engine_version or snapshot.get("EngineVersion")
             if engine_version:
@@ -167,17 +175,8 @@ class Restorer:
                 params["DBSubnetGroupName"] = spec.subnet_group
             if spec.security_group_ids:
                 params["VpcSecurityGroupIds"] = list(spec.security_group_ids)
-            if spec.port is not None:
-                params["Port"] = spec.port
-            if spec.cluster_parameter_group:
-                params["DBClusterParameterGroupName"] = spec.cluster_parameter_group
             self._emit(
-                StepStarted(
-                    step=step,
-                    account_id=self.account_id,
-                    resource=cluster_id,
-                    action="restore cluster",
-                )
+                StepStarted(step=step, account_id=self.account_id, resource=cluster_id, action="restore cluster")
             )
             try:
                 made = self._rds.restore_db_cluster_from_snapshot(**params).get("DBCluster")

@@ -42,6 +42,43 @@ def _count(_inst: Any, _attr: Any, value: int) -> None:
         )
 
 
+def _bad(name: str, value: object, wanted: str) -> InputError:
+    return InputError(
+        f"restore.{name} {value!r} must be {wanted}", step="input", resource=str(value), fix=f"pass {wanted}"
+    )
+
+
+def _choice(*choices: str) -> Any:
+    def check(_inst: Any, attribute: Any, value: object) -> None:
+        if value is not None and value not in choices:
+            raise _bad(attribute.name, value, " or ".join(repr(c) for c in choices) + " (or None: the source's)")
+
+    return check
+
+
+def _scaling(_inst: Any, _attr: Any, value: object) -> None:
+    """Serverless v2 capacity: (min, max) ACUs, 0 <= min <= max <= 256 [BC-RDS]."""
+    if value is None:
+        return
+    ok = isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+    if not ok or not 0 <= value[0] <= value[1] <= 256:  # type: ignore[index]
+        raise _bad("serverless_v2_scaling", value, "(min, max) ACUs with 0 <= min <= max <= 256")
+
+
+def _backtrack(_inst: Any, _attr: Any, value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 259200):
+        raise _bad("backtrack_window", value, "seconds from 0 to 259200 (72 hours)")
+
+
+def _optional_strings(values: Any) -> tuple[str, ...] | None:
+    return None if values is None else strings(values)
+
+
+def _group_map(_inst: Any, _attr: Any, value: object) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _bad("parameter_group_map", value, "a dict of source group name -> target group name")
+
+
 @attrs.frozen(kw_only=True)
 class ClusterRestoreSpec:
     """How to restore the shared snapshot in the target account.
@@ -62,14 +99,36 @@ class ClusterRestoreSpec:
     instance_count: int = attrs.field(default=1, validator=_count)
     #: the engine version to restore with (default: the snapshot's)
     engine_version: str | None = attrs.field(default=None, validator=optional_text)
-    #: the database port (default: the engine's)
+    #: the database port (default: the source's)
     port: int | None = attrs.field(default=None, validator=port)
-    #: a DB cluster parameter group of the target account (default: the engine's default group)
+    #: a DB cluster parameter group of the target account (default: the source's through
+    #: ``parameter_group_map``, else the engine's default group)
     cluster_parameter_group: str | None = attrs.field(default=None, validator=optional_text)
-    #: turn on deletion protection for the restored cluster
-    deletion_protection: bool = attrs.field(default=False, validator=flag)
+    #: deletion protection for the restored cluster (default: the source's)
+    deletion_protection: bool | None = attrs.field(default=None, validator=optional_flag)
     #: extra tags for the cluster and its instances (rdsshare adds its own ``rdsshare:*`` tags)
     tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
+    #: also give the restored cluster the source's own tags (never rdsshare's or AWS's)
+    copy_tags: bool = attrs.field(default=True, validator=flag)
+    #: ``aurora`` (Standard) or ``aurora-iopt1`` (I/O-Optimized); default: the source's (AWS's is Standard)
+    storage_type: str | None = attrs.field(default=None, validator=_choice("aurora", "aurora-iopt1"))
+    #: Serverless v2 capacity as (min, max) ACUs, needed for ``db.serverless`` instances; default: the source's
+    serverless_v2_scaling: tuple[float, float] | None = attrs.field(default=None, validator=_scaling)
+    #: ``open-source-rds-extended-support`` (enrol in paid Extended Support) or
+    #: ``open-source-rds-extended-support-disabled``; default: the source's, else not enrolled
+    engine_lifecycle_support: str | None = attrs.field(
+        default=None,
+        validator=_choice("open-source-rds-extended-support", "open-source-rds-extended-support-disabled"),
+    )
+    #: IAM database authentication (default: the source's)
+    iam_database_authentication: bool | None = attrs.field(default=None, validator=optional_flag)
+    #: the logs to export to CloudWatch Logs, e.g. ``("audit", "error")`` (default: the source's)
+    log_exports: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
+    #: the backtrack window in seconds, Aurora MySQL only (default: the source's)
+    backtrack_window: int | None = attrs.field(default=None, validator=_backtrack)
+    #: source DB cluster parameter group name -> a group of the target account: the source's group is
+    #: carried only through this map (group names belong to an account)
+    parameter_group_map: Mapping[str, str] = attrs.field(factory=dict, validator=_group_map)
     #: the target-account key to encrypt the cluster with (default: the target's ``aws/rds``)
     kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
     #: encrypt the restored cluster; None follows the source (an encrypted source always stays encrypted)

@@ -167,6 +167,7 @@ class ClusterTargetSteps(TargetSteps):
                     token=self.flow.token,
                     existing=found,
                     wait=False,
+                    settings=self.flow.found.settings.get(self.account),
                 ),
                 step="restore",
                 resource=spec.cluster_id,

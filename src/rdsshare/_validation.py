@@ -145,8 +145,8 @@ def check_run_name(run_name: str | None) -> None:
 
 
 def instance_class(_inst: Any, _attr: Any, value: str) -> None:
-    """An RDS instance class (``db.<family>.<size>``)."""
-    if not isinstance(value, str) or not re.fullmatch(r"db\.[a-z0-9-]+\.[a-z0-9-]+", value):
+    """An RDS instance class (``db.<family>.<size>``, or ``db.serverless`` for Aurora Serverless v2)."""
+    if not isinstance(value, str) or not re.fullmatch(r"db\.[a-z0-9-]+\.[a-z0-9-]+|db\.serverless", value):
         raise InputError(
             f"instance_class {value!r} is not an RDS instance class",
             step="input",

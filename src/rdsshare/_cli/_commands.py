@@ -104,7 +104,14 @@ _RESTORE_FLAGS = (
     "engine_version",
     "port",
     "cluster_parameter_group",
+    "parameter_group_map",
     "deletion_protection",
+    "storage_type",
+    "serverless_v2",
+    "engine_lifecycle_support",
+    "iam_auth",
+    "log_exports",
+    "backtrack_window",
     "tag",
     "secret_kms_key",
     "backup_copy",
@@ -112,7 +119,19 @@ _RESTORE_FLAGS = (
 )
 
 
-_CLUSTER_ONLY_FLAGS = ("instances", "engine_version", "cluster_parameter_group", "backup_copy")
+_CLUSTER_ONLY_FLAGS = (
+    "instances",
+    "engine_version",
+    "cluster_parameter_group",
+    "parameter_group_map",
+    "backup_copy",
+    "storage_type",
+    "serverless_v2",
+    "engine_lifecycle_support",
+    "iam_auth",
+    "log_exports",
+    "backtrack_window",
+)
 
 
 def _flag(dest: str) -> str:
@@ -160,7 +179,7 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
             subnet_group=args.subnet_group,
             security_group_ids=tuple(security_groups),
             port=args.port,
-            deletion_protection=args.deletion_protection,
+            deletion_protection=bool(args.deletion_protection),
             tags=dict(args.tag or ()),
             kms_key_id=args.target_kms_key,
             master_user_secret_kms_key_id=args.secret_kms_key,
@@ -174,7 +193,15 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
         engine_version=args.engine_version,
         port=args.port,
         cluster_parameter_group=args.cluster_parameter_group,
+        parameter_group_map=dict(args.parameter_group_map or ()),
         deletion_protection=args.deletion_protection,
+        storage_type=args.storage_type,
+        serverless_v2_scaling=args.serverless_v2,
+        engine_lifecycle_support=args.engine_lifecycle_support,
+        iam_database_authentication=args.iam_auth,
+        log_exports=args.log_exports,
+        backtrack_window=args.backtrack_window,
+        copy_tags=args.copy_tags,
         tags=dict(args.tag or ()),
         kms_key_id=args.target_kms_key,
         master_user_secret_kms_key_id=args.secret_kms_key,

@@ -28,6 +28,20 @@ def _tag(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _scaling(text: str) -> tuple[float, float]:
+    low, sep, high = text.partition(",")
+    try:
+        if sep:
+            return float(low), float(high)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected MIN,MAX ACUs (e.g. 0.5,16), got {text!r}")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -211,9 +225,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--target-kms-key", metavar="KEY", help="target key for the cluster (default: aws/rds)")
     restore.add_argument("--engine-version", metavar="VERSION", help="engine version (default: the snapshot's)")
-    restore.add_argument("--port", type=int, help="database port")
+    restore.add_argument("--port", type=int, help="database port (default: the source's)")
     restore.add_argument("--cluster-parameter-group", metavar="NAME", help="DB cluster parameter group")
-    restore.add_argument("--deletion-protection", action="store_true", help="turn on deletion protection")
+    restore.add_argument(
+        "--parameter-group-map",
+        action="append",
+        type=_tag,
+        metavar="SOURCE=TARGET",
+        help="carry the source's DB cluster parameter group as this target group (repeatable)",
+    )
+    restore.add_argument(
+        "--deletion-protection",
+        action=argparse.BooleanOptionalAction,
+        help="deletion protection on or off (default: the source's)",
+    )
+    restore.add_argument(
+        "--storage-type", choices=("aurora", "aurora-iopt1"), help="Standard or I/O-Optimized (default: the source's)"
+    )
+    restore.add_argument(
+        "--serverless-v2", type=_scaling, metavar="MIN,MAX", help="Serverless v2 ACUs (default: the source's)"
+    )
+    restore.add_argument(
+        "--engine-lifecycle-support",
+        choices=("open-source-rds-extended-support", "open-source-rds-extended-support-disabled"),
+        help="enrol in paid Extended Support or not (default: the source's, else not enrolled)",
+    )
+    restore.add_argument(
+        "--iam-auth", action=argparse.BooleanOptionalAction, help="IAM database authentication (default: the source's)"
+    )
+    restore.add_argument(
+        "--log-exports", type=_names, metavar="LOG,...", help="logs to export, '' for none (default: the source's)"
+    )
+    restore.add_argument("--backtrack-window", type=int, metavar="SECONDS", help="(default: the source's)")
+    restore.add_argument(
+        "--copy-tags",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="give the restored cluster the source's own tags (default: on)",
+    )
     restore.add_argument(
         "--tag", action="append", type=_tag, metavar="KEY=VALUE", help="tag for the restored cluster (repeatable)"
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from .._carry import source_settings
 from .._errors import error_code, error_message
 from .._instance import unshareable_options
 from .._kinds import encryption_type
@@ -41,6 +42,7 @@ class SourceChecks(Ledger):
                 "engine": c.get("Engine"),
                 "engine_version": c.get("EngineVersion"),
                 "option_groups": [],
+                "settings": source_settings(c),
             }
         found_i = self._try(
             "source-instance",
@@ -114,6 +116,7 @@ class SourceChecks(Ledger):
                 "key": src["key"],
                 "engine": src["engine"],
                 "engine_version": src["engine_version"],
+                "settings": src.get("settings") or {},
             }
             self._option_groups(src["option_groups"], str(src["engine"] or ""))
             return facts
@@ -197,4 +200,5 @@ class SourceChecks(Ledger):
             "key": snap.get("KmsKeyId"),
             "engine": snap.get("Engine"),
             "engine_version": snap.get("EngineVersion"),
+            "settings": source_settings(snap),
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._carry import as_params, describe_settings, restore_settings
 from .._instance import local_copy_id, secret_on_restore
 from .._kinds import describe_encryption
 from .._naming import (
@@ -34,6 +35,8 @@ class TargetChecks(EnvironmentChecks):
         # shares it as it is or the run shares a copy under a customer key instead (see _rekey).
         encrypted = bool(facts and (facts["encrypted"] or facts.get("encryption") == "sse-rds"))
         key = self._planned_key(restorer, spec, encrypted)
+        settings = restore_settings((facts or {}).get("settings"), spec)
+        self.found.settings[self.tgt] = carried = as_params(settings)
         existing = self._restore_step(
             cluster_id,
             lambda: restorer.find_cluster(cluster_id),
@@ -42,8 +45,17 @@ class TargetChecks(EnvironmentChecks):
             code="DBClusterAlreadyExistsFault",
             source=self.shared_arn,
             create_reason="restore from the shared snapshot, "
-            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts))),
+            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts)))
+            + (f"; {describe_settings(settings)}" if settings else ""),
         )
+        if spec.instance_class == "db.serverless" and "ServerlessV2ScalingConfiguration" not in carried:
+            self._problem(
+                "restore",
+                "db.serverless instances need the cluster's Serverless v2 scaling, and the source has none",
+                "pass serverless_v2_scaling=(min, max) ACUs, or a provisioned instance class",
+                account=self.tgt,
+                resource=cluster_id,
+            )
         self._environment(spec, facts)
         members = self._instances_taken(spec.instance_ids, cluster_id)
         self._target_room(
@@ -55,7 +67,7 @@ class TargetChecks(EnvironmentChecks):
             )
         self._groups(
             "parameter-group",
-            spec.cluster_parameter_group,
+            carried.get("DBClusterParameterGroupName"),
             "DB cluster parameter group",
             lambda name: self.target.rds().describe_db_cluster_parameter_groups(DBClusterParameterGroupName=name),
         )
