@@ -147,7 +147,7 @@ class Ledger:
 
     # -- reads whose answers the run starts from ---------------------------------------------
     def _batch(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
-        """What ``read()`` answers, read once for all the runs of a batch (:class:`BatchFacts`)."""
+        """What ``read()`` answers, read once for all the runs of a batch (``rdsshare._facts``)."""
         return read() if self.slots is None else self.slots.facts.read(key, read)
 
     def _key(self, key: str, keys: KeyManager) -> KeyInfo:
