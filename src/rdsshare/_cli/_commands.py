@@ -95,30 +95,7 @@ def _sessions(args: argparse.Namespace, default_region: str | None) -> tuple[Acc
 
 
 # -- restore specs --------------------------------------------------------------------------------
-_RESTORE_FLAGS = (
-    "instance_class",
-    "instances",
-    "subnet_group",
-    "security_group",
-    "target_kms_key",
-    "engine_version",
-    "port",
-    "cluster_parameter_group",
-    "parameter_group_map",
-    "deletion_protection",
-    "storage_type",
-    "serverless_v2",
-    "engine_lifecycle_support",
-    "iam_auth",
-    "log_exports",
-    "backtrack_window",
-    "tag",
-    "secret_kms_key",
-    "backup_copy",
-    "cleanup_intermediates",
-)
-
-
+#: the restore flags that only a cluster restore takes
 _CLUSTER_ONLY_FLAGS = (
     "instances",
     "engine_version",
@@ -131,6 +108,19 @@ _CLUSTER_ONLY_FLAGS = (
     "iam_auth",
     "log_exports",
     "backtrack_window",
+)
+#: every flag that only applies to a restore
+_RESTORE_FLAGS = (
+    "instance_class",
+    "subnet_group",
+    "security_group",
+    "target_kms_key",
+    "port",
+    "deletion_protection",
+    "tag",
+    "secret_kms_key",
+    "cleanup_intermediates",
+    *_CLUSTER_ONLY_FLAGS,
 )
 
 
