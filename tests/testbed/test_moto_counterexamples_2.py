@@ -216,3 +216,18 @@ def test_r15_moto_restores_the_sources_settings_and_knows_no_aurora_storage(plai
     rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="back", SnapshotIdentifier="s", Engine="aurora-mysql")
     restored = rds.describe_db_clusters(DBClusterIdentifier="back")["DBClusters"][0]
     assert restored["BacktrackWindow"] == 3600  # AWS: "Default: 0"
+
+
+def test_r16_moto_renames_onto_a_taken_name_and_loses_the_members(plain: Clients) -> None:
+    rds = plain(TARGET, "rds")
+    _cluster(rds, "staging")
+    rds.create_db_instance(
+        DBInstanceIdentifier="staging-1", DBClusterIdentifier="staging", Engine="aurora-mysql",
+        DBInstanceClass="db.r6g.large",
+    )  # fmt: skip
+    other = _cluster(rds, "other")
+    rds.modify_db_cluster(DBClusterIdentifier="staging", NewDBClusterIdentifier="other")  # AWS: AlreadyExists
+    [left] = rds.describe_db_clusters()["DBClusters"]  # the cluster that had the name is gone
+    assert left["DbClusterResourceId"] != other["DbClusterResourceId"]
+    assert left["DBClusterMembers"] == []  # AWS: its instances stay its members
+    assert left["Status"] == "available"  # AWS: renaming, and only with ApplyImmediately

@@ -6,6 +6,12 @@
 * Encryption follows :mod:`.encryption` (``sse-rds`` by default since 2026-02-18); a ``KmsKeyId`` or the
   default ``aws/rds`` key must be usable by RDS for the caller (:mod:`.kms`).
 * Only ``available`` clusters are modified or take instances and snapshots [BC-RDS].
+* A rename (``NewDBClusterIdentifier``) takes effect only with ``ApplyImmediately`` (otherwise in the next
+  maintenance window), never onto an identifier in use (``DBClusterAlreadyExistsFault``), keeps the cluster's
+  instances as its members, and leaves the cluster ``renaming`` for a while [BC-RDS ``ModifyDBCluster``;
+  Aurora User Guide, "Renaming an Aurora DB cluster": "You can't use an existing DB cluster name"; "the
+  renamed DB cluster isn't available until the new name becomes effective"]. moto renamed at once, onto any
+  identifier (silently dropping the cluster that had it), and lost the members.
 * Aurora storage is ``aurora`` (Standard, the default) or ``aurora-iopt1`` (I/O-Optimized); moto called it
   ``gp2`` and crashed on ``aurora-iopt1``. ``EngineLifecycleSupport`` is kept and reported, by default
   ``open-source-rds-extended-support`` (enrolled in Extended Support) [BC-RDS ``CreateDBCluster``].
@@ -137,17 +143,36 @@ def modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
                 raise InvalidParameterCombination("The KMS key of a managed master user secret can't be changed.")
         if kwargs.get("manage_master_user_password") and cluster.manage_master_user_password:
             kwargs.pop("manage_master_user_password")  # already managed: nothing changes (module doc)
+        renamed = _rename(backend, cluster_id, kwargs)
         region = backend.region_name
         caller = current_caller(backend.account_id, region)
         if kwargs.get("manage_master_user_password"):
             resolve_secret_key(kwargs, caller, region)
         result = original(backend, kwargs)
-        current = backend.clusters.get(kwargs.get("db_cluster_identifier") or cluster_id, cluster)
-        _state.current().clock.begin(current, "modifying")
+        current = backend.clusters.get(renamed or cluster_id, cluster)
+        if renamed:
+            for database in backend.databases.values():  # its instances stay its members
+                if getattr(database, "db_cluster_identifier", None) == cluster_id:
+                    database.db_cluster_identifier = renamed
+        _state.current().clock.begin(current, "renaming" if renamed else "modifying")
         result.status = current.status
         return result
 
     return modify
+
+
+def _rename(backend: Any, cluster_id: str, kwargs: Any) -> str | None:
+    """The identifier a modify renames the cluster to now (None: no rename now; see the module doc)."""
+    new_id = kwargs.pop("new_db_cluster_identifier", None)
+    if not new_id or str(new_id).lower() == cluster_id:
+        return None
+    new_id = str(new_id).lower()
+    if new_id in backend.clusters:
+        raise RDSClientError("DBClusterAlreadyExistsFault", f"DB cluster {new_id} already exists")
+    if str(kwargs.get("apply_immediately", "false")).lower() != "true":
+        return None  # pending until the next maintenance window
+    kwargs["new_db_cluster_identifier"] = new_id
+    return new_id
 
 
 def restore_db_cluster_from_snapshot(original: Callable[..., Any]) -> Callable[..., Any]:

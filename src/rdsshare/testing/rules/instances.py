@@ -8,6 +8,11 @@
 * ``RestoreDBInstanceFromDBSnapshot``: a shared encrypted snapshot can't be restored directly, copy it
   first [RDS-SHARE]; the snapshot's key must be usable for the caller; ``ManageMasterUserPassword``
   applies to Oracle only (:mod:`.secrets`); the snapshot's engine version must be offered.
+* A rename (``NewDBInstanceIdentifier``) takes effect only with ``ApplyImmediately``, never onto an identifier
+  in use, and leaves the instance ``renaming`` until the new name is effective (RDS User Guide,
+  USER_RenameInstance: "You cannot use an existing DB instance name when renaming an instance"; "The renamed
+  DB instance is not available until the new name becomes effective"). moto renamed at once onto any
+  identifier, dropping the instance that had it.
 """
 
 from __future__ import annotations
@@ -88,11 +93,26 @@ def modify_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
                 region = backend.region_name
                 caller = current_caller(backend.account_id, region)
                 resolve_secret_key(db_kwargs, caller, region)
+        renamed = database is not None and _rename(backend, str(db_instance_identifier).lower(), db_kwargs)
         result = original(backend, db_instance_identifier, db_kwargs)
-        _state.current().clock.begin(result, "modifying")
+        _state.current().clock.begin(result, "renaming" if renamed else "modifying")
         return result
 
     return modify
+
+
+def _rename(backend: Any, instance_id: str, db_kwargs: Any) -> str | None:
+    """The identifier a modify renames the instance to now (None: no rename now; see the module doc)."""
+    new_id = db_kwargs.pop("new_db_instance_identifier", None)
+    if not new_id or str(new_id).lower() == instance_id:
+        return None
+    new_id = str(new_id).lower()
+    if new_id in backend.databases:
+        raise RDSClientError("DBInstanceAlreadyExists", f"DB instance {new_id} already exists")
+    if str(db_kwargs.get("apply_immediately", "false")).lower() != "true":
+        return None  # pending until the next maintenance window
+    db_kwargs["new_db_instance_identifier"] = new_id
+    return new_id
 
 
 def restore_db_instance_from_db_snapshot(original: Callable[..., Any]) -> Callable[..., Any]:
