@@ -93,6 +93,8 @@ class Findings:
     members: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
     #: per target account, the restore's parameters the plan decided (``_carry.restore_settings``)
     settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: per target account, the refresh in place the plan decided (``_replace.Replacement`` as values)
+    replacements: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON values (a resumable job carries them): see :meth:`from_dict`."""
@@ -112,6 +114,7 @@ class Findings:
             "restores": [[a, i, plain(v)] for (a, i), v in self.restores.items()],
             "members": plain(self.members),
             "settings": plain(self.settings),
+            "replacements": plain(self.replacements),
         }
 
     @classmethod
@@ -135,6 +138,7 @@ class Findings:
             restores={(a, i): v for a, i, v in data.get("restores") or ()},
             members={k: dict(v) for k, v in (data.get("members") or {}).items()},
             settings={k: dict(v) for k, v in (data.get("settings") or {}).items()},
+            replacements={k: dict(v) for k, v in (data.get("replacements") or {}).items()},
         )
 
     def snapshot(self, snapshot_id: str) -> dict[str, Any] | Unread | None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SHARE_KEY", "Action", "Decisions", "Plan", "PlanStep", "PreflightError", "Problem"]
 
-Action = Literal["create", "adopt", "update", "skip"]
+Action = Literal["create", "adopt", "update", "skip", "delete"]
 
 #: in :class:`Decisions`, rdsshare's own share key (``alias/rdsshare/share-key``), made on first use
 SHARE_KEY = "share-key"

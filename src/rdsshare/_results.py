@@ -32,6 +32,9 @@ class TargetResult:
     target_snapshot_arn: str | None = None
     #: data copies made in this target account (DB snapshots: 1 when encrypted)
     data_copies: int = 0
+    #: refresh in place: the final snapshot of the database this restore replaced, or that database
+    #: itself when it was kept renamed (None: nothing was replaced)
+    replaced_arn: str | None = None
     #: why this target's steps failed (the error's message, step and fix), None when they did not; the
     #: other targets go on, and the share raises the first failure once they are done
     error: str | None = None

@@ -79,6 +79,11 @@ def _group_map(_inst: Any, _attr: Any, value: object) -> None:
         raise _bad("parameter_group_map", value, "a dict of source group name -> target group name")
 
 
+def _keep(_inst: Any, _attr: Any, value: object) -> None:
+    if value not in ("snapshot", "renamed"):
+        raise _bad("keep_replaced", value, "'snapshot' or 'renamed'")
+
+
 @attrs.frozen(kw_only=True)
 class ClusterRestoreSpec:
     """How to restore the shared snapshot in the target account.
@@ -139,6 +144,12 @@ class ClusterRestoreSpec:
     master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
     #: also copy the shared snapshot into the target under the target's key, as a durable backup
     backup_copy: bool = attrs.field(default=False, validator=flag)
+    #: refresh in place: when ``cluster_id`` exists, restore beside it under a temporary name, then swap
+    #: names, so that the target keeps its identifier and endpoints (see the "Refresh in place" page)
+    replace: bool = attrs.field(default=False, validator=flag)
+    #: what becomes of the replaced cluster: ``snapshot`` (a final snapshot, then deleted) or
+    #: ``renamed`` (kept under ``<cluster_id>-old-<run>``)
+    keep_replaced: str = attrs.field(default="snapshot", validator=_keep)
 
     @property
     def instance_ids(self) -> list[str]:
@@ -182,3 +193,9 @@ class InstanceRestoreSpec:
     manage_master_user_password: bool = attrs.field(default=True, validator=flag)
     #: the target-account key for the master password's secret (default: ``aws/secretsmanager``)
     master_user_secret_kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
+    #: refresh in place: when ``instance_id`` exists, restore beside it under a temporary name, then swap
+    #: names, so that the target keeps its identifier and endpoint (see the "Refresh in place" page)
+    replace: bool = attrs.field(default=False, validator=flag)
+    #: what becomes of the replaced instance: ``snapshot`` (a final snapshot, then deleted) or
+    #: ``renamed`` (kept under ``<instance_id>-old-<run>``)
+    keep_replaced: str = attrs.field(default="snapshot", validator=_keep)

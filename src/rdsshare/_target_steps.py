@@ -16,6 +16,7 @@ from ._findings import key_from, key_to, plain
 from ._keys import KMS_PROPAGATION_SECONDS
 from ._kinds import INSTANCE
 from ._naming import derived_id, rds_tags, snapshot_name
+from ._replace import CLUSTER_DB, INSTANCE_DB, Swap, replaced_spec
 from ._results import TargetResult
 from ._waiting import Observation, retry_call
 from ._watch import Freshness
@@ -42,7 +43,10 @@ class TargetSteps:
         self.flow = flow
         self.session = session
         self.account = session.account_id
-        self.spec: Any = flow.specs.get(self.account)
+        #: the refresh in place the plan decided for this target (``_replace.Replacement`` as values), if any
+        self.replacement = flow.found.replacements.get(self.account)
+        db = INSTANCE_DB if flow.kind is INSTANCE else CLUSTER_DB
+        self.spec: Any = replaced_spec(flow.specs.get(self.account), self.replacement, db)
         self.restorer: Any = flow.restorers[self.account]
         targets: dict[str, dict[str, Any]] = flow.state.setdefault("targets", {})
         #: this target's part of the job state (plain values)
@@ -61,6 +65,7 @@ class TargetSteps:
             instance_arns=tuple(t.get("instances", ())),
             backup_snapshot_arn=t.get("backup", {}).get("DBClusterSnapshotArn"),
             data_copies=int(t.get("copies", 0)),
+            replaced_arn=t.get("swap", {}).get("final") or t.get("swap", {}).get("kept"),
             error=_render(t["error"]) if "error" in t else None,
         )
 
@@ -83,6 +88,12 @@ class TargetSteps:
             if delay is not None:
                 return delay
         return None
+
+    def _swap(self) -> float | None:
+        """Refresh in place: the restore takes the name of the database it replaces (``_replace``)."""
+        if not self.replacement:
+            return None
+        return Swap(self.flow, self.session, self.t, self.replacement).advance()
 
     # -- helpers -------------------------------------------------------------------------------
     def _key(self, encrypted: bool) -> Any:
@@ -150,7 +161,7 @@ class ClusterTargetSteps(TargetSteps):
     """Aurora: restore the cluster under the target's key, add its instances, hand over the password, back up."""
 
     def pieces(self) -> list[Callable[[], float | None]]:
-        return [self._restore, self._instances, self._secret, self._backup]
+        return [self._restore, self._instances, self._secret, self._swap, self._backup]
 
     def _restore(self) -> float | None:
         t, spec = self.t, self.spec
@@ -287,7 +298,7 @@ class InstanceTargetSteps(TargetSteps):
     """RDS DB snapshots: copy into the target under its key, restore an instance from it, hand over the password."""
 
     def pieces(self) -> list[Callable[[], float | None]]:
-        return [self._local_copy, self._restore_instance, self._instance_secret]
+        return [self._local_copy, self._restore_instance, self._instance_secret, self._swap]
 
     def _local_copy(self) -> float | None:
         """DB snapshots: copy into the target under its key, then restore from that copy [RDS-SHARE]."""

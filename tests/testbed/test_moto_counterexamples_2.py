@@ -231,3 +231,16 @@ def test_r16_moto_renames_onto_a_taken_name_and_loses_the_members(plain: Clients
     assert left["DbClusterResourceId"] != other["DbClusterResourceId"]
     assert left["DBClusterMembers"] == []  # AWS: its instances stay its members
     assert left["Status"] == "available"  # AWS: renaming, and only with ApplyImmediately
+
+
+def test_r17_moto_draws_a_new_endpoint_suffix_for_every_cluster(plain: Clients) -> None:
+    rds = plain(TARGET, "rds")
+    one, two = _cluster(rds, "one"), _cluster(rds, "two")
+    # AWS: <name>.cluster-<one id per account and region>.<region>.rds.amazonaws.com
+    assert one["Endpoint"].split(".")[1] != two["Endpoint"].split(".")[1]
+
+
+def test_r18_moto_gives_every_instance_the_same_resource_id(plain: Clients) -> None:
+    rds = plain(TARGET, "rds")
+    one, two = _instance(rds, "one", "postgres"), _instance(rds, "two", "postgres")
+    assert one["DbiResourceId"] == two["DbiResourceId"]  # AWS: "Region-unique, immutable"

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from rdsshare.testing import EmulatedAWS
 
-from ..accounts import TARGET
+from ..accounts import OTHER, TARGET
 from ._helpers import error_code
 
 PASSWORD = "password-123"
@@ -102,3 +102,42 @@ def test_an_instance_rename_refuses_a_taken_name_and_is_renaming_for_a_while(aws
     rds.modify_db_instance(DBInstanceIdentifier="app-next", NewDBInstanceIdentifier="app", ApplyImmediately=True)
     aws.finish_pending()
     assert rds.describe_db_instances(DBInstanceIdentifier="app")["DBInstances"][0]["DBInstanceStatus"] == "available"
+
+
+def test_an_accounts_clusters_share_the_endpoint_suffix_so_a_rename_takes_the_names_endpoint(aws: EmulatedAWS) -> None:
+    """Aurora User Guide, Aurora.Overview.Endpoints: the part after ``cluster-`` is the account's and region's."""
+    rds = aws.client(TARGET, "rds")
+    _cluster(aws, rds, "staging")
+    before = _described(rds, "staging")
+    rds.modify_db_cluster(DBClusterIdentifier="staging", NewDBClusterIdentifier="staging-old", ApplyImmediately=True)
+    _cluster(aws, rds, "staging-next")
+    rds.modify_db_cluster(DBClusterIdentifier="staging-next", NewDBClusterIdentifier="staging", ApplyImmediately=True)
+    aws.finish_pending()
+    after = _described(rds, "staging")
+    assert after["DbClusterResourceId"] != before["DbClusterResourceId"]
+    assert (after["Endpoint"], after["ReaderEndpoint"]) == (before["Endpoint"], before["ReaderEndpoint"])
+    assert (
+        aws.client(OTHER, "rds").create_db_cluster(
+            DBClusterIdentifier="staging",
+            Engine="aurora-postgresql",
+            MasterUsername="admin",
+            MasterUserPassword=PASSWORD,
+        )["DBCluster"]["Endpoint"]
+        != before["Endpoint"]
+    )  # another account: another suffix
+
+
+def test_each_instance_has_its_own_resource_id_which_a_rename_keeps(aws: EmulatedAWS) -> None:
+    """[BC-RDS] ``DBInstance.DbiResourceId``: "the Region-unique, immutable identifier for the DB instance"."""
+    rds = aws.client(TARGET, "rds")
+    made = [
+        rds.create_db_instance(
+            DBInstanceIdentifier=ident, Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="admin",
+            MasterUserPassword=PASSWORD, AllocatedStorage=20,
+        )["DBInstance"]["DbiResourceId"]
+        for ident in ("one", "two")
+    ]  # fmt: skip
+    assert made[0] != made[1]
+    aws.finish_pending()
+    rds.modify_db_instance(DBInstanceIdentifier="one", NewDBInstanceIdentifier="uno", ApplyImmediately=True)
+    assert rds.describe_db_instances(DBInstanceIdentifier="uno")["DBInstances"][0]["DbiResourceId"] == made[0]

@@ -29,7 +29,7 @@ _STATUS_STYLE = {
     "failed": "bold red",
     "interrupted": "yellow",
 }
-_ACTION_STYLE = {"create": "green", "adopt": "cyan", "update": "yellow", "skip": "dim"}
+_ACTION_STYLE = {"create": "green", "adopt": "cyan", "update": "yellow", "skip": "dim", "delete": "red"}
 _CLEANUP_STYLE = {"done": "green", "would": "yellow", "gone": "dim", "kept": "cyan"}
 _OF_N = re.compile(r"(\d+)/(\d+) available")
 

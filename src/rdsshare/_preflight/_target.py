@@ -14,9 +14,11 @@ from .._naming import (
     TAG_SOURCE,
     tag_dict,
 )
+from .._replace import CLUSTER_DB, INSTANCE_DB, replaced_spec
 from .._specs import InstanceRestoreSpec
 from ._environment import EnvironmentChecks
 from ._ledger import restored_encryption
+from ._swap import decide, plan_swap
 
 __all__ = ["TargetChecks"]
 
@@ -30,6 +32,8 @@ class TargetChecks(EnvironmentChecks):
             return
         restorer = self.restorer
         assert restorer is not None
+        rep = decide(self, spec, CLUSTER_DB, restorer.find_cluster)
+        spec = replaced_spec(spec, self.found.replacements.get(self.tgt) if rep else None, CLUSTER_DB)
         cluster_id = spec.cluster_id.lower()
         # An sse-rds snapshot is restored under the target's key too: the same database whether RDS
         # shares it as it is or the run shares a copy under a customer key instead (see _rekey).
@@ -81,6 +85,8 @@ class TargetChecks(EnvironmentChecks):
                 cluster_id,
                 "ModifyDBCluster(ManageMasterUserPassword=True)",
             )
+        if rep is not None:
+            plan_swap(self, rep, CLUSTER_DB)
 
     def _target_room(self, *, clusters: int = 0, instances: int = 0, snapshots: int = 0) -> None:
         """Room in the target's quotas for what its restore creates (a batch reserves it for all its items)."""
@@ -104,6 +110,8 @@ class TargetChecks(EnvironmentChecks):
 
     def _target_instance(self, spec: InstanceRestoreSpec, facts: dict[str, Any] | None) -> None:
         restorer = self.restorer
+        rep = decide(self, spec, INSTANCE_DB, restorer.find_instance)
+        spec = replaced_spec(spec, self.found.replacements.get(self.tgt) if rep else None, INSTANCE_DB)
         instance_id = spec.instance_id.lower()
         encrypted = bool(facts and facts["encrypted"])
         key = self._planned_key(restorer, spec, encrypted)
@@ -142,6 +150,8 @@ class TargetChecks(EnvironmentChecks):
             lambda name: self.target.rds().describe_db_parameter_groups(DBParameterGroupName=name),
         )
         self._secret_key(spec)
+        if rep is not None:
+            plan_swap(self, rep, INSTANCE_DB)
 
     def _instances_taken(self, wanted: list[str], cluster_id: str) -> dict[str, dict[str, Any]]:
         """Refuse instance ids another database holds; return those already members of ``cluster_id``."""

@@ -12,6 +12,10 @@
   Aurora User Guide, "Renaming an Aurora DB cluster": "You can't use an existing DB cluster name"; "the
   renamed DB cluster isn't available until the new name becomes effective"]. moto renamed at once, onto any
   identifier (silently dropping the cluster that had it), and lost the members.
+* Endpoints are ``<cluster>.cluster-<id>.<region>.rds.amazonaws.com`` (and ``cluster-ro-`` for the reader) with
+  one ``<id>`` per account and region, so a cluster renamed to a name takes that name's endpoints (Aurora User
+  Guide, Aurora.Overview.Endpoints, whose examples of one account all share ``c7tj4example``); moto drew a
+  new ``<id>`` for every cluster.
 * Aurora storage is ``aurora`` (Standard, the default) or ``aurora-iopt1`` (I/O-Optimized); moto called it
   ``gp2`` and crashed on ``aurora-iopt1``. ``EngineLifecycleSupport`` is kept and reported, by default
   ``open-source-rds-extended-support`` (enrolled in Extended Support) [BC-RDS ``CreateDBCluster``].
@@ -29,6 +33,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +59,7 @@ __all__ = [
     "cluster_state_error",
     "create_db_cluster",
     "delete_db_cluster",
+    "endpoint_id",
     "get_cfg",
     "modify_db_cluster",
     "resolve_version",
@@ -100,11 +106,17 @@ def create_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
         if storage is not None:
             cluster.storage_type = storage
         cluster.engine_lifecycle_support = lifecycle
+        cluster.url_identifier = endpoint_id(backend.account_id, region)
         encryption.apply(cluster, kind, key, region=region)
         _state.current().clock.begin(cluster, "creating")
         return cluster
 
     return create
+
+
+def endpoint_id(account_id: str, region: str) -> str:
+    """The ``cluster-<id>`` part of an account's cluster endpoints in a region (see the module doc)."""
+    return hashlib.sha256(f"{account_id}:{region}".encode()).hexdigest()[:12]
 
 
 AURORA_STORAGE = ("aurora", "aurora-iopt1")

@@ -8,6 +8,8 @@
 * ``RestoreDBInstanceFromDBSnapshot``: a shared encrypted snapshot can't be restored directly, copy it
   first [RDS-SHARE]; the snapshot's key must be usable for the caller; ``ManageMasterUserPassword``
   applies to Oracle only (:mod:`.secrets`); the snapshot's engine version must be offered.
+* Each instance has its own ``DbiResourceId``, "the Region-unique, immutable identifier for the DB instance"
+  [BC-RDS ``DBInstance``]; moto gave every instance the same one.
 * A rename (``NewDBInstanceIdentifier``) takes effect only with ``ApplyImmediately``, never onto an identifier
   in use, and leaves the instance ``renaming`` until the new name is effective (RDS User Guide,
   USER_RenameInstance: "You cannot use an existing DB instance name when renaming an instance"; "The renamed
@@ -18,6 +20,8 @@
 from __future__ import annotations
 
 import copy
+import secrets
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +46,9 @@ def _instance_state_error(database: Any) -> RDSClientError:
         "InvalidDBInstanceState",
         f"DB instance {database.db_instance_identifier} is {database.status}, but it must be available.",
     )
+
+
+_RESOURCE_ID_CHARS = string.ascii_uppercase + string.digits
 
 
 def create_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,6 +76,7 @@ def create_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
             if db_kwargs.get("manage_master_user_password"):
                 resolve_secret_key(db_kwargs, caller, region)
         database = original(backend, db_kwargs)
+        database.dbi_resource_id = "db-" + "".join(secrets.choice(_RESOURCE_ID_CHARS) for _ in range(26))
         if cluster is None:
             encryption.apply(database, kind, key, region=region)
             ensure_default_group(backend, database)
