@@ -68,7 +68,8 @@ def _check_swap_steps(plan: Any) -> tuple[str, str, str]:
         ("retire", "create", final),
         ("retire", "delete", retired),
     ]
-    assert temp.startswith(f"{NAME}-next-") and retired.startswith(f"{NAME}-old-")
+    assert temp.startswith(f"{NAME}-next-")
+    assert retired.startswith(f"{NAME}-old-")
     assert final.startswith(f"{NAME}-replaced-")
     restores = [s.resource for s in plan.steps if s.step in ("restore", "instances")]
     assert restores == [temp, f"{temp}-instance-1", f"{temp}-instance-2"]  # beside the old one
@@ -94,15 +95,18 @@ def test_a_refresh_keeps_the_name_and_endpoint_and_keeps_the_old_data_as_a_final
     assert list(clusters) == [NAME]  # the old one deleted, nothing left under the temporary names
     new = clusters[NAME]
     assert new["DbClusterResourceId"] != old["DbClusterResourceId"]
-    assert new["Endpoint"] == old["Endpoint"] and new["ReaderEndpoint"] == old["ReaderEndpoint"]
-    assert new["Status"] == "available" and new["MasterUserSecret"]["SecretArn"]
+    assert new["Endpoint"] == old["Endpoint"]
+    assert new["ReaderEndpoint"] == old["ReaderEndpoint"]
+    assert new["Status"] == "available"
+    assert new["MasterUserSecret"]["SecretArn"]
     assert sorted(m["DBInstanceIdentifier"] for m in new["DBClusterMembers"]) == [
         f"{temp}-instance-1",
         f"{temp}-instance-2",
     ]  # instances keep their names: renaming them would restart them
     assert result.target_cluster_arn == new["DBClusterArn"]
     [snap] = [s for s in _cluster_snapshots(aws) if s["DBClusterSnapshotIdentifier"] == final]
-    assert snap["DBClusterIdentifier"] == retired and snap["Status"] == "available"
+    assert snap["DBClusterIdentifier"] == retired
+    assert snap["Status"] == "available"
     assert _tags(snap)["rdsshare:replaced"] == NAME
     assert result.targets[0].replaced_arn == snap["DBClusterSnapshotArn"]
     assert result.manifest is not None
