@@ -169,6 +169,8 @@ def test_debug_adds_the_traceback(cli: Cli) -> None:
         (["--cluster", "example-db", "--restore-cluster", "x", "--security-group", "nope"], "security group id"),
         (["--cluster", "example-db", "--restore-cluster", "x", "--instances", "17"], "instance_count 17"),
         (["--cluster", "example-db", "--cleanup-intermediates"], "--cleanup-intermediates only applies to a restore"),
+        (["--cluster", "example-db", "--replace"], "--replace only applies to a restore"),
+        (["--cluster", "example-db", "--keep-replaced", "renamed"], "--keep-replaced only applies to a restore"),
         (["--cluster", "example-db", "--manifest", "/no/such/dir/m.json"], "does not exist"),
     ],
 )
@@ -252,6 +254,27 @@ def test_restore_flags_reach_the_restored_cluster(cli: Cli, target_net: Network)
     assert (tags["team"], tags["env"]) == ("db", "test")
     assert cluster["Port"] == 3307
     assert json.dumps(final)  # the Result object is plain JSON
+
+
+def test_replace_refreshes_the_cluster_in_place_and_the_plan_shows_the_swap(cli: Cli, target_net: Network) -> None:
+    first = cli("share", "--json", "--cluster", "example-db", *cli.accounts, *restore_args(target_net), "--replace")
+    assert first.code == 0, first.stderr
+    rds = cli.aws.client(TARGET, "rds")
+    old = rds.describe_db_clusters(DBClusterIdentifier="example-db-2")["DBClusters"][0]
+    plan = cli("share", "--dry-run", "--cluster", "example-db", *cli.accounts, *restore_args(target_net), "--replace")
+    assert plan.code == 0, plan.stderr
+    assert "the downtime" in plan.stdout
+    assert "example-db-2-old-" in plan.stdout
+    again = cli(
+        "share", "--json", "--cluster", "example-db", *cli.accounts, *restore_args(target_net),
+        "--replace", "--keep-replaced", "renamed",
+    )  # fmt: skip
+    assert again.code == 0, again.stderr
+    clusters = {c["DBClusterIdentifier"]: c for c in rds.describe_db_clusters()["DBClusters"]}
+    [kept] = [c for c in clusters.values() if c["DBClusterIdentifier"].startswith("example-db-2-old-")]
+    assert kept["DbClusterResourceId"] == old["DbClusterResourceId"]
+    assert clusters["example-db-2"]["DbClusterResourceId"] != old["DbClusterResourceId"]
+    assert again.json_lines[-1]["targets"][0]["replaced_arn"] == kept["DBClusterArn"]
 
 
 def test_roles_instead_of_profiles(cli: Cli, target_net: Network) -> None:

@@ -120,6 +120,8 @@ _RESTORE_FLAGS = (
     "tag",
     "secret_kms_key",
     "cleanup_intermediates",
+    "replace",
+    "keep_replaced",
     *_CLUSTER_ONLY_FLAGS,
 )
 
@@ -173,6 +175,8 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
             tags=dict(args.tag or ()),
             kms_key_id=args.target_kms_key,
             master_user_secret_kms_key_id=args.secret_kms_key,
+            replace=args.replace,
+            keep_replaced=args.keep_replaced or "snapshot",
         )
     return ClusterRestoreSpec(
         cluster_id=wanted,
@@ -196,6 +200,8 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
         kms_key_id=args.target_kms_key,
         master_user_secret_kms_key_id=args.secret_kms_key,
         backup_copy=args.backup_copy,
+        replace=args.replace,
+        keep_replaced=args.keep_replaced or "snapshot",
     )
 
 

@@ -270,6 +270,16 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--backup-copy", action="store_true", help="also copy the snapshot into the target under its own key"
     )
+    restore.add_argument(
+        "--replace",
+        action="store_true",
+        help="refresh in place: restore beside the database that has the restore id, then swap names",
+    )
+    restore.add_argument(
+        "--keep-replaced",
+        choices=("snapshot", "renamed"),
+        help="with --replace: keep the old database as a final snapshot (default) or renamed",
+    )
     share.set_defaults(func=cmd_share)
 
     # apply
