@@ -81,7 +81,7 @@ def _iam_json(side: Literal["source", "target"], **kwargs: Any) -> str:
 
 def _iam_table(side: Literal["source", "target"]) -> str:
     """One row per statement: what it allows, on what (the default scope, with a user key), and why."""
-    policy = _iam(side, source_kms_key_arn=USER_KEY if side == "source" else None)
+    policy = _iam(side, source_kms_key_arn=USER_KEY) if side == "source" else _iam(side, replace=True)
     reasons = dict(explain_iam_policy(policy))
     rows = ["| Sid | Actions | Resources | Condition | Why |", "|---|---|---|---|---|"]
     for statement in policy["Statement"]:

@@ -82,6 +82,9 @@ REASONS: dict[str, str] = {
     "FinalSnapshotOfRestored": "Deleting the cluster takes a final snapshot, `rdsshare-<cluster>-final-<token>` "
     "[SAR-RDS].",
     "CleanupTargetCopy": "The target's own `rdsshare-*` copy of a shared DB snapshot.",
+    "RefreshInPlace": "A refresh in place (`replace=True`): the restore beside the old database under "
+    "`<id>-next-*`, the two renames, the old database's final snapshot `<id>-replaced-*` and its deletion "
+    "(its instances under `<id>-*`).",
 }
 
 
@@ -106,6 +109,7 @@ def required_iam_policy(
     source_kms_key_arn: str | None = None,
     target_kms_key_arns: Sequence[str] = (),
     include_cleanup: bool = True,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """The IAM policy document for the principal that runs ``side`` of the flow.
 
@@ -116,7 +120,8 @@ def required_iam_policy(
     creator manage it in its own policy). It also scopes the target side's use of the source
     key (default: any key of the source account, through RDS only).
     ``target_kms_key_arns`` scopes the target's keys (default: any key of the target account).
-    ``include_cleanup`` adds what :func:`rdsshare.cleanup` needs.
+    ``include_cleanup`` adds what :func:`rdsshare.cleanup` needs; ``replace`` what a refresh in place
+    (``replace=True`` in the restore spec) needs on the target side.
     """
     if side not in ("source", "target"):
         raise ValueError(f"side must be 'source' or 'target', not {side!r}")
@@ -124,8 +129,44 @@ def required_iam_policy(
     tgt = validate_account_id(target_account_id, "target")
     if side == "source":
         return _source(src, region, partition, cluster_ids, source_kms_key_arn, include_cleanup)
-    return _target(
+    policy = _target(
         src, tgt, region, partition, restore_cluster_ids, source_kms_key_arn, target_kms_key_arns, include_cleanup
+    )
+    if replace:
+        policy["Statement"].append(_replace_statement(tgt, region, partition, restore_cluster_ids))
+    return policy
+
+
+def _replace_statement(account: str, region: str, partition: str, restore_ids: Sequence[str]) -> dict[str, Any]:
+    """A refresh in place: the restore beside the database under ``<id>-next-*`` (with its instances), the
+    renames, the final snapshot ``<id>-replaced-*`` and the old database's deletion (``rdsshare._replace``)."""
+    names = [name.lower() for name in restore_ids] or ["*"]
+    resources = [
+        _arn(partition, "rds", region, account, f"{kind}:{pattern}")
+        for name in names
+        for kind in ("cluster", "db")
+        for pattern in dict.fromkeys((name, f"{name}-*"))
+    ]
+    resources += [
+        _arn(partition, "rds", region, account, f"{kind}:{name}-replaced-*" if name != "*" else f"{kind}:*")
+        for name in names
+        for kind in ("cluster-snapshot", "snapshot")
+    ]
+    return _statement(
+        "RefreshInPlace",
+        [
+            "rds:RestoreDBClusterFromSnapshot",
+            "rds:RestoreDBInstanceFromDBSnapshot",
+            "rds:CreateDBInstance",
+            "rds:ModifyDBCluster",
+            "rds:ModifyDBInstance",
+            "rds:CreateDBClusterSnapshot",
+            "rds:CreateDBSnapshot",
+            "rds:AddTagsToResource",
+            "rds:DeleteDBCluster",
+            "rds:DeleteDBInstance",
+        ],
+        resources,
     )
 
 

@@ -16,10 +16,12 @@ KEY = f"arn:aws:kms:us-east-1:{SOURCE}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 @pytest.mark.parametrize(
-    ("side", "key", "cleanup", "ids"),
-    list(itertools.product(["source", "target"], [None, KEY], [True, False], [(), ("orders",)])),
+    ("side", "key", "cleanup", "ids", "replace"),
+    list(itertools.product(["source", "target"], [None, KEY], [True, False], [(), ("orders",)], [False, True])),
 )
-def test_every_iam_statement_has_a_reason(side: str, key: str | None, cleanup: bool, ids: tuple[str, ...]) -> None:
+def test_every_iam_statement_has_a_reason(
+    side: str, key: str | None, cleanup: bool, ids: tuple[str, ...], replace: bool
+) -> None:
     policy = required_iam_policy(
         side,  # type: ignore[arg-type]
         source_account_id=SOURCE,
@@ -28,6 +30,7 @@ def test_every_iam_statement_has_a_reason(side: str, key: str | None, cleanup: b
         include_cleanup=cleanup,
         cluster_ids=ids,
         restore_cluster_ids=ids,
+        replace=replace,
     )
     explained = explain_iam_policy(policy)
     assert [sid for sid, _ in explained] == [s["Sid"] for s in policy["Statement"]]
@@ -37,7 +40,13 @@ def test_every_iam_statement_has_a_reason(side: str, key: str | None, cleanup: b
 def test_no_reason_is_left_over() -> None:
     sids = set()
     for side, key in itertools.product(["source", "target"], [None, KEY]):
-        policy = required_iam_policy(side, source_account_id=SOURCE, target_account_id=TARGET, source_kms_key_arn=key)  # type: ignore[arg-type]
+        policy = required_iam_policy(
+            side,  # type: ignore[arg-type]
+            source_account_id=SOURCE,
+            target_account_id=TARGET,
+            source_kms_key_arn=key,
+            replace=True,
+        )
         sids |= {s["Sid"] for s in policy["Statement"]}
     assert set(IAM_REASONS) == sids
 

@@ -361,6 +361,7 @@ def cmd_policy_iam(args: argparse.Namespace, out: Reporter) -> int:
         source_kms_key_arn=args.source_kms_key_arn,
         target_kms_key_arns=getattr(args, "target_kms_key_arn", None) or (),
         include_cleanup=not args.no_cleanup,
+        replace=bool(getattr(args, "replace", False)),
     )
     out.show_document(document, indent=None if out.mode == "json" else 2)
     return EXIT_OK

@@ -354,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
             iam.add_argument(
                 "--target-kms-key-arn", action="append", metavar="ARN", help="scope the target's keys (repeatable)"
             )
+            iam.add_argument(
+                "--replace", action="store_true", help="add what a refresh in place ('share --replace') needs"
+            )
         iam.add_argument("--no-cleanup", action="store_true", help="leave out what 'rdsshare cleanup' needs")
         _policy_flags(iam)
         iam.set_defaults(func=cmd_policy_iam, side=side)
