@@ -16,11 +16,13 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
+import attrs
 import pytest
 
 from examples import (
     bring_your_own_key,
     handle_errors,
+    nightly_refresh,
     on_event_progress,
     plan_files,
     resumable_job,
@@ -183,6 +185,47 @@ def test_bring_your_own_key_refuses_a_key_without_the_grant(aws: EmulatedAWS) ->
     with pytest.raises(RuntimeError, match="does not grant 222222222222"):
         bring_your_own_key.share_under_team_key(*_sessions(aws))
     assert _mutating(aws) == []
+
+
+def test_nightly_refresh_keeps_the_name_each_night_and_resumes_a_killed_night(aws: EmulatedAWS, tmp_path: Path) -> None:
+    aws.create_cluster(SOURCE, "example-db")
+    restore = attrs.evolve(_restore(aws), replace=True)
+    source, target = _sessions(aws)
+    state = tmp_path / "refresh.json"
+    rds = aws.client(TARGET, "rds")
+    ids = []
+    for _night in range(2):
+        done = nightly_refresh.refresh(
+            source, target, state_file=state, restore=restore, cluster_id="example-db", sleep=lambda _s: None
+        )
+        [cluster] = rds.describe_db_clusters()["DBClusters"]
+        assert cluster["DBClusterIdentifier"] == "example-db-2"
+        assert done.target_cluster_arn == cluster["DBClusterArn"]
+        ids.append(cluster["DbClusterResourceId"])
+        assert not state.exists()
+    assert ids[0] != ids[1]
+    assert done.targets[0].replaced_arn is not None  # the first night's database, as a final snapshot
+
+    # A night killed during the swap: the next start continues that run from its file.
+    aws.operation_seconds = 0.05
+
+    def killed(_seconds: float) -> None:
+        if '"swap"' in state.read_text() and "-old-" in json.dumps(
+            rds.describe_db_clusters()["DBClusters"], default=str
+        ):
+            raise KeyboardInterrupt  # between the two renames: no database holds the name
+
+    with pytest.raises(KeyboardInterrupt):
+        nightly_refresh.refresh(
+            source, target, state_file=state, restore=restore, cluster_id="example-db", sleep=killed
+        )
+    assert state.exists()
+    nightly_refresh.refresh(
+        source, target, state_file=state, restore=restore, cluster_id="example-db", sleep=lambda _s: None
+    )
+    [cluster] = rds.describe_db_clusters()["DBClusters"]
+    assert cluster["DBClusterIdentifier"] == "example-db-2"
+    assert cluster["DbClusterResourceId"] not in ids
 
 
 def test_resumable_job_finishes_over_several_invocations(aws: EmulatedAWS) -> None:
