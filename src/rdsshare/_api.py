@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from ._events import EventHook
 from ._kinds import CLUSTER, INSTANCE, SnapshotKind
-from ._request import CleanupMode
+from ._request import CleanupMode, CrossRegionCopy
 from ._results import ShareResult, TargetResult
 from ._session import AccountSession
 from ._slots import CopySlots
@@ -44,6 +44,7 @@ def share_cluster_snapshot(
     dry_run: Literal[False] = ...,
     cleanup: CleanupMode = ...,
     copy_slots: CopySlots | None = ...,
+    cross_region_copy: CrossRegionCopy = ...,
 ) -> ShareResult: ...
 
 
@@ -64,6 +65,7 @@ def share_cluster_snapshot(
     dry_run: Literal[True],
     cleanup: CleanupMode = ...,
     copy_slots: CopySlots | None = ...,
+    cross_region_copy: CrossRegionCopy = ...,
 ) -> Plan: ...
 
 
@@ -83,6 +85,7 @@ def share_cluster_snapshot(
     dry_run: bool = False,
     cleanup: CleanupMode = "none",
     copy_slots: CopySlots | None = None,
+    cross_region_copy: CrossRegionCopy = "auto",
 ) -> ShareResult | Plan:
     """Share an Aurora cluster's snapshot with another account and (optionally) restore it there.
 
@@ -97,7 +100,10 @@ def share_cluster_snapshot(
       to 20 accounts, all in one region) shares one copy with all of them; ``restore`` is then a
       mapping from target account id to its :class:`ClusterRestoreSpec` (targets without one
       only get the share). When the target's region differs from the source's, the source
-      account copies the snapshot into the target region and shares it there.
+      account copies the snapshot into the target region and shares it there, or (one target, a
+      snapshot under a customer-managed key) the target copies it into its region under its own
+      key in one step: the plan takes the cheaper path and says why; ``cross_region_copy``
+      (``"source"`` or ``"target"``) forces one.
     * With ``restore``, the target restores a cluster from the shared snapshot's ARN under a
       key it owns, creates the instances and lets RDS manage the master password in its own
       Secrets Manager.
@@ -131,6 +137,7 @@ def share_cluster_snapshot(
         dry_run=dry_run,
         cleanup=cleanup,
         copy_slots=copy_slots,
+        cross_region_copy=cross_region_copy,
     )
 
 
@@ -151,6 +158,7 @@ def share_instance_snapshot(
     dry_run: Literal[False] = ...,
     cleanup: CleanupMode = ...,
     copy_slots: CopySlots | None = ...,
+    cross_region_copy: CrossRegionCopy = ...,
 ) -> ShareResult: ...
 
 
@@ -171,6 +179,7 @@ def share_instance_snapshot(
     dry_run: Literal[True],
     cleanup: CleanupMode = ...,
     copy_slots: CopySlots | None = ...,
+    cross_region_copy: CrossRegionCopy = ...,
 ) -> Plan: ...
 
 
@@ -190,6 +199,7 @@ def share_instance_snapshot(
     dry_run: bool = False,
     cleanup: CleanupMode = "none",
     copy_slots: CopySlots | None = None,
+    cross_region_copy: CrossRegionCopy = "auto",
 ) -> ShareResult | Plan:
     """Share an RDS DB instance's snapshot with another account and (optionally) restore it there.
 
@@ -222,6 +232,7 @@ def share_instance_snapshot(
         dry_run=dry_run,
         cleanup=cleanup,
         copy_slots=copy_slots,
+        cross_region_copy=cross_region_copy,
     )
 
 
@@ -243,6 +254,7 @@ def share_snapshot(
     dry_run: bool,
     cleanup: CleanupMode,
     copy_slots: CopySlots | None,
+    cross_region_copy: CrossRegionCopy = "auto",
 ) -> ShareResult | Plan:
     """The flow for either kind of snapshot; the public functions only name the kind.
 
@@ -266,6 +278,7 @@ def share_snapshot(
         wait=wait,
         cleanup=cleanup,
         copy_slots=copy_slots,
+        cross_region_copy=cross_region_copy,
     )
     if dry_run:
         plan = job.make_plan()

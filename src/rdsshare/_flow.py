@@ -68,9 +68,8 @@ class Flow:
         self.state = state
         #: what preflight read (the job restores it from its state in another process)
         self.found = Findings()
-        # The snapshot is shared, and restored, in the target's region. When that differs from
-        # the source's, the source account copies it there first (one cross-region copy inside
-        # one account, which AWS fully supports [AUR-COPY]); the target then restores in-region.
+        # Shared in the target's region, copied there by the source account [AUR-COPY]; or, when the plan
+        # decided the targets pull it (rdsshare._pull), shared in the source's and copied by each target.
         self.home_region = source.region
         self.region = target.region
         self.cross_region = self.home_region != self.region
@@ -207,6 +206,7 @@ class Flow:
                 role="target-grant",
                 account=self.src,
                 managed=False,
+                region=key.region,
                 detail={
                     "target_account": account,
                     "added": str(account in added).lower(),

@@ -138,8 +138,7 @@ def required_iam_policy(
 
 
 def _replace_statement(account: str, region: str, partition: str, restore_ids: Sequence[str]) -> dict[str, Any]:
-    """A refresh in place: the restore beside the database under ``<id>-next-*`` (with its instances), the
-    renames, the final snapshot ``<id>-replaced-*`` and the old database's deletion (``rdsshare._replace``)."""
+    """What a refresh in place (``rdsshare._replace``) does beyond a restore; see REASONS["RefreshInPlace"]."""
     names = [name.lower() for name in restore_ids] or ["*"]
     resources = [
         _arn(partition, "rds", region, account, f"{kind}:{pattern}")

@@ -118,10 +118,12 @@ class InstanceRestorer:
         run: str,
         token: str | None = None,
         wait: bool = True,
+        source_region: str | None = None,
     ) -> tuple[dict[str, Any], Outcome]:
         """The target's own copy of the shared snapshot, under ``key`` (required for encrypted ones).
 
         ``wait=False``: as :meth:`SnapshotCopier.ensure_copy` with it (the caller polls the copy).
+        ``source_region``: the shared snapshot's region when it is another (``Decisions.pull``).
         """
         shared_arn = INSTANCE.arn(shared)
         if key is None and INSTANCE.encrypted(shared):
@@ -134,6 +136,7 @@ class InstanceRestorer:
                 tags=rds_tags(run=run, source=shared_arn, role="target-copy", token=token),
                 source=shared_arn,
                 step="target-copy",
+                source_region=source_region,
                 wait=wait,
             )
         except NotFoundError as exc:

@@ -145,16 +145,8 @@ class ShareJob:
         from ._planfile import request_arguments
 
         kind, arguments = request_arguments(plan, target=target, targets=targets)
-        job = cls.start(
-            source=source,
-            target=target,
-            targets=targets,
-            kind=kind,
-            on_event=on_event,
-            wait=wait,
-            copy_slots=copy_slots,
-            **arguments,
-        )
+        process: dict[str, Any] = {"on_event": on_event, "wait": wait, "copy_slots": copy_slots}
+        job = cls.start(source=source, target=target, targets=targets, kind=kind, **process, **arguments)
         job.state["expected"] = json.loads(plan.to_json())
         return job
 
@@ -227,6 +219,7 @@ class ShareJob:
         """The steps, wired to this process's sessions (built on first use)."""
         if self._flow is None:
             from ._flow import Flow  # the run's code loads with the first job, not with ``import rdsshare``
+            from ._pull import follow
 
             self._flow = Flow(
                 source=self._source,
@@ -242,6 +235,7 @@ class ShareJob:
             )
             if "found" in self.state:
                 self._flow.found = Findings.from_dict(self.state["found"])
+            follow(self._flow, self.plan)  # where the plan decided to share
         return self._flow
 
     @property
@@ -259,6 +253,7 @@ class ShareJob:
     def make_plan(self) -> Plan:
         """Plan with read-only calls (a dry run); the job's first :meth:`advance` starts with this."""
         from ._planfile import plan_document
+        from ._pull import follow
 
         request = self.state["request"]
         flow = self.flow
@@ -271,12 +266,14 @@ class ShareJob:
             restore=specs.get(tgt),
             source_kms_key=request.get("source_kms_key"),
             admins=tuple(request.get("key_admin_principals") or ()),
+            cross_region_copy=str(request.get("cross_region_copy") or "auto"),
             more_targets=[(t, flow.restorers[t.account_id], specs.get(t.account_id)) for t in self._targets[1:]],
         )
         plan = attrs.evolve(plan, kind=self.kind.name, request={k: v for k, v in request.items() if k != "source"})
         self.state["resuming"] = checks.resuming
         self.state.setdefault("data", {})["plan"] = plan_document(plan)
         self._plan = plan
+        follow(flow, plan)
         return plan
 
     def advance(self) -> Advance:

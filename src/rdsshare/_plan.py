@@ -7,6 +7,7 @@ A plan can be saved and applied later (:meth:`Plan.to_json`, :meth:`Plan.apply`)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,6 +52,9 @@ class Decisions:
     #: the run's own snapshot of the cluster was deleted once its copy was available
     #: (``cleanup="intermediates"``): a rerun goes on from that copy instead of snapshotting again
     start_gone: bool = False
+    #: another region: the snapshot is shared in the source's region and each target copies it into its own
+    #: region under its own key, in one step across account and region; False: the source copies it there
+    pull: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Decisions:
@@ -150,8 +154,11 @@ class Plan:
 
     @property
     def data_copies(self) -> int:
-        """Snapshot copies the run would create on the critical path."""
-        return sum(1 for s in self.steps if s.step == "copy" and s.action == "create")
+        """Snapshot copies the run would create on the critical path: the source's, then one target's (as
+        :attr:`ShareResult.data_copies <rdsshare.ShareResult.data_copies>` counts them)."""
+        source = sum(1 for s in self.steps if s.step == "copy" and s.action == "create")
+        per_target = Counter(s.account_id for s in self.steps if s.step == "target-copy" and s.action == "create")
+        return source + max(per_target.values(), default=0)
 
     def __str__(self) -> str:
         lines = [

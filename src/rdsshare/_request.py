@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from ._slots import CopySlots
     from ._waiting import WaitPolicy
 
-__all__ = ["CleanupMode", "prepare"]
+__all__ = ["CleanupMode", "CrossRegionCopy", "prepare"]
 
 CleanupMode = Literal["none", "intermediates"]
+#: who makes the copy into another region: the plan's cheaper choice, the source account, or each target
+CrossRegionCopy = Literal["auto", "source", "target"]
 
 
 def _check_sessions(source: object, *targets: object) -> None:
@@ -125,6 +127,7 @@ def prepare(
     wait: WaitPolicy | None = None,
     cleanup: CleanupMode = "none",
     copy_slots: CopySlots | None = None,
+    cross_region_copy: CrossRegionCopy = "auto",
 ) -> ShareJob:
     """Check the input of a share (nothing is called that changes anything) and make its job."""
     from ._job import ShareJob
@@ -168,6 +171,12 @@ def prepare(
             f"cleanup must be 'none' or 'intermediates', not {cleanup!r}",
             step="input",
             fix="use cleanup='intermediates', or rdsshare.cleanup(result.manifest, ...) for everything",
+        )
+    if cross_region_copy not in ("auto", "source", "target"):
+        raise InputError(
+            f"cross_region_copy must be 'auto', 'source' or 'target', not {cross_region_copy!r}",
+            step="input",
+            fix="leave it 'auto' (the plan takes the cheaper path), or force 'source' or 'target'",
         )
     if cleanup == "intermediates" and not restore:
         raise InputError(
@@ -217,6 +226,7 @@ def prepare(
         "target_account_ids": accounts,
         "restore": {account: spec_to_dict(spec) for account, spec in specs.items()},
         "cleanup": cleanup,
+        "cross_region_copy": cross_region_copy,
     }
     state = new_state(kind, source_account_id=src, region=sessions[0].region, run_name=run_name or tgt, request=request)
     return ShareJob(state, source=source, targets=sessions, on_event=on_event, wait=wait, copy_slots=copy_slots)

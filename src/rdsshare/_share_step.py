@@ -52,6 +52,7 @@ def share(flow: Flow, decided: Decisions) -> bool:
             role="share",
             account=flow.src,
             managed=False,
+            region=flow.share_source.region,
             detail={
                 "target_account": account,
                 "snapshot_kind": K.name,

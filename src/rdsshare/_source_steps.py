@@ -194,7 +194,7 @@ class SourceSteps:
                 target_account_ids=self.flow.tgts,
                 admin_principals=admins,
                 partition=self.flow.source.partition,
-                region=self.flow.region,
+                region=self.flow.share_source.region,  # the source's own when the targets pull it
             )
             policy = self.flow.found.policies.get(grant.key_id)
             policy_changed = self.flow.keys.ensure_grants(grant, builder=builder, policy=policy) == "updated"

@@ -1,10 +1,9 @@
 """The share's steps in one target account, as a resumable job runs them.
 
-Aurora: restore the cluster from the shared snapshot under the target's key, add its instances,
-hand its master password to the target's Secrets Manager, and (if asked) keep a copy of the
-snapshot there. RDS DB snapshots: copy the shared snapshot under the target's key, restore an
-instance from that copy, hand over its password. Each piece that waits for AWS returns the
-seconds until it should be called again; what it made is in the job's state (``targets[account]``).
+Aurora: restore the cluster from the shared snapshot (or the target's own copy, ``_pull``) under the
+target's key, add its instances, hand its password to Secrets Manager, maybe back it up. RDS DB
+snapshots: copy the shared snapshot under the target's key, restore from that copy, hand over its
+password. A piece that waits returns the seconds until the next call; what it made is in ``targets[account]``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._errors import error_from_dict
 from ._findings import key_from, key_to, plain
 from ._keys import KMS_PROPAGATION_SECONDS
 from ._kinds import INSTANCE
 from ._naming import derived_id, rds_tags, snapshot_name
+from ._pull import pull, pulled_from, pulls
 from ._replace import CLUSTER_DB, INSTANCE_DB, Swap, replaced_spec
 from ._results import TargetResult
 from ._waiting import Observation, retry_call
@@ -31,8 +32,6 @@ T = TypeVar("T")
 
 
 def _render(error: dict[str, Any]) -> str:
-    from ._errors import error_from_dict
-
     return str(error_from_dict(error))
 
 
@@ -55,11 +54,12 @@ class TargetSteps:
     def result(self) -> TargetResult:
         """What this target got, once :meth:`advance` returned None."""
         t = self.t
+        own_copy = t.get("local") or t.get("pulled") or {}
         return TargetResult(
             target_account_id=self.account,
             target_cluster_arn=t.get("cluster", {}).get("DBClusterArn"),
             target_instance_arn=t.get("instance", {}).get("DBInstanceArn"),
-            target_snapshot_arn=t.get("local", {}).get("DBSnapshotArn") if t.get("copies") else None,
+            target_snapshot_arn=own_copy.get(self.flow.kind.arn_field) if t.get("copies") else None,
             target_kms_key_arn=t.get("key_arn"),
             master_user_secret_arn=t.get("secret"),
             instance_arns=tuple(t.get("instances", ())),
@@ -161,11 +161,11 @@ class ClusterTargetSteps(TargetSteps):
     """Aurora: restore the cluster under the target's key, add its instances, hand over the password, back up."""
 
     def pieces(self) -> list[Callable[[], float | None]]:
-        return [self._restore, self._instances, self._secret, self._swap, self._backup]
+        return [lambda: pull(self), self._restore, self._instances, self._secret, self._swap, self._backup]
 
     def _restore(self) -> float | None:
         t, spec = self.t, self.spec
-        shared = self.flow.data["shared"]
+        shared = t.get("pulled") or self.flow.data["shared"]  # the target's own copy, when it pulled one
         if "cluster" not in t:
             key = self._key(bool(shared.get("StorageEncrypted")))
             found = self.flow.found.restore(self.account, spec.cluster_id)
@@ -256,7 +256,7 @@ class ClusterTargetSteps(TargetSteps):
 
     def _backup(self) -> float | None:
         t, spec, flow = self.t, self.spec, self.flow
-        if not spec.backup_copy:
+        if not spec.backup_copy or pulls(flow):  # a pulled copy is the backup already (_pull)
             return None
         shared_arn = flow.data["shared"]["DBClusterSnapshotArn"]
         copier = flow.copier_for(self.session)
@@ -315,7 +315,9 @@ class InstanceTargetSteps(TargetSteps):
         if "local" not in t:
             flow.hold_slot(self.account)
             local, outcome = self._after_key_change(
-                lambda: self.restorer.ensure_local_copy(shared, key, run=flow.run_name, token=flow.token, wait=False),
+                lambda: self.restorer.ensure_local_copy(
+                    shared, key, run=flow.run_name, token=flow.token, wait=False, source_region=pulled_from(flow)
+                ),
                 step="target-copy",
                 resource=INSTANCE.arn(shared),
             )

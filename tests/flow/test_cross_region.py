@@ -1,4 +1,5 @@
-"""Sharing into another region: one copy in the source account, shared and restored there."""
+"""Sharing into another region: one copy in the source account, shared and restored there (or, for a
+customer-key snapshot and one target, one copy the target pulls itself: tests/flow/test_one_step_copy.py)."""
 
 from __future__ import annotations
 
@@ -37,10 +38,15 @@ def test_cross_region_costs_one_copy_whatever_the_key(aws: EmulatedAWS, source_k
     aws.create_cluster(SOURCE, "example-db", encrypted=source_kind != "unencrypted", kms_key_id=kms_key_id)
     source, target = _sessions(aws)
     spec = _spec(aws)
-    plan = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec, dry_run=True)
+    # The source account's copy (a customer key would otherwise be pulled by the target: test_one_step_copy.py).
+    plan = share_cluster_snapshot(
+        source=source, target=target, cluster_id="example-db", restore=spec, dry_run=True, cross_region_copy="source"
+    )
     assert plan.ok, str(plan)
     assert plan.data_copies == 1
-    result = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+    result = share_cluster_snapshot(
+        source=source, target=target, cluster_id="example-db", restore=spec, cross_region_copy="source"
+    )
     assert result.data_copies == 1
     assert result.region == WEST
     assert result.source_snapshot_arn.split(":")[3] == aws.region
@@ -62,7 +68,9 @@ def test_cross_region_costs_one_copy_whatever_the_key(aws: EmulatedAWS, source_k
     assert result.master_user_secret_arn is not None
     assert result.master_user_secret_arn.split(":")[3] == WEST
     # Rerun converges.
-    again = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+    again = share_cluster_snapshot(
+        source=source, target=target, cluster_id="example-db", restore=spec, cross_region_copy="source"
+    )
     assert again.created == ()
 
 

@@ -143,3 +143,48 @@ def test_cross_region_copy_needs_a_key_in_the_destination_region(aws: EmulatedAW
     )["DBClusterSnapshot"]
     assert (copy["KmsKeyId"], copy["SourceDBClusterSnapshotArn"]) == (east_key, arn)
     assert copy["DBClusterSnapshotArn"].split(":")[3] == "us-east-1"
+
+
+def test_a_target_copies_a_shared_snapshot_across_account_and_region_in_one_step(aws: EmulatedAWS) -> None:
+    """docs/sources/aws-rules-2.md, Copies: one step across account and region (What's New 2025-09), with a
+    ``KmsKeyId`` of the destination region; 5 cluster snapshot copies in progress per destination region."""
+    shared = shared_cluster_snapshot(aws)
+    west = aws.client(TARGET, "rds", "us-west-2")
+    west_key = aws.client(TARGET, "kms", "us-west-2").create_key()["KeyMetadata"]["Arn"]
+    with pytest.raises(ClientError) as no_key:
+        west.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=shared.snapshot_arn, TargetDBClusterSnapshotIdentifier="c",
+            SourceRegion="us-east-1",
+        )  # fmt: skip
+    assert error_code(no_key) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as east_key:  # a key of another region than the copy's
+        west.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=shared.snapshot_arn, TargetDBClusterSnapshotIdentifier="c",
+            SourceRegion="us-east-1", KmsKeyId=target_key(aws),
+        )  # fmt: skip
+    assert error_code(east_key) == "KMSKeyNotAccessibleFault"
+    aws.operation_seconds = 60  # the copies stay in progress
+    for n in range(5):
+        copy = west.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=shared.snapshot_arn, TargetDBClusterSnapshotIdentifier=f"c{n}",
+            KmsKeyId=west_key, SourceRegion="us-east-1",
+        )["DBClusterSnapshot"]  # fmt: skip
+        assert copy["KmsKeyId"] == west_key
+        assert copy["SourceDBClusterSnapshotArn"] == shared.snapshot_arn
+    with pytest.raises(ClientError) as quota:
+        west.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=shared.snapshot_arn, TargetDBClusterSnapshotIdentifier="c5",
+            KmsKeyId=west_key, SourceRegion="us-east-1",
+        )  # fmt: skip
+    assert error_code(quota) == "SnapshotQuotaExceeded"
+    aws.finish_pending()
+    rds = aws.client(SOURCE, "rds")
+    rds.modify_db_cluster_snapshot_attribute(
+        DBClusterSnapshotIdentifier=shared.snapshot_id, AttributeName="restore", ValuesToRemove=[TARGET]
+    )
+    with pytest.raises(ClientError) as unshared:  # only a shared snapshot can be copied by another account
+        west.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=shared.snapshot_arn, TargetDBClusterSnapshotIdentifier="c6",
+            KmsKeyId=west_key, SourceRegion="us-east-1",
+        )  # fmt: skip
+    assert error_code(unshared) == "DBClusterSnapshotNotFoundFault"

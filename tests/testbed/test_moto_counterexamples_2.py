@@ -244,3 +244,28 @@ def test_r18_moto_gives_every_instance_the_same_resource_id(plain: Clients) -> N
     rds = plain(TARGET, "rds")
     one, two = _instance(rds, "one", "postgres"), _instance(rds, "two", "postgres")
     assert one["DbiResourceId"] == two["DbiResourceId"]  # AWS: "Region-unique, immutable"
+
+
+def test_r19_moto_cannot_copy_a_shared_snapshot_across_account_and_region(plain: Clients) -> None:
+    source = plain(SOURCE, "rds")
+    _cluster(source, StorageEncrypted=True)
+    arn = source.create_db_cluster_snapshot(DBClusterIdentifier="orders", DBClusterSnapshotIdentifier="s")[
+        "DBClusterSnapshot"
+    ]["DBClusterSnapshotArn"]
+    source.modify_db_cluster_snapshot_attribute(
+        DBClusterSnapshotIdentifier="s", AttributeName="restore", ValuesToAdd=[TARGET]
+    )
+    creds = plain(TARGET, "sts").assume_role(RoleArn=f"arn:aws:iam::{TARGET}:role/plain", RoleSessionName="plain")[
+        "Credentials"
+    ]
+    factory: Any = boto3.client
+    west = factory(
+        "rds", region_name="us-west-2", aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+    )  # fmt: skip  # the target, in another region
+    with pytest.raises(ClientError) as raised:  # AWS: one step since 2025-09, with a destination-region key
+        west.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=arn, TargetDBClusterSnapshotIdentifier="c", SourceRegion="us-east-1",
+            KmsKeyId="alias/aws/rds",
+        )  # fmt: skip
+    assert raised.value.response["Error"]["Code"] == "DBClusterSnapshotNotFoundFault"

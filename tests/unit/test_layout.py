@@ -97,7 +97,7 @@ OVER: dict[str, int] = {
     "_cleanup.py:_Cleaner": 353,
     "_copier.py:SnapshotCopier": 264,
     "_flow.py:Flow": 268,
-    "_job.py:ShareJob": 307,
+    "_job.py:ShareJob": 304,
     "_keys.py": 494,
     "_keys.py:KeyManager": 397,
     "_policy.py": 473,

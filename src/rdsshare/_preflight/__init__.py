@@ -33,9 +33,11 @@ class Preflight(SourceChecks, SharingChecks, TargetChecks):
         source_kms_key: str | None,
         admins: tuple[str, ...],
         more_targets: Sequence[tuple[AccountSession, Any, Any]] = (),
+        cross_region_copy: str = "auto",
     ) -> Plan:
         """All checks; ``more_targets`` are further (session, restorer, spec) beyond the first target."""
         self.tgts = [self.tgt, *(t.account_id for t, _, _ in more_targets)]
+        self.cross_region_copy = cross_region_copy
         facts = self._source(cluster_id, snapshot_id)
         if facts is not None:
             self._keys_and_copy(facts, source_kms_key, admins)

@@ -90,7 +90,15 @@ class Ledger:
         self.decisions: Decisions | None = None
         #: said before the reason of every step recorded (the steps of a path taken only if ...)
         self.condition = ""
+        #: who copies into another region: ``auto`` (the cheaper), ``source`` or ``target`` (the request's)
+        self.cross_region_copy = "auto"
         self._account_quotas: dict[str, list[Any]] = {}
+
+    def _share_at_home(self) -> None:
+        """The targets pull the snapshot across regions: the source shares it in its own region."""
+        self.share_source = self.source
+        self.share_copier = self.copier
+        self.keys = self.home_keys
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:

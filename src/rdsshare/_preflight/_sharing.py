@@ -21,13 +21,6 @@ class SharingChecks(KeyPolicyChecks):
     """Which key gets the grants, whether and how the snapshot is copied, whom it is shared with."""
 
     def _keys_and_copy(self, facts: dict[str, Any], source_kms_key: str | None, admins: tuple[str, ...]) -> None:
-        builder = CmkPolicyBuilder(
-            owner_account_id=self.src,
-            target_account_ids=self.tgts,
-            admin_principals=admins,
-            partition=self.source.partition,
-            region=self.region,
-        )
         key: KeyInfo | None = None
         if facts["encrypted"] and facts["key"]:
             key = self._try(
@@ -39,9 +32,21 @@ class SharingChecks(KeyPolicyChecks):
             )
             if key is None:
                 return
+        pull = self._pull(facts, key, source_kms_key)
+        if pull:
+            self._share_at_home()
+        # Copied into the target region by the source account (not when the targets pull it themselves).
+        moved = self.cross_region and not pull
+        builder = CmkPolicyBuilder(
+            owner_account_id=self.src,
+            target_account_ids=self.tgts,
+            admin_principals=admins,
+            partition=self.source.partition,
+            region=self.share_source.region,
+        )
         copy_key: KeyInfo | None = None
         grant_key: str | None = None
-        needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None or self.cross_region)
+        needs_cmk = key is not None and (key.aws_managed or source_kms_key is not None or moved)
         if needs_cmk and source_kms_key is not None:
             grant_key = source_kms_key
             copy_key = self._try(
@@ -101,7 +106,7 @@ class SharingChecks(KeyPolicyChecks):
             self._step("source-key", self.src, "skip", facts["id"], why)
 
         needed = 1 if not facts["exists"] else 0
-        copies = not (copy_key is None and not facts["automated"] and not self.cross_region)
+        copies = not (copy_key is None and not facts["automated"] and not moved)
         if not copies and facts.get("gone"):
             self._problem(
                 "snapshot",
@@ -111,7 +116,13 @@ class SharingChecks(KeyPolicyChecks):
                 resource=facts["arn"],
             )
         if not copies:
-            self._step("copy", self.src, "skip", facts["id"], "snapshot can be shared as it is")
+            self._step(
+                "copy",
+                self.src,
+                "skip",
+                facts["id"],
+                self._pull_reason() if pull else "snapshot can be shared as it is",
+            )
             shared_id, shared_exists = facts["id"], facts["exists"]
         else:
             suffix = "cmk" if copy_key else ("copy" if self.cross_region else "manual")
@@ -132,6 +143,7 @@ class SharingChecks(KeyPolicyChecks):
             else:
                 if self.cross_region:
                     why = f"copy to {self.region} (keys and snapshots are region-bound), shared there"
+                    why += self._other_path(facts, key, source_kms_key)
                 elif copy_key:
                     why = "re-encrypt under the CMK so it can be shared"
                 else:
@@ -152,6 +164,7 @@ class SharingChecks(KeyPolicyChecks):
             shared_id=shared_id,
             if_refused=if_refused,
             start_gone=bool(facts.get("gone")),
+            pull=pull,
         )
         self.shared_arn = facts["arn"] if shared_id == facts["id"] else self._arn(self.region, shared_id)
         if shared_exists:
@@ -180,3 +193,61 @@ class SharingChecks(KeyPolicyChecks):
                 self._step("share", self.src, "skip", shared_id, f"already shared with {', '.join(self.tgts)}")
                 return
         self._step("share", self.src, "update", shared_id, f"add {', '.join(self.tgts)} to the restore attribute")
+
+    # -- another region: who copies ------------------------------------------------------------
+    def _pull(self, facts: dict[str, Any], key: KeyInfo | None, source_kms_key: str | None) -> bool:
+        """Whether each target copies the snapshot into its region itself (``Decisions.pull``).
+
+        Since 2025-09 ``CopyDBClusterSnapshot`` / ``CopyDBSnapshot`` copy across account and region in one
+        step, with a key of the destination region (docs/sources/aws-rules-2.md, Copies). That saves the
+        source account's copy and a source key in the target region, at one copy per target: the plan
+        takes it for one target (``auto``), or when asked (``target``); never for a snapshot that
+        needs a copy in the source account anyway.
+        """
+        mode = self.cross_region_copy
+        if not self.cross_region or mode == "source":
+            return False
+        why = self._no_pull(facts, key, source_kms_key)
+        if mode == "target" and why:
+            self._problem(
+                "copy",
+                f"the targets cannot copy snapshot {facts['id']} from {self.source.region} themselves: {why}",
+                "pass cross_region_copy='auto' or 'source': the source account copies it into the target region",
+                account=self.src,
+                resource=facts.get("arn"),
+            )
+        # A DB snapshot is copied by each target anyway [RDS-SHARE]: pulling it saves the source's copy.
+        return not why and (mode == "target" or len(self.tgts) == 1 or self.kind.name == "instance")
+
+    def _no_pull(self, facts: dict[str, Any], key: KeyInfo | None, source_kms_key: str | None) -> str:
+        """Why the targets cannot pull this snapshot across regions ('' when they can)."""
+        if facts["automated"]:
+            return "automated snapshots cannot be shared"
+        if facts.get("gone"):
+            return "an earlier run shares its copy"
+        if key is None:
+            return "only a snapshot under a customer-managed key is copied across account and region in one step"
+        if key.aws_managed:
+            return "it is under aws/rds, which cannot be shared: it needs its copy under a customer key first"
+        if source_kms_key is not None:
+            return "source_kms_key asks for a copy under that key in the source account"
+        return ""
+
+    def _pull_reason(self) -> str:
+        n = len(self.tgts)
+        return (
+            f"shared in {self.source.region} as it is; each target copies it into {self.region} under its own key "
+            f"in one step ({n} cop{'y' if n == 1 else 'ies'}, in the target account{'s' if n > 1 else ''}, "
+            f"stored there; no source key in {self.region}). The other path: 1 copy in {self.src} into "
+            f"{self.region} under a source key there, shared there (cross_region_copy='source')"
+        )
+
+    def _other_path(self, facts: dict[str, Any], key: KeyInfo | None, source_kms_key: str | None) -> str:
+        why = self._no_pull(facts, key, source_kms_key)
+        if why:
+            return f"; the targets cannot copy it from {self.source.region} themselves: {why}"
+        n = len(self.tgts)
+        return (
+            f"; the other path: each target copies it from {self.source.region} under its own key "
+            f"({n} cop{'y' if n == 1 else 'ies'}, one per target; cross_region_copy='target')"
+        )

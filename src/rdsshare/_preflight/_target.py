@@ -14,6 +14,7 @@ from .._naming import (
     TAG_SOURCE,
     tag_dict,
 )
+from .._pull import pulled_id
 from .._replace import CLUSTER_DB, INSTANCE_DB, replaced_spec
 from .._specs import InstanceRestoreSpec
 from ._environment import EnvironmentChecks
@@ -41,14 +42,15 @@ class TargetChecks(EnvironmentChecks):
         key = self._planned_key(restorer, spec, encrypted)
         settings = restore_settings((facts or {}).get("settings"), spec)
         self.found.settings[self.tgt] = carried = as_params(settings)
+        pulled = self._pulled(key)
         existing = self._restore_step(
             cluster_id,
             lambda: restorer.find_cluster(cluster_id),
             noun="cluster",
             arn_field="DBClusterArn",
             code="DBClusterAlreadyExistsFault",
-            source=self.shared_arn,
-            create_reason="restore from the shared snapshot, "
+            source=pulled or self.shared_arn,
+            create_reason=("restore from the target's copy, " if pulled else "restore from the shared snapshot, ")
             + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts)))
             + (f"; {describe_settings(settings)}" if settings else ""),
         )
@@ -63,7 +65,9 @@ class TargetChecks(EnvironmentChecks):
         self._environment(spec, facts)
         members = self._instances_taken(spec.instance_ids, cluster_id)
         self._target_room(
-            clusters=0 if existing else 1, instances=sum(1 for i in spec.instance_ids if i not in members)
+            clusters=0 if existing else 1,
+            instances=sum(1 for i in spec.instance_ids if i not in members),
+            cluster_snapshots=1 if pulled else 0,
         )
         for instance_id in spec.instance_ids:
             self._step(
@@ -88,15 +92,34 @@ class TargetChecks(EnvironmentChecks):
         if rep is not None:
             plan_swap(self, rep, CLUSTER_DB)
 
-    def _target_room(self, *, clusters: int = 0, instances: int = 0, snapshots: int = 0) -> None:
+    def _target_room(
+        self, *, clusters: int = 0, instances: int = 0, snapshots: int = 0, cluster_snapshots: int = 0
+    ) -> None:
         """Room in the target's quotas for what its restore creates (a batch reserves it for all its items)."""
         fix = "delete what the account no longer needs, or raise the quota in Service Quotas"
         for needed, name, noun, code in (
             (clusters, "DBClusters", "DB clusters", "DBClusterQuotaExceededFault"),
             (instances, "DBInstances", "DB instances", "InstanceQuotaExceeded"),
             (snapshots, "ManualSnapshots", "manual DB snapshots", "SnapshotQuotaExceeded"),
+            (cluster_snapshots, "ManualClusterSnapshots", "manual DB cluster snapshots", "SnapshotQuotaExceeded"),
         ):
             self._room(needed, session=self.target, name=name, noun=noun, fix=fix, code=code)
+
+    def _pulled(self, key: Any) -> str | None:
+        """The ARN of the target's own copy when it pulls the snapshot from the source's region (``_pull``)."""
+        if self.decisions is None or not self.decisions.pull or self.shared_arn is None:
+            return None
+        ident = pulled_id(self.kind, self.shared_arn)
+        self._step(
+            "target-copy",
+            self.tgt,
+            "create",
+            ident,
+            f"copy {self.shared_arn} from {self.source.region} into {self.region} "
+            + (describe_encryption("sse-kms", key.arn) if key else "under the target's key")
+            + ", in one step across account and region (or adopt an earlier run's)",
+        )
+        return f"arn:{self.target.partition}:rds:{self.region}:{self.tgt}:{self.kind.arn_type}:{ident}"
 
     def _planned_key(self, restorer: Any, spec: Any, encrypted: bool) -> Any:
         """The key the target's restore will be encrypted with (kept in the findings), or None: a problem."""
@@ -121,7 +144,8 @@ class TargetChecks(EnvironmentChecks):
                 self.tgt,
                 "create",
                 instance_id,
-                "AWS restores a shared encrypted DB snapshot only from a copy under the target's key",
+                "AWS restores a shared encrypted DB snapshot only from a copy under the target's key"
+                + (f"; copied from {self.source.region} in one step" if self.decisions and self.decisions.pull else ""),
             )
         existing = self._restore_step(
             instance_id,
