@@ -129,6 +129,20 @@ def _cluster_cross_region(run: Run) -> None:
     share_cluster_snapshot(source=run.source(), target=target, cluster_id="example-db", restore=run.spec(region=WEST))
 
 
+def _cluster_cross_region_pulled(run: Run) -> None:
+    """A customer-key snapshot the target copies into its region itself, in one step (rdsshare._pull)."""
+    key = run.aws.client(SOURCE, "kms").create_key()["KeyMetadata"]["Arn"]
+    run.source_key = key
+    run.aws.create_cluster(SOURCE, "example-db", kms_key_id=key)
+    target = run.target(region=WEST)
+    result = share_cluster_snapshot(
+        source=run.source(), target=target, cluster_id="example-db", restore=run.spec(region=WEST)
+    )
+    assert result.targets[0].target_snapshot_arn  # pulled, not copied by the source
+    assert result.manifest is not None
+    cleanup(result.manifest, source=run.source(), target=target)
+
+
 def _cluster_two_targets(run: Run) -> None:
     run.aws.create_cluster(SOURCE, "example-db")
     targets = [run.target(TARGET), run.target(OTHER)]
@@ -161,6 +175,7 @@ FLOWS: dict[str, Callable[[Run], None]] = {
     "cluster-from-snapshot": _cluster_from_snapshot,
     "cluster-cmk-backup": _cluster_cmk_with_backup,
     "cluster-cross-region": _cluster_cross_region,
+    "cluster-cross-region-pulled": _cluster_cross_region_pulled,
     "cluster-two-targets": _cluster_two_targets,
     "instance-default-key": _instance_default_key,
 }
