@@ -40,7 +40,17 @@ _log = logging.getLogger("rdsshare.batch")
 
 #: The keyword arguments of share_cluster_snapshot() an item may set.
 ITEM_KEYS = frozenset(
-    {"cluster_id", "snapshot_id", "restore", "run_name", "source_kms_key", "key_admin_principals", "wait", "cleanup"}
+    {
+        "cluster_id",
+        "snapshot_id",
+        "restore",
+        "run_name",
+        "source_kms_key",
+        "key_admin_principals",
+        "wait",
+        "cleanup",
+        "cross_region_copy",
+    }
 )
 #: Arguments that belong to the whole batch, not to an item.
 _BATCH_KEYS = frozenset({"source", "target", "targets", "on_event", "copy_slots", "dry_run"})
@@ -191,6 +201,8 @@ def _problems(items: object, max_workers: object, copies_in_flight: object) -> l
             problems.append(f"{where}: cleanup must be 'none' or 'intermediates', not {cleanup!r}")
         elif cleanup == "intermediates" and restore is None:
             problems.append(f"{where}: cleanup='intermediates' needs a restore")
+        if item.get("cross_region_copy", "auto") not in ("auto", "source", "target"):
+            problems.append(f"{where}: cross_region_copy must be 'auto', 'source' or 'target'")
         item_wait = item.get("wait")
         if item_wait is not None and not isinstance(item_wait, WaitPolicy):
             problems.append(f"{where}: wait must be a WaitPolicy, got {type(item_wait).__name__}")

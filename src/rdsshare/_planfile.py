@@ -173,6 +173,7 @@ def request_arguments(
         "source_kms_key": request.get("source_kms_key"),
         "key_admin_principals": tuple(request.get("key_admin_principals") or ()),
         "cleanup": request.get("cleanup", "none"),
+        "cross_region_copy": request.get("cross_region_copy", "auto"),
     }
 
 

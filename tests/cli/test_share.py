@@ -277,6 +277,22 @@ def test_replace_refreshes_the_cluster_in_place_and_the_plan_shows_the_swap(cli:
     assert again.json_lines[-1]["targets"][0]["replaced_arn"] == kept["DBClusterArn"]
 
 
+def test_cross_region_copy_picks_who_copies_into_another_region(cli: Cli) -> None:
+    key = cli.aws.client(SOURCE, "kms").create_key()["KeyMetadata"]["Arn"]
+    cli.aws.create_cluster(SOURCE, "cmk-db", kms_key_id=key)
+    west = [*cli.accounts, "--region", REGION, "--target-region", "us-west-2"]
+    auto = cli("share", "--dry-run", "--cluster", "cmk-db", *west)
+    assert auto.code == 0, auto.stderr
+    assert "each target copies it into us-west-2 under its own key in one step" in auto.stdout
+    source = cli("share", "--dry-run", "--cluster", "cmk-db", *west, "--cross-region-copy", "source")
+    assert source.code == 0, source.stderr
+    assert "copy to us-west-2 (keys and snapshots are region-bound), shared there" in source.stdout
+    cli.aws.create_cluster(SOURCE, "default-db")  # aws/rds: it needs its copy in the source account
+    refused = cli("share", "--dry-run", "--cluster", "default-db", *west, "--cross-region-copy", "target")
+    assert refused.code == 2
+    assert "cannot copy snapshot" in refused.stdout + refused.stderr
+
+
 def test_roles_instead_of_profiles(cli: Cli, target_net: Network) -> None:
     roles = [
         "--source-role", f"arn:aws:iam::{SOURCE}:role/rdsshare-source",

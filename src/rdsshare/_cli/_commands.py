@@ -245,6 +245,7 @@ def cmd_share(args: argparse.Namespace, out: Reporter) -> int:
         "key_admin_principals": admins,
         "on_event": out,
         "wait": wait,
+        "cross_region_copy": args.cross_region_copy,
     }
     if _is_instance_flow(args):
         common.update(instance_id=args.instance, snapshot_id=args.db_snapshot)

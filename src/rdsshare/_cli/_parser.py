@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="after the restore, unshare and delete the intermediate snapshots",
     )
     run.add_argument(
+        "--cross-region-copy",
+        choices=("auto", "source", "target"),
+        default="auto",
+        help="another region: who copies the snapshot there (default: auto, the cheaper; the plan says which)",
+    )
+    run.add_argument(
         "--wait-timeout",
         type=_duration,
         metavar="DURATION",
