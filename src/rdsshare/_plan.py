@@ -155,7 +155,7 @@ class Plan:
     @property
     def data_copies(self) -> int:
         """Snapshot copies the run would create on the critical path: the source's, then one target's (as
-        :attr:`ShareResult.data_copies <rdsshare.ShareResult.data_copies>` counts them)."""
+        ``ShareResult.data_copies`` counts them)."""
         source = sum(1 for s in self.steps if s.step == "copy" and s.action == "create")
         per_target = Counter(s.account_id for s in self.steps if s.step == "target-copy" and s.action == "create")
         return source + max(per_target.values(), default=0)
