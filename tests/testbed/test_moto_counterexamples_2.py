@@ -269,3 +269,21 @@ def test_r19_moto_cannot_copy_a_shared_snapshot_across_account_and_region(plain:
             KmsKeyId="alias/aws/rds",
         )  # fmt: skip
     assert raised.value.response["Error"]["Code"] == "DBClusterSnapshotNotFoundFault"
+
+
+def test_r20_moto_restores_an_instance_with_the_sources_settings_and_no_lifecycle(plain: Clients) -> None:
+    rds = plain(SOURCE, "rds")
+    _instance(
+        rds,
+        "orders",
+        "postgres",
+        MultiAZ=True,
+        DeletionProtection=True,
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",
+    )
+    rds.create_db_snapshot(DBInstanceIdentifier="orders", DBSnapshotIdentifier="s")
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="back", DBSnapshotIdentifier="s")
+    back = rds.describe_db_instances(DBInstanceIdentifier="back")["DBInstances"][0]
+    assert back["MultiAZ"] is True  # AWS: not Multi-AZ unless asked
+    assert back["DeletionProtection"] is True  # AWS: "By default, deletion protection isn't enabled"
+    assert "EngineLifecycleSupport" not in back  # AWS: reported (default: enrolled)

@@ -158,3 +158,36 @@ def test_aurora_storage_and_lifecycle_are_kept_and_a_restore_takes_awss_defaults
     assert not back.get("ServerlessV2ScalingConfiguration")
     assert back["TagList"] == []
     assert back["Port"] == 3307  # "Default: The same port as the original DB cluster"
+
+
+def test_an_instance_keeps_its_lifecycle_and_a_restore_takes_awss_defaults(aws: EmulatedAWS) -> None:
+    """[BC-RDS] RestoreDBInstanceFromDBSnapshot: storage gp3 (io1 with Iops), no Multi-AZ, deletion protection,
+    IAM authentication or log exports, Extended Support enrolled; the port and IOPS are the original's."""
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders", Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="admin",
+        MasterUserPassword=PASSWORD, AllocatedStorage=100, StorageType="io2", Iops=3000, MultiAZ=True, Port=5433,
+        DeletionProtection=True, EnableIAMDatabaseAuthentication=True, EnableCloudwatchLogsExports=["postgresql"],
+        EngineLifecycleSupport="open-source-rds-extended-support-disabled",
+    )  # fmt: skip
+    aws.finish_pending()
+    source = rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]
+    assert source["EngineLifecycleSupport"] == "open-source-rds-extended-support-disabled"
+    rds.create_db_snapshot(DBInstanceIdentifier="orders", DBSnapshotIdentifier="s")
+    aws.finish_pending()
+    rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="back", DBSnapshotIdentifier="s")
+    back = rds.describe_db_instances(DBInstanceIdentifier="back")["DBInstances"][0]
+    assert back["StorageType"] == "gp3"
+    assert back["Iops"] == 3000  # "the IOPS value is taken from the backup"
+    assert back["MultiAZ"] is False
+    assert back["DeletionProtection"] is False
+    assert back["IAMDatabaseAuthenticationEnabled"] is False
+    assert not back.get("EnabledCloudwatchLogsExports")
+    assert back["EngineLifecycleSupport"] == "open-source-rds-extended-support"
+    assert back["DbInstancePort"] == 5433
+    with pytest.raises(ClientError) as bad:
+        rds.create_db_instance(
+            DBInstanceIdentifier="bad", Engine="postgres", DBInstanceClass="db.t3.micro", MasterUsername="admin",
+            MasterUserPassword=PASSWORD, AllocatedStorage=20, EngineLifecycleSupport="forever",
+        )  # fmt: skip
+    assert error_code(bad) == "InvalidParameterValue"

@@ -8,6 +8,12 @@
 * ``RestoreDBInstanceFromDBSnapshot``: a shared encrypted snapshot can't be restored directly, copy it
   first [RDS-SHARE]; the snapshot's key must be usable for the caller; ``ManageMasterUserPassword``
   applies to Oracle only (:mod:`.secrets`); the snapshot's engine version must be offered.
+* ``EngineLifecycleSupport`` is kept and reported, by default ``open-source-rds-extended-support``; a restore takes
+  AWS's defaults, not the source's: storage ``gp3`` (``io1`` with ``Iops``), no Multi-AZ, deletion protection, IAM
+  database authentication or log exports, lifecycle enrolled, the default parameter group; the port and IOPS are
+  the original's [BC-RDS ``RestoreDBInstanceFromDBSnapshot``: "Default: io1 if the Iops parameter is specified,
+  otherwise gp3", "By default, deletion protection isn't enabled", "Default: The same port as the original DB
+  instance"]. moto copied them all and dropped the lifecycle.
 * Each instance has its own ``DbiResourceId``, "the Region-unique, immutable identifier for the DB instance"
   [BC-RDS ``DBInstance``]; moto gave every instance the same one.
 * A rename (``NewDBInstanceIdentifier``) takes effect only with ``ApplyImmediately``, never onto an identifier
@@ -29,8 +35,8 @@ from moto.rds.exceptions import DBClusterNotFoundError, DBInstanceAlreadyExists,
 
 from .. import _state
 from . import encryption
-from .caller import current_caller
-from .clusters import cluster_state_error, resolve_version
+from .caller import current_caller, current_params
+from .clusters import LIFECYCLES, cluster_state_error, resolve_version
 from .kms import use_for_service
 from .lifecycle import KEY_ATTR, OP_ATTR
 from .options import ensure_default_group
@@ -75,8 +81,13 @@ def create_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
             kind, key = encryption.choose_for(db_kwargs, caller=caller, region=region)
             if db_kwargs.get("manage_master_user_password"):
                 resolve_secret_key(db_kwargs, caller, region)
+        lifecycle = str(current_params().get("EngineLifecycleSupport") or LIFECYCLES[0])
+        if lifecycle not in LIFECYCLES:
+            raise InvalidParameterValue(f"Invalid EngineLifecycleSupport: {lifecycle}")
         database = original(backend, db_kwargs)
         database.dbi_resource_id = "db-" + "".join(secrets.choice(_RESOURCE_ID_CHARS) for _ in range(26))
+        if cluster is None:
+            database.engine_lifecycle_support = lifecycle
         if cluster is None:
             encryption.apply(database, kind, key, region=region)
             ensure_default_group(backend, database)
@@ -184,6 +195,11 @@ def _instance_props(snapshot: Any, overrides: Any, foreign: bool) -> dict[str, A
         props.pop("db_subnet_group_name", None)
     if "allocated_storage" in overrides and overrides["allocated_storage"] < snapshot.allocated_storage:
         raise InvalidParameterValue("The allocated storage size can't be less than the source snapshot or backup size.")
+    # AWS's defaults, not the source's (module doc); IOPS come from the backup, tags from the source
+    # instance only when the restore names none.
+    props["storage_type"] = "io1" if overrides.get("iops") else "gp3"
+    props["multi_az"] = props["deletion_protection"] = props["enable_iam_database_authentication"] = False
+    props["enabled_cloudwatch_logs_exports"] = []
     for key, value in overrides.items():
         if value and key != "db_snapshot_identifier":
             props[key] = value
