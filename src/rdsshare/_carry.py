@@ -25,7 +25,15 @@ import attrs
 
 from ._naming import TAG_MANAGED_BY
 
-__all__ = ["RestoreSetting", "as_params", "describe_settings", "restore_settings", "source_settings"]
+__all__ = [
+    "RestoreSetting",
+    "as_params",
+    "describe_settings",
+    "instance_restore_settings",
+    "instance_source_settings",
+    "restore_settings",
+    "source_settings",
+]
 
 #: the RestoreDBClusterFromSnapshot parameter of each setting the source may carry, and its name in
 #: DescribeDBClusters (or DescribeDBClusterSnapshots)
@@ -37,6 +45,18 @@ _FROM_SOURCE = {
     "EnableIAMDatabaseAuthentication": "IAMDatabaseAuthenticationEnabled",
     "EnableCloudwatchLogsExports": "EnabledCloudwatchLogsExports",
     "BacktrackWindow": "BacktrackWindow",
+    "DeletionProtection": "DeletionProtection",
+}
+#: the same for ``RestoreDBInstanceFromDBSnapshot`` and ``DescribeDBInstances`` (or ``DescribeDBSnapshots``):
+#: storage "Default: io1 if the Iops parameter is specified, otherwise gp3", no Multi-AZ, deletion
+#: protection, IAM authentication or log exports, Extended Support enrolled; the port and the IOPS are
+#: the original's already [BC-RDS]
+_FROM_INSTANCE = {
+    "StorageType": "StorageType",
+    "MultiAZ": "MultiAZ",
+    "EngineLifecycleSupport": "EngineLifecycleSupport",
+    "EnableIAMDatabaseAuthentication": "IAMDatabaseAuthenticationEnabled",
+    "EnableCloudwatchLogsExports": "EnabledCloudwatchLogsExports",
     "DeletionProtection": "DeletionProtection",
 }
 NOT_ENROLLED = "open-source-rds-extended-support-disabled"
@@ -60,14 +80,29 @@ def source_settings(described: Mapping[str, Any] | None) -> dict[str, Any]:
     """
     if not described:
         return {}
-    out: dict[str, Any] = {}
-    for param, field in _FROM_SOURCE.items():
-        value = described.get(field)
-        if value not in (None, "", []):
-            out[param] = value
+    out = _read(described, _FROM_SOURCE)
     group = described.get("DBClusterParameterGroup")
     if group:
         out["DBClusterParameterGroupName"] = group
+    return _with_tags(out, described)
+
+
+def instance_source_settings(described: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a DB instance restore may carry of the source, from ``DescribeDBInstances`` (or a DB snapshot)."""
+    if not described:
+        return {}
+    out = _read(described, {**_FROM_INSTANCE, "Iops": "Iops", "StorageThroughput": "StorageThroughput"})
+    groups = described.get("DBParameterGroups") or ()
+    if groups and groups[0].get("DBParameterGroupName"):
+        out["DBParameterGroupName"] = groups[0]["DBParameterGroupName"]
+    return _with_tags(out, described)
+
+
+def _read(described: Mapping[str, Any], fields: Mapping[str, str]) -> dict[str, Any]:
+    return {p: described[f] for p, f in fields.items() if described.get(f) not in (None, "", [])}
+
+
+def _with_tags(out: dict[str, Any], described: Mapping[str, Any]) -> dict[str, Any]:
     tags = [
         {"Key": str(t["Key"]), "Value": str(t.get("Value", ""))}
         for t in described.get("TagList") or ()
@@ -78,10 +113,32 @@ def source_settings(described: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def instance_restore_settings(source: Mapping[str, Any] | None, spec: Any) -> tuple[RestoreSetting, ...]:
+    """:func:`restore_settings` for a DB instance restore (``InstanceRestoreSpec``)."""
+    mine: dict[str, Any] = {
+        "StorageType": spec.storage_type,
+        "MultiAZ": spec.multi_az,
+        "EngineLifecycleSupport": spec.engine_lifecycle_support,
+        "Port": spec.port,
+        "EnableIAMDatabaseAuthentication": spec.iam_database_authentication,
+        "EnableCloudwatchLogsExports": None if spec.log_exports is None else list(spec.log_exports),
+        "DeletionProtection": spec.deletion_protection,
+        "DBParameterGroupName": spec.parameter_group,
+    }
+    settings = _merge(source, mine, spec, group="DBParameterGroupName")
+    # io1, io2 and gp3 need their IOPS named [BC-RDS StorageType]: the source's, for the storage it gets.
+    storage = next((s.value for s in settings if s.param == "StorageType"), None)
+    provisioned = [
+        RestoreSetting(param=p, value=(source or {})[p], origin="source")
+        for p in ("Iops", "StorageThroughput")
+        if storage in ("io1", "io2", "gp3") and (source or {}).get(p) and (p == "Iops" or storage == "gp3")
+    ]
+    return (*settings, *provisioned)
+
+
 def restore_settings(source: Mapping[str, Any] | None, spec: Any) -> tuple[RestoreSetting, ...]:
     """The restore's settings for ``spec``: each the spec's if it sets it, else the source's, in the
     order of :data:`_FROM_SOURCE`; tags are returned apart (the restore merges them with rdsshare's)."""
-    src = dict(source or {})
     mine: dict[str, Any] = {
         "StorageType": spec.storage_type,
         "ServerlessV2ScalingConfiguration": None
@@ -95,9 +152,17 @@ def restore_settings(source: Mapping[str, Any] | None, spec: Any) -> tuple[Resto
         "DeletionProtection": spec.deletion_protection,
         "DBClusterParameterGroupName": spec.cluster_parameter_group,
     }
-    group = src.get("DBClusterParameterGroupName")
-    mapped = spec.parameter_group_map.get(group) if group else None
-    src["DBClusterParameterGroupName"] = mapped  # a source group by the user's mapping only (names are per account)
+    return _merge(source, mine, spec, group="DBClusterParameterGroupName")
+
+
+def _merge(
+    source: Mapping[str, Any] | None, mine: Mapping[str, Any], spec: Any, *, group: str
+) -> tuple[RestoreSetting, ...]:
+    src = dict(source or {})
+    name = src.get(group)
+    src[group] = (
+        spec.parameter_group_map.get(name) if name else None
+    )  # by the user's mapping only (names are per account)
     out: list[RestoreSetting] = []
     for param, value in mine.items():
         if value is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ._carry import as_params, instance_restore_settings
 from ._copier import SnapshotCopier
 from ._errors import InputError, NotFoundError, error_code, not_visible, translate_client_error
 from ._events import Emitter, EventHook, Outcome, StepFinished, StepSkipped, StepStarted, as_emitter
@@ -155,8 +156,11 @@ class InstanceRestorer:
         token: str | None = None,
         existing: dict[str, Any] | Unread | None = UNREAD,
         wait: bool = True,
+        settings: Mapping[str, Any] | None = None,
     ) -> tuple[dict[str, Any], Outcome]:
         """Restore ``spec.instance_id`` from ``snapshot`` (the target's copy), or adopt an earlier restore.
+
+        ``settings``: the parameters the plan carried over from the source (``rdsshare._carry``).
 
         ``existing``: what the plan found under that id (None: nothing; UNREAD: it did not look).
         ``wait=False`` returns the instance as restored or found (the caller polls it with
@@ -180,24 +184,22 @@ class InstanceRestorer:
                 resource=instance_id,
             )
         else:
+            # What the plan carried over from the source, or (called without a plan) what the spec sets.
+            carried = dict(settings) if settings is not None else as_params(instance_restore_settings(None, spec))
+            user_tags = {t["Key"]: t["Value"] for t in carried.pop("Tags", ())} | dict(spec.tags)
             params: dict[str, Any] = {
                 "DBInstanceIdentifier": instance_id,
                 "DBSnapshotIdentifier": snapshot_arn,
                 "DBInstanceClass": spec.instance_class,
                 "PubliclyAccessible": False,
-                "MultiAZ": spec.multi_az,
-                "DeletionProtection": spec.deletion_protection,
                 "CopyTagsToSnapshot": True,
-                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-instance", extra=spec.tags, token=token),
+                "Tags": rds_tags(run=run, source=snapshot_arn, role="restored-instance", extra=user_tags, token=token),
+                **carried,
             }
             if spec.subnet_group:
                 params["DBSubnetGroupName"] = spec.subnet_group
             if spec.security_group_ids:
                 params["VpcSecurityGroupIds"] = list(spec.security_group_ids)
-            if spec.port is not None:
-                params["Port"] = spec.port
-            if spec.parameter_group:
-                params["DBParameterGroupName"] = spec.parameter_group
             if spec.manage_master_user_password and on_restore:
                 params["ManageMasterUserPassword"] = True
                 if spec.master_user_secret_kms_key_id:

@@ -177,16 +177,34 @@ class InstanceRestoreSpec:
     subnet_group: str | None = attrs.field(default=None, validator=optional_text)
     #: VPC security groups of the target account (default: the VPC's default security group)
     security_group_ids: tuple[str, ...] = attrs.field(default=(), converter=strings, validator=security_groups)
-    #: the database port (default: the engine's)
+    #: the database port (default: the source's)
     port: int | None = attrs.field(default=None, validator=port)
-    #: a DB parameter group of the target account (default: the engine's default group)
+    #: a DB parameter group of the target account (default: the source's through ``parameter_group_map``,
+    #: else the engine's default group)
     parameter_group: str | None = attrs.field(default=None, validator=optional_text)
-    #: a Multi-AZ deployment
-    multi_az: bool = attrs.field(default=False, validator=flag)
-    #: turn on deletion protection for the restored instance
-    deletion_protection: bool = attrs.field(default=False, validator=flag)
+    #: a Multi-AZ deployment (default: the source's)
+    multi_az: bool | None = attrs.field(default=None, validator=optional_flag)
+    #: deletion protection for the restored instance (default: the source's)
+    deletion_protection: bool | None = attrs.field(default=None, validator=optional_flag)
     #: extra tags for the instance (rdsshare adds its own ``rdsshare:*`` tags)
     tags: Mapping[str, str] = attrs.field(factory=dict, validator=tag_map)
+    #: also give the restored instance the source's own tags (never rdsshare's or AWS's)
+    copy_tags: bool = attrs.field(default=True, validator=flag)
+    #: ``gp2``, ``gp3``, ``io1``, ``io2`` or ``standard``; default: the source's (AWS's is ``gp3``), with its IOPS
+    storage_type: str | None = attrs.field(default=None, validator=_choice("gp2", "gp3", "io1", "io2", "standard"))
+    #: ``open-source-rds-extended-support`` (enrol in paid Extended Support) or
+    #: ``open-source-rds-extended-support-disabled``; default: the source's, else not enrolled
+    engine_lifecycle_support: str | None = attrs.field(
+        default=None,
+        validator=_choice("open-source-rds-extended-support", "open-source-rds-extended-support-disabled"),
+    )
+    #: IAM database authentication (default: the source's)
+    iam_database_authentication: bool | None = attrs.field(default=None, validator=optional_flag)
+    #: the logs to export to CloudWatch Logs, e.g. ``("postgresql",)`` (default: the source's)
+    log_exports: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_strings)
+    #: source DB parameter group name -> a group of the target account: the source's group is carried
+    #: only through this map (group names belong to an account)
+    parameter_group_map: Mapping[str, str] = attrs.field(factory=dict, validator=_group_map)
     #: the target-account key for the target's copy and the restored instance (default: ``aws/rds``)
     kms_key_id: str | None = attrs.field(default=None, validator=optional_text)
     #: hand the master password to the target's Secrets Manager (RDS generates a new one)

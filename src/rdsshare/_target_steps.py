@@ -42,7 +42,6 @@ class TargetSteps:
         self.flow = flow
         self.session = session
         self.account = session.account_id
-        #: the refresh in place the plan decided for this target (``_replace.Replacement`` as values), if any
         self.replacement = flow.found.replacements.get(self.account)
         db = INSTANCE_DB if flow.kind is INSTANCE else CLUSTER_DB
         self.spec: Any = replaced_spec(flow.specs.get(self.account), self.replacement, db)
@@ -90,7 +89,7 @@ class TargetSteps:
         return None
 
     def _swap(self) -> float | None:
-        """Refresh in place: the restore takes the name of the database it replaces (``_replace``)."""
+        """Refresh in place: take the replaced database's name (``self.replacement``, a ``_replace.Replacement``)."""
         if not self.replacement:
             return None
         return Swap(self.flow, self.session, self.t, self.replacement).advance()
@@ -357,6 +356,7 @@ class InstanceTargetSteps(TargetSteps):
                 token=flow.token,
                 existing=flow.found.restore(self.account, spec.instance_id),
                 wait=False,
+                settings=flow.found.settings.get(self.account),
             )
             t["instance"], t["outcome"] = plain(instance), outcome
             self._record(

@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from rdsshare import ClusterRestoreSpec, PreflightError, share_cluster_snapshot
+from rdsshare import (
+    ClusterRestoreSpec,
+    InstanceRestoreSpec,
+    PreflightError,
+    share_cluster_snapshot,
+    share_instance_snapshot,
+)
 from rdsshare._cli._commands import _restore_spec
 from rdsshare._cli._parser import build_parser
 from rdsshare.testing import EmulatedAWS
@@ -184,3 +190,80 @@ def test_every_carried_setting_has_a_cli_override(flags: list[str], wanted: dict
     spec = _restore_spec(args)
     assert isinstance(spec, ClusterRestoreSpec)
     assert {name: getattr(spec, name) for name in wanted} == wanted
+
+
+def _source_instance(aws: EmulatedAWS) -> None:
+    """A DB instance with what a plain RestoreDBInstanceFromDBSnapshot would drop (tests/testbed, r20)."""
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_parameter_group(
+        DBParameterGroupName="orders-pg", DBParameterGroupFamily="postgres16", Description="s"
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders-db", Engine="postgres", EngineVersion="16", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", MasterUserPassword=PASSWORD, AllocatedStorage=100, StorageEncrypted=True,
+        StorageType="io2", Iops=3000, MultiAZ=True, DeletionProtection=True, EnableIAMDatabaseAuthentication=True,
+        EnableCloudwatchLogsExports=["postgresql"], EngineLifecycleSupport=NOT_ENROLLED,
+        DBParameterGroupName="orders-pg", Tags=[{"Key": "team", "Value": "payments"}],
+    )  # fmt: skip
+    aws.client(TARGET, "rds").create_db_parameter_group(
+        DBParameterGroupName="staging-pg", DBParameterGroupFamily="postgres16", Description="t"
+    )
+    aws.finish_pending()
+
+
+def _instance_spec(aws: EmulatedAWS, **extra: Any) -> InstanceRestoreSpec:
+    net = aws.create_network(TARGET, "orders-db-2")
+    return InstanceRestoreSpec(
+        instance_id="orders-db-2", instance_class="db.t3.micro", subnet_group=net.subnet_group,
+        security_group_ids=[net.security_group_id], **extra,
+    )  # fmt: skip
+
+
+def test_an_instance_restore_carries_what_the_source_had(aws: EmulatedAWS) -> None:
+    _source_instance(aws)
+    source, target = sessions(aws)
+    spec = _instance_spec(aws, parameter_group_map={"orders-pg": "staging-pg"})
+    plan = share_instance_snapshot(source=source, target=target, instance_id="orders-db", restore=spec, dry_run=True)
+    assert plan.ok, str(plan)
+    reason = _restore_reason(plan)
+    for shown in (
+        "StorageType=io2 (the source's)",
+        "MultiAZ=True (the source's)",
+        f"EngineLifecycleSupport={NOT_ENROLLED} (the source's)",
+        "DBParameterGroupName=staging-pg (the source's)",
+        "Iops=3000 (the source's)",
+        "Tags=team=payments (the source's)",
+    ):
+        assert shown in reason, reason
+    share_instance_snapshot(source=source, target=target, instance_id="orders-db", restore=spec)
+    back = aws.client(TARGET, "rds").describe_db_instances(DBInstanceIdentifier="orders-db-2")["DBInstances"][0]
+    assert (back["StorageType"], back["Iops"]) == ("io2", 3000)
+    assert back["MultiAZ"] is True
+    assert back["DeletionProtection"] is True
+    assert back["IAMDatabaseAuthenticationEnabled"] is True
+    assert back["EnabledCloudwatchLogsExports"] == ["postgresql"]
+    assert back["EngineLifecycleSupport"] == NOT_ENROLLED
+    assert back["DBParameterGroups"][0]["DBParameterGroupName"] == "staging-pg"
+    tags = {t["Key"]: t["Value"] for t in back["TagList"]}
+    assert tags["team"] == "payments"
+    assert tags["rdsshare:role"] == "restored-instance"
+
+
+def test_an_instance_restore_takes_what_the_spec_sets(aws: EmulatedAWS) -> None:
+    _source_instance(aws)
+    source, target = sessions(aws)
+    spec = _instance_spec(
+        aws, storage_type="gp3", multi_az=False, deletion_protection=False, iam_database_authentication=False,
+        log_exports=(), engine_lifecycle_support=ENROLLED, copy_tags=False,
+    )  # fmt: skip
+    plan = share_instance_snapshot(source=source, target=target, instance_id="orders-db", restore=spec, dry_run=True)
+    assert "StorageType=gp3 (yours)" in _restore_reason(plan)
+    assert "DBParameterGroupName" not in _restore_reason(plan)  # the source's group, not mapped: not carried
+    share_instance_snapshot(source=source, target=target, instance_id="orders-db", restore=spec)
+    back = aws.client(TARGET, "rds").describe_db_instances(DBInstanceIdentifier="orders-db-2")["DBInstances"][0]
+    assert back["StorageType"] == "gp3"
+    assert back["MultiAZ"] is False
+    assert back["DeletionProtection"] is False
+    assert back["IAMDatabaseAuthenticationEnabled"] is False
+    assert back["EngineLifecycleSupport"] == ENROLLED
+    assert "team" not in {t["Key"] for t in back["TagList"]}

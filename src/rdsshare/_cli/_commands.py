@@ -100,15 +100,12 @@ _CLUSTER_ONLY_FLAGS = (
     "instances",
     "engine_version",
     "cluster_parameter_group",
-    "parameter_group_map",
     "backup_copy",
-    "storage_type",
     "serverless_v2",
-    "engine_lifecycle_support",
-    "iam_auth",
-    "log_exports",
     "backtrack_window",
 )
+#: the restore flags that only a DB instance restore takes
+_INSTANCE_ONLY_FLAGS = ("parameter_group", "multi_az")
 #: every flag that only applies to a restore
 _RESTORE_FLAGS = (
     "instance_class",
@@ -122,7 +119,13 @@ _RESTORE_FLAGS = (
     "cleanup_intermediates",
     "replace",
     "keep_replaced",
+    "storage_type",
+    "parameter_group_map",
+    "engine_lifecycle_support",
+    "iam_auth",
+    "log_exports",
     *_CLUSTER_ONLY_FLAGS,
+    *_INSTANCE_ONLY_FLAGS,
 )
 
 
@@ -171,12 +174,27 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
             subnet_group=args.subnet_group,
             security_group_ids=tuple(security_groups),
             port=args.port,
-            deletion_protection=bool(args.deletion_protection),
+            parameter_group=args.parameter_group,
+            parameter_group_map=dict(args.parameter_group_map or ()),
+            multi_az=args.multi_az,
+            deletion_protection=args.deletion_protection,
+            storage_type=args.storage_type,
+            engine_lifecycle_support=args.engine_lifecycle_support,
+            iam_database_authentication=args.iam_auth,
+            log_exports=args.log_exports,
+            copy_tags=args.copy_tags,
             tags=dict(args.tag or ()),
             kms_key_id=args.target_kms_key,
             master_user_secret_kms_key_id=args.secret_kms_key,
             replace=args.replace,
             keep_replaced=args.keep_replaced or "snapshot",
+        )
+    instance_only = [_flag(d) for d in _INSTANCE_ONLY_FLAGS if getattr(args, d) not in (None, False, [])]
+    if instance_only:
+        raise InputError(
+            f"{', '.join(instance_only)} only appl{'ies' if len(instance_only) == 1 else 'y'} to DB instance restores",
+            step="input",
+            fix="leave them out for a cluster restore (its instances are Multi-AZ by --instances)",
         )
     return ClusterRestoreSpec(
         cluster_id=wanted,

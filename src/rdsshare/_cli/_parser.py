@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_tag,
         metavar="SOURCE=TARGET",
-        help="carry the source's DB cluster parameter group as this target group (repeatable)",
+        help="carry the source's (cluster) parameter group as this target group (repeatable)",
     )
     restore.add_argument(
         "--deletion-protection",
@@ -246,7 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="deletion protection on or off (default: the source's)",
     )
     restore.add_argument(
-        "--storage-type", choices=("aurora", "aurora-iopt1"), help="Standard or I/O-Optimized (default: the source's)"
+        "--storage-type",
+        choices=("aurora", "aurora-iopt1", "gp2", "gp3", "io1", "io2", "standard"),
+        help="Aurora: Standard or I/O-Optimized; a DB instance: its storage (default: the source's)",
+    )
+    restore.add_argument("--parameter-group", metavar="NAME", help="a DB instance's DB parameter group")
+    restore.add_argument(
+        "--multi-az", action=argparse.BooleanOptionalAction, help="a DB instance: Multi-AZ (default: the source's)"
     )
     restore.add_argument(
         "--serverless-v2", type=_scaling, metavar="MIN,MAX", help="Serverless v2 ACUs (default: the source's)"

@@ -6,10 +6,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .._carry import source_settings
+from .._carry import instance_source_settings, source_settings
 from .._errors import error_code, error_message
 from .._instance import unshareable_options
-from .._kinds import encryption_type
+from .._kinds import CLUSTER, encryption_type
 from .._naming import TAG_SOURCE, copy_id, derived_id, ownership_problem, tag_dict
 from ._ledger import Ledger
 
@@ -65,6 +65,7 @@ class SourceChecks(Ledger):
             "option_groups": [
                 m["OptionGroupName"] for m in i.get("OptionGroupMemberships", []) if m.get("OptionGroupName")
             ],
+            "settings": instance_source_settings(i),
         }
 
     def _source(self, cluster_id: str | None, snapshot_id: str | None) -> dict[str, Any] | None:
@@ -200,5 +201,5 @@ class SourceChecks(Ledger):
             "key": snap.get("KmsKeyId"),
             "engine": snap.get("Engine"),
             "engine_version": snap.get("EngineVersion"),
-            "settings": source_settings(snap),
+            "settings": (source_settings if K is CLUSTER else instance_source_settings)(snap),
         }

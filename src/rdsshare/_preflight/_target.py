@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._carry import as_params, describe_settings, restore_settings
+from .._carry import as_params, describe_settings, instance_restore_settings, restore_settings
 from .._instance import local_copy_id, secret_on_restore
 from .._kinds import describe_encryption
 from .._naming import (
@@ -138,6 +138,8 @@ class TargetChecks(EnvironmentChecks):
         instance_id = spec.instance_id.lower()
         encrypted = bool(facts and facts["encrypted"])
         key = self._planned_key(restorer, spec, encrypted)
+        settings = instance_restore_settings((facts or {}).get("settings"), spec)
+        self.found.settings[self.tgt] = carried = as_params(settings)
         if encrypted:
             self._step(
                 "target-copy",
@@ -155,7 +157,8 @@ class TargetChecks(EnvironmentChecks):
             code="DBInstanceAlreadyExists",
             source=self._restore_source(encrypted),
             create_reason="restore from the target's copy, "
-            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts))),
+            + (describe_encryption("sse-kms", key.arn) if key else describe_encryption(restored_encryption(facts)))
+            + (f"; {describe_settings(settings)}" if settings else ""),
         )
         self._target_room(instances=0 if existing else 1, snapshots=1 if encrypted else 0)
         if spec.manage_master_user_password:
@@ -169,7 +172,7 @@ class TargetChecks(EnvironmentChecks):
         self._environment(spec, facts)
         self._groups(
             "parameter-group",
-            spec.parameter_group,
+            carried.get("DBParameterGroupName"),
             "DB parameter group",
             lambda name: self.target.rds().describe_db_parameter_groups(DBParameterGroupName=name),
         )
