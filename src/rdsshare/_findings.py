@@ -93,6 +93,8 @@ class Findings:
     members: dict[str, dict[str, dict[str, Any]]] = attrs.field(factory=dict)
     #: per target account, the restore's parameters the plan decided (``_carry.restore_settings``)
     settings: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    #: per target account, the DB parameter group of a cluster restore's instances (absent: the engine's default)
+    instance_groups: dict[str, str] = attrs.field(factory=dict)
     #: per target account, the refresh in place the plan decided (``_replace.Replacement`` as values)
     replacements: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
@@ -115,6 +117,7 @@ class Findings:
             "members": plain(self.members),
             "settings": plain(self.settings),
             "replacements": plain(self.replacements),
+            "instance_groups": dict(self.instance_groups),
         }
 
     @classmethod
@@ -139,6 +142,7 @@ class Findings:
             members={k: dict(v) for k, v in (data.get("members") or {}).items()},
             settings={k: dict(v) for k, v in (data.get("settings") or {}).items()},
             replacements={k: dict(v) for k, v in (data.get("replacements") or {}).items()},
+            instance_groups=dict(data.get("instance_groups") or {}),
         )
 
     def snapshot(self, snapshot_id: str) -> dict[str, Any] | Unread | None:

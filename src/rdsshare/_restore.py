@@ -231,12 +231,14 @@ class Restorer:
         token: str | None = None,
         members: Mapping[str, Mapping[str, Any]] | None = None,
         wait: bool = True,
+        parameter_group: str | None = None,
     ) -> tuple[list[str], Outcome]:
         """Create the cluster's DB instances (adopting existing ones), then wait for all of them.
 
         ``wait=False`` returns no ARNs when the instances are still to be waited for (the caller
         polls them with :meth:`observe_instances`), their ARNs when all were available already.
 
+        ``parameter_group``: the instances' DB parameter group the plan decided (None: the engine's default).
         ``new_cluster=True`` (this run restored it) skips looking for existing instances: a
         restored Aurora cluster has none. ``members``: the wanted instances the plan found in the
         cluster (by id), so that they are not listed again.
@@ -246,12 +248,7 @@ class Restorer:
         wanted = spec.instance_ids
         if not wanted:
             self._emit(
-                StepSkipped(
-                    step=step,
-                    account_id=self.account_id,
-                    resource=cluster_id,
-                    reason="instance_count=0",
-                )
+                StepSkipped(step=step, account_id=self.account_id, resource=cluster_id, reason="instance_count=0")
             )
             return [], "unchanged"
         if new_cluster:
@@ -266,12 +263,7 @@ class Restorer:
             if instance_id in existing:
                 continue
             self._emit(
-                StepStarted(
-                    step=step,
-                    account_id=self.account_id,
-                    resource=instance_id,
-                    action="create instance",
-                )
+                StepStarted(step=step, account_id=self.account_id, resource=instance_id, action="create instance")
             )
             params: dict[str, Any] = {
                 "DBInstanceIdentifier": instance_id,
@@ -281,6 +273,8 @@ class Restorer:
                 "PubliclyAccessible": False,
                 "Tags": rds_tags(run=run, source=source, role="restored-instance", extra=spec.tags, token=token),
             }
+            if parameter_group or spec.instance_parameter_group:
+                params["DBParameterGroupName"] = parameter_group or spec.instance_parameter_group
             try:
                 retry_call(
                     lambda params=params: self._rds.create_db_instance(**params),  # type: ignore[misc]

@@ -109,6 +109,9 @@ class ClusterRestoreSpec:
     #: a DB cluster parameter group of the target account (default: the source's through
     #: ``parameter_group_map``, else the engine's default group)
     cluster_parameter_group: str | None = attrs.field(default=None, validator=optional_text)
+    #: a DB parameter group of the target account for the instances (default: the source writer's through
+    #: ``parameter_group_map``, else the engine's default group)
+    instance_parameter_group: str | None = attrs.field(default=None, validator=optional_text)
     #: deletion protection for the restored cluster (default: the source's)
     deletion_protection: bool | None = attrs.field(default=None, validator=optional_flag)
     #: extra tags for the cluster and its instances (rdsshare adds its own ``rdsshare:*`` tags)

@@ -31,10 +31,6 @@ __all__ = ["ClusterTargetSteps", "InstanceTargetSteps", "TargetSteps"]
 T = TypeVar("T")
 
 
-def _render(error: dict[str, Any]) -> str:
-    return str(error_from_dict(error))
-
-
 class TargetSteps:
     """One target's steps; :meth:`advance` is called until it returns None (done)."""
 
@@ -65,7 +61,7 @@ class TargetSteps:
             backup_snapshot_arn=t.get("backup", {}).get("DBClusterSnapshotArn"),
             data_copies=int(t.get("copies", 0)),
             replaced_arn=t.get("swap", {}).get("final") or t.get("swap", {}).get("kept"),
-            error=_render(t["error"]) if "error" in t else None,
+            error=str(error_from_dict(t["error"])) if "error" in t else None,
         )
 
     @staticmethod
@@ -222,6 +218,7 @@ class ClusterTargetSteps(TargetSteps):
                 token=self.flow.token,
                 members=self.flow.found.members.get(self.account),
                 wait=False,
+                parameter_group=self.flow.found.instance_groups.get(self.account),
             )
             t["instances"], t["instances_outcome"] = arns, outcome
             t["instances_ready"] = bool(arns) or not spec.instance_ids

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from rdsshare import (
@@ -267,3 +268,34 @@ def test_an_instance_restore_takes_what_the_spec_sets(aws: EmulatedAWS) -> None:
     assert back["IAMDatabaseAuthenticationEnabled"] is False
     assert back["EngineLifecycleSupport"] == ENROLLED
     assert "team" not in {t["Key"] for t in back["TagList"]}
+
+
+def test_the_clusters_instances_get_the_source_writers_parameter_group_by_map(aws: EmulatedAWS) -> None:
+    aws.create_cluster(SOURCE, "example-db", engine="aurora-postgresql")
+    rds = aws.client(SOURCE, "rds")
+    rds.create_db_parameter_group(
+        DBParameterGroupName="writer-pg", DBParameterGroupFamily="aurora-postgresql16", Description="source"
+    )
+    [writer] = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": ["example-db"]}])["DBInstances"]
+    rds.modify_db_instance(
+        DBInstanceIdentifier=writer["DBInstanceIdentifier"], DBParameterGroupName="writer-pg", ApplyImmediately=True
+    )
+    aws.client(TARGET, "rds").create_db_parameter_group(
+        DBParameterGroupName="staging-instances", DBParameterGroupFamily="aurora-postgresql16", Description="target"
+    )
+    aws.finish_pending()
+    source, target = sessions(aws)
+    spec = restore_spec(aws, parameter_group_map={"writer-pg": "staging-instances"}, instance_count=2)
+    plan = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec, dry_run=True)
+    steps = [s.reason for s in plan.steps if s.step == "instances"]
+    assert steps == ["db.t3.medium; DBParameterGroupName=staging-instances (the source's)"] * 2
+    share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=spec)
+    members = aws.client(TARGET, "rds").describe_db_instances(
+        Filters=[{"Name": "db-cluster-id", "Values": ["example-db-2"]}]
+    )["DBInstances"]
+    assert [m["DBParameterGroups"][0]["DBParameterGroupName"] for m in members] == ["staging-instances"] * 2
+    # Without a map nothing of the source's is read or carried; a group of the spec's wins.
+    yours = attrs.evolve(spec, cluster_id="example-db-3", parameter_group_map={}, instance_parameter_group="nope")
+    plan = share_cluster_snapshot(source=source, target=target, cluster_id="example-db", restore=yours, dry_run=True)
+    assert not plan.ok
+    assert any("nope" in p.message or "nope" in (p.resource or "") for p in plan.problems)

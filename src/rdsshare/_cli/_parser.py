@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--port", type=int, help="database port (default: the source's)")
     restore.add_argument("--cluster-parameter-group", metavar="NAME", help="DB cluster parameter group")
     restore.add_argument(
+        "--instance-parameter-group", metavar="NAME", help="DB parameter group of the cluster's instances"
+    )
+    restore.add_argument(
         "--parameter-group-map",
         action="append",
         type=_tag,

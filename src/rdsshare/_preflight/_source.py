@@ -43,6 +43,9 @@ class SourceChecks(Ledger):
                 "engine_version": c.get("EngineVersion"),
                 "option_groups": [],
                 "settings": source_settings(c),
+                "writer": next(
+                    (m["DBInstanceIdentifier"] for m in c.get("DBClusterMembers", ()) if m.get("IsClusterWriter")), None
+                ),
             }
         found_i = self._try(
             "source-instance",
@@ -118,6 +121,7 @@ class SourceChecks(Ledger):
                 "engine": src["engine"],
                 "engine_version": src["engine_version"],
                 "settings": src.get("settings") or {},
+                "writer": src.get("writer"),
             }
             self._option_groups(src["option_groups"], str(src["engine"] or ""))
             return facts

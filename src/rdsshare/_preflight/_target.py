@@ -14,17 +14,17 @@ from .._naming import (
     TAG_SOURCE,
     tag_dict,
 )
-from .._pull import pulled_id
+from .._plan import Action
 from .._replace import CLUSTER_DB, INSTANCE_DB, replaced_spec
 from .._specs import InstanceRestoreSpec
-from ._environment import EnvironmentChecks
 from ._ledger import restored_encryption
+from ._parts import TargetParts
 from ._swap import decide, plan_swap
 
 __all__ = ["TargetChecks"]
 
 
-class TargetChecks(EnvironmentChecks):
+class TargetChecks(TargetParts):
     """One target's restore, as the run will do it."""
 
     def _target(self, spec: Any, facts: dict[str, Any] | None) -> None:
@@ -69,9 +69,11 @@ class TargetChecks(EnvironmentChecks):
             instances=sum(1 for i in spec.instance_ids if i not in members),
             cluster_snapshots=1 if pulled else 0,
         )
+        group = self._instance_group(spec, facts)
         for instance_id in spec.instance_ids:
+            action: Action = "adopt" if instance_id in members else "create"
             self._step(
-                "instances", self.tgt, "adopt" if instance_id in members else "create", instance_id, spec.instance_class
+                "instances", self.tgt, action, instance_id, spec.instance_class + (f"; {group}" if group else "")
             )
         self._groups(
             "parameter-group",
@@ -91,35 +93,6 @@ class TargetChecks(EnvironmentChecks):
             )
         if rep is not None:
             plan_swap(self, rep, CLUSTER_DB)
-
-    def _target_room(
-        self, *, clusters: int = 0, instances: int = 0, snapshots: int = 0, cluster_snapshots: int = 0
-    ) -> None:
-        """Room in the target's quotas for what its restore creates (a batch reserves it for all its items)."""
-        fix = "delete what the account no longer needs, or raise the quota in Service Quotas"
-        for needed, name, noun, code in (
-            (clusters, "DBClusters", "DB clusters", "DBClusterQuotaExceededFault"),
-            (instances, "DBInstances", "DB instances", "InstanceQuotaExceeded"),
-            (snapshots, "ManualSnapshots", "manual DB snapshots", "SnapshotQuotaExceeded"),
-            (cluster_snapshots, "ManualClusterSnapshots", "manual DB cluster snapshots", "SnapshotQuotaExceeded"),
-        ):
-            self._room(needed, session=self.target, name=name, noun=noun, fix=fix, code=code)
-
-    def _pulled(self, key: Any) -> str | None:
-        """The ARN of the target's own copy when it pulls the snapshot from the source's region (``_pull``)."""
-        if self.decisions is None or not self.decisions.pull or self.shared_arn is None:
-            return None
-        ident = pulled_id(self.kind, self.shared_arn)
-        self._step(
-            "target-copy",
-            self.tgt,
-            "create",
-            ident,
-            f"copy {self.shared_arn} from {self.source.region} into {self.region} "
-            + (describe_encryption("sse-kms", key.arn) if key else "under the target's key")
-            + ", in one step across account and region (or adopt an earlier run's)",
-        )
-        return f"arn:{self.target.partition}:rds:{self.region}:{self.tgt}:{self.kind.arn_type}:{ident}"
 
     def _planned_key(self, restorer: Any, spec: Any, encrypted: bool) -> Any:
         """The key the target's restore will be encrypted with (kept in the findings), or None: a problem."""
@@ -211,30 +184,6 @@ class TargetChecks(EnvironmentChecks):
         if len(self.problems) == problems:  # read without trouble: the run adopts exactly these
             self.found.members[self.tgt] = members
         return members
-
-    def _groups(self, check: str, name: str | None, noun: str, describe: Callable[[str], Any]) -> None:
-        """A named group of the target account exists (the restore names it after the copy and the share)."""
-        if name:
-            self._try(
-                check,
-                self.tgt,
-                name,
-                f"create the {noun} {name} in the target account and region",
-                lambda: describe(name),
-            )
-
-    def _secret_key(self, spec: Any) -> None:
-        """The key for the master secret exists in the target and can encrypt."""
-        key_id = spec.master_user_secret_kms_key_id
-        if key_id and spec.manage_master_user_password:
-            restorer = self.restorer
-            self._try(
-                "secret-key",
-                self.tgt,
-                key_id,
-                "pass an enabled symmetric key of the target account and region",
-                lambda: restorer.secret_key(key_id),
-            )
 
     def _restore_source(self, encrypted: bool) -> str | None:
         """What the target's DB instance is restored from: its own copy when encrypted, else the share."""
