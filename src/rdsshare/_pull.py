@@ -10,19 +10,22 @@ and the copy is stored (and paid for) by the target. The target restores from th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._findings import plain
 from ._naming import derived_id, rds_tags, snapshot_name
 from ._schedule import Observation
 
 if TYPE_CHECKING:
+    from ._copier import SnapshotCopier
     from ._flow import Flow
+    from ._keys import KeyManager
     from ._kinds import SnapshotKind
     from ._plan import Plan
+    from ._session import AccountSession
     from ._target_steps import TargetSteps
 
-__all__ = ["follow", "pull", "pulled_from", "pulled_id", "pulled_role", "pulls", "share_at_home"]
+__all__ = ["SourceSides", "follow", "pull", "pulled_from", "pulled_id", "pulled_role", "pulls", "share_at_home"]
 
 
 def follow(flow: Flow, plan: Plan | None) -> None:
@@ -31,10 +34,21 @@ def follow(flow: Flow, plan: Plan | None) -> None:
         share_at_home(flow)
 
 
-def share_at_home(flow: Flow) -> None:
-    """The plan decided the targets pull the snapshot (``Decisions.pull``): the source side shares it in
-    its own region, and its key work is on the snapshot's own key there."""
-    flow.share_source, flow.share_copier, flow.keys = flow.source, flow.copier, flow.home_keys
+class SourceSides(Protocol):
+    """The source side's helpers in each region: the flow's, or the plan's (``_preflight._ledger.Ledger``)."""
+
+    source: AccountSession
+    share_source: AccountSession
+    copier: SnapshotCopier
+    share_copier: SnapshotCopier
+    home_keys: KeyManager
+    keys: KeyManager
+
+
+def share_at_home(sides: SourceSides) -> None:
+    """The targets pull the snapshot (``Decisions.pull``): the source side shares it in its own region,
+    and its key work is on the snapshot's own key there."""
+    sides.share_source, sides.share_copier, sides.keys = sides.source, sides.copier, sides.home_keys
 
 
 def pulls(flow: Flow) -> bool:

@@ -161,6 +161,24 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
             )
         return None
     security_groups = [sg.strip() for value in args.security_group or () for sg in value.split(",") if sg.strip()]
+    both: dict[str, Any] = {  # what a cluster and a DB instance restore both take
+        "instance_class": args.instance_class or DEFAULT_INSTANCE_CLASS,
+        "subnet_group": args.subnet_group,
+        "security_group_ids": tuple(security_groups),
+        "port": args.port,
+        "parameter_group_map": dict(args.parameter_group_map or ()),
+        "deletion_protection": args.deletion_protection,
+        "storage_type": args.storage_type,
+        "engine_lifecycle_support": args.engine_lifecycle_support,
+        "iam_database_authentication": args.iam_auth,
+        "log_exports": args.log_exports,
+        "copy_tags": args.copy_tags,
+        "tags": dict(args.tag or ()),
+        "kms_key_id": args.target_kms_key,
+        "master_user_secret_kms_key_id": args.secret_kms_key,
+        "replace": args.replace,
+        "keep_replaced": args.keep_replaced or "snapshot",
+    }
     if instance_flow:
         cluster_only = [_flag(d) for d in _CLUSTER_ONLY_FLAGS if getattr(args, d) not in (None, False, [])]
         if cluster_only:
@@ -170,25 +188,7 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
                 fix="leave them out for a DB instance restore",
             )
         return InstanceRestoreSpec(
-            instance_id=wanted,
-            instance_class=args.instance_class or DEFAULT_INSTANCE_CLASS,
-            subnet_group=args.subnet_group,
-            security_group_ids=tuple(security_groups),
-            port=args.port,
-            parameter_group=args.parameter_group,
-            parameter_group_map=dict(args.parameter_group_map or ()),
-            multi_az=args.multi_az,
-            deletion_protection=args.deletion_protection,
-            storage_type=args.storage_type,
-            engine_lifecycle_support=args.engine_lifecycle_support,
-            iam_database_authentication=args.iam_auth,
-            log_exports=args.log_exports,
-            copy_tags=args.copy_tags,
-            tags=dict(args.tag or ()),
-            kms_key_id=args.target_kms_key,
-            master_user_secret_kms_key_id=args.secret_kms_key,
-            replace=args.replace,
-            keep_replaced=args.keep_replaced or "snapshot",
+            instance_id=wanted, parameter_group=args.parameter_group, multi_az=args.multi_az, **both
         )
     instance_only = [_flag(d) for d in _INSTANCE_ONLY_FLAGS if getattr(args, d) not in (None, False, [])]
     if instance_only:
@@ -199,29 +199,14 @@ def _restore_spec(args: argparse.Namespace) -> ClusterRestoreSpec | InstanceRest
         )
     return ClusterRestoreSpec(
         cluster_id=wanted,
-        instance_class=args.instance_class or DEFAULT_INSTANCE_CLASS,
-        subnet_group=args.subnet_group,
-        security_group_ids=tuple(security_groups),
         instance_count=1 if args.instances is None else args.instances,
         engine_version=args.engine_version,
-        port=args.port,
         cluster_parameter_group=args.cluster_parameter_group,
         instance_parameter_group=args.instance_parameter_group,
-        parameter_group_map=dict(args.parameter_group_map or ()),
-        deletion_protection=args.deletion_protection,
-        storage_type=args.storage_type,
         serverless_v2_scaling=args.serverless_v2,
-        engine_lifecycle_support=args.engine_lifecycle_support,
-        iam_database_authentication=args.iam_auth,
-        log_exports=args.log_exports,
         backtrack_window=args.backtrack_window,
-        copy_tags=args.copy_tags,
-        tags=dict(args.tag or ()),
-        kms_key_id=args.target_kms_key,
-        master_user_secret_kms_key_id=args.secret_kms_key,
         backup_copy=args.backup_copy,
-        replace=args.replace,
-        keep_replaced=args.keep_replaced or "snapshot",
+        **both,
     )
 
 

@@ -94,12 +94,6 @@ class Ledger:
         self.cross_region_copy = "auto"
         self._account_quotas: dict[str, list[Any]] = {}
 
-    def _share_at_home(self) -> None:
-        """The targets pull the snapshot across regions: the source shares it in its own region."""
-        self.share_source = self.source
-        self.share_copier = self.copier
-        self.keys = self.home_keys
-
     # -- bookkeeping ---------------------------------------------------------------------------
     def _step(self, step: str, account: str, action: Action, resource: str, reason: str) -> None:
         reason = self.condition + reason

@@ -11,6 +11,7 @@ from .._naming import (
 )
 from .._plan import SHARE_KEY, Decisions
 from .._policy import CmkPolicyBuilder
+from .._pull import share_at_home
 from .._share import MAX_SHARED_ACCOUNTS
 from ._rekey import KeyPolicyChecks
 
@@ -34,7 +35,7 @@ class SharingChecks(KeyPolicyChecks):
                 return
         pull = self._pull(facts, key, source_kms_key)
         if pull:
-            self._share_at_home()
+            share_at_home(self)
         # Copied into the target region by the source account (not when the targets pull it themselves).
         moved = self.cross_region and not pull
         builder = CmkPolicyBuilder(

@@ -62,6 +62,7 @@ __all__ = [
     "endpoint_id",
     "get_cfg",
     "modify_db_cluster",
+    "rename_to",
     "resolve_version",
     "restore_db_cluster_from_snapshot",
 ]
@@ -155,7 +156,10 @@ def modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
                 raise InvalidParameterCombination("The KMS key of a managed master user secret can't be changed.")
         if kwargs.get("manage_master_user_password") and cluster.manage_master_user_password:
             kwargs.pop("manage_master_user_password")  # already managed: nothing changes (module doc)
-        renamed = _rename(backend, cluster_id, kwargs)
+        renamed = rename_to(
+            backend.clusters, cluster_id, kwargs,
+            param="new_db_cluster_identifier", code="DBClusterAlreadyExistsFault", noun="DB cluster",
+        )  # fmt: skip
         region = backend.region_name
         caller = current_caller(backend.account_id, region)
         if kwargs.get("manage_master_user_password"):
@@ -173,17 +177,20 @@ def modify_db_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
     return modify
 
 
-def _rename(backend: Any, cluster_id: str, kwargs: Any) -> str | None:
-    """The identifier a modify renames the cluster to now (None: no rename now; see the module doc)."""
-    new_id = kwargs.pop("new_db_cluster_identifier", None)
-    if not new_id or str(new_id).lower() == cluster_id:
+def rename_to(store: Any, ident: str, kwargs: Any, *, param: str, code: str, noun: str) -> str | None:
+    """The identifier a modify renames ``ident`` to now (None: no rename now; see the module doc).
+
+    ``store`` holds the databases of that kind by identifier; ``param`` is moto's name of the new identifier.
+    """
+    new_id = kwargs.pop(param, None)
+    if not new_id or str(new_id).lower() == ident:
         return None
     new_id = str(new_id).lower()
-    if new_id in backend.clusters:
-        raise RDSClientError("DBClusterAlreadyExistsFault", f"DB cluster {new_id} already exists")
+    if new_id in store:
+        raise RDSClientError(code, f"{noun} {new_id} already exists")
     if str(kwargs.get("apply_immediately", "false")).lower() != "true":
         return None  # pending until the next maintenance window
-    kwargs["new_db_cluster_identifier"] = new_id
+    kwargs[param] = new_id
     return new_id
 
 

@@ -36,7 +36,7 @@ from moto.rds.exceptions import DBClusterNotFoundError, DBInstanceAlreadyExists,
 from .. import _state
 from . import encryption
 from .caller import current_caller, current_params
-from .clusters import LIFECYCLES, cluster_state_error, resolve_version
+from .clusters import LIFECYCLES, cluster_state_error, rename_to, resolve_version
 from .kms import use_for_service
 from .lifecycle import KEY_ATTR, OP_ATTR
 from .options import ensure_default_group
@@ -112,26 +112,15 @@ def modify_db_instance(original: Callable[..., Any]) -> Callable[..., Any]:
                 region = backend.region_name
                 caller = current_caller(backend.account_id, region)
                 resolve_secret_key(db_kwargs, caller, region)
-        renamed = database is not None and _rename(backend, str(db_instance_identifier).lower(), db_kwargs)
+        renamed = database is not None and rename_to(
+            backend.databases, str(db_instance_identifier).lower(), db_kwargs,
+            param="new_db_instance_identifier", code="DBInstanceAlreadyExists", noun="DB instance",
+        )  # fmt: skip
         result = original(backend, db_instance_identifier, db_kwargs)
         _state.current().clock.begin(result, "renaming" if renamed else "modifying")
         return result
 
     return modify
-
-
-def _rename(backend: Any, instance_id: str, db_kwargs: Any) -> str | None:
-    """The identifier a modify renames the instance to now (None: no rename now; see the module doc)."""
-    new_id = db_kwargs.pop("new_db_instance_identifier", None)
-    if not new_id or str(new_id).lower() == instance_id:
-        return None
-    new_id = str(new_id).lower()
-    if new_id in backend.databases:
-        raise RDSClientError("DBInstanceAlreadyExists", f"DB instance {new_id} already exists")
-    if str(db_kwargs.get("apply_immediately", "false")).lower() != "true":
-        return None  # pending until the next maintenance window
-    db_kwargs["new_db_instance_identifier"] = new_id
-    return new_id
 
 
 def restore_db_instance_from_db_snapshot(original: Callable[..., Any]) -> Callable[..., Any]:
