@@ -29,7 +29,7 @@ _log = logging.getLogger("rdsshare.copier")
 BUSY_SECONDS = 1800.0
 
 
-def _is_copy_quota(message: str) -> bool:
+def is_copy_quota(message: str) -> bool:
     """``SnapshotQuotaExceeded`` covers two quotas; only the concurrent-copies one is worth waiting for.
 
     "Cannot copy more than 5 snapshots ..." -> wait; "Cannot create more than 100 manual
@@ -229,7 +229,7 @@ class SnapshotCopier:
                 account_id=self.account_id,
                 resource=source_id,
                 emit=self._emit,
-                max_seconds=BUSY_SECONDS,
+                max_seconds=self._wait.retry_seconds(BUSY_SECONDS),
             )
 
         return self._ensure(
@@ -271,12 +271,12 @@ class SnapshotCopier:
             return retry_call(
                 lambda: getattr(self._rds, self.kind.copy)(**params),
                 retry_codes=("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"),
-                message_filter=_is_copy_quota,
+                message_filter=is_copy_quota,
                 step=step,
                 account_id=self.account_id,
                 resource=target_id,
                 emit=self._emit,
-                max_seconds=self._wait.timeout.total_seconds(),
+                max_seconds=self._wait.retry_seconds(self._wait.timeout.total_seconds()),
                 initial_seconds=15.0,
                 max_interval_seconds=60.0,
             )
@@ -289,7 +289,7 @@ class SnapshotCopier:
                 account_id=self.account_id,
                 resource=source_snapshot,
                 emit=self._emit,
-                max_seconds=BUSY_SECONDS,
+                max_seconds=self._wait.retry_seconds(BUSY_SECONDS),
             )
 
         if not wait:  # the caller holds the copy slot until its own wait ends

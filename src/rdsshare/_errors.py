@@ -309,7 +309,10 @@ def not_visible(snapshot_arn: str, *, step: str, account_id: str, error_code: st
 def error_from_dict(data: Mapping[str, Any]) -> RdsShareError:
     """The error :meth:`RdsShareError.to_dict` wrote, as its own class where that takes the usual fields."""
     kind = globals().get(str(data.get("type")), RdsShareError)
-    if not (isinstance(kind, type) and issubclass(kind, RdsShareError)) or kind.__init__ is not RdsShareError.__init__:
+    if not (isinstance(kind, type) and issubclass(kind, RdsShareError)):
         kind = RdsShareError
+    # A class with its own constructor (PreflightError takes a plan) comes back as its nearest parent
+    # that takes the usual fields (InputError), so ``except InputError`` still catches it.
+    kind = next(k for k in kind.__mro__ if issubclass(k, RdsShareError) and k.__init__ is RdsShareError.__init__)
     fields = {k: data.get(k) for k in ("step", "account_id", "resource", "error_code", "fix")}
     return kind(str(data.get("message", "")), **fields)

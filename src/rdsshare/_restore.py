@@ -283,7 +283,7 @@ class Restorer:
                     account_id=self.account_id,
                     resource=instance_id,
                     emit=self._emit,
-                    max_seconds=BUSY_SECONDS,
+                    max_seconds=self._wait.retry_seconds(BUSY_SECONDS),
                 )
                 created = True
             except ClientError as exc:

@@ -48,6 +48,16 @@ class WaitPolicy:
     #: contradicts itself (goes back, or is inconsistent with a linear rise) is ignored for the
     #: rest of the wait. False: never lengthen a pause past the elapsed-time schedule.
     use_progress: bool = True
+    #: the longest one call keeps retrying a refusal that waiting cures (5 copies already in flight,
+    #: a snapshot or cluster busy with another operation) before it raises it; None: each refusal's
+    #: own limit (the copy quota: ``timeout``; a busy resource: 30 minutes). A workflow engine sets
+    #: it short and retries the step itself, so that no worker sleeps for long inside one call
+    #: (:mod:`rdsshare.temporal`, :mod:`rdsshare.aws_lambda`).
+    retry_for: timedelta | None = None
+
+    def retry_seconds(self, default: float) -> float:
+        """How long a call may retry a refusal whose own limit is ``default`` seconds (see ``retry_for``)."""
+        return default if self.retry_for is None else min(default, self.retry_for.total_seconds())
 
     def next_delay(self, elapsed: float, percent: int | None, *, end: tuple[float, float] | None = None) -> float:
         """Seconds until the next poll.

@@ -1,0 +1,171 @@
+"""What the workflow-engine integrations share (:mod:`rdsshare.temporal`, :mod:`rdsshare.aws_lambda`).
+
+An engine carries a share as plain values: the request (the keyword arguments of
+:meth:`ShareJob.start`, restore specs as dicts), the job's state (:meth:`ShareJob.to_json`, no
+secrets), and, when a step fails, the error as :meth:`RdsShareError.to_dict`. This module turns those
+into a job and back, advances it once, and says which failures waiting cures (the engine then retries
+with its own durable timers) and which are final (the engine fails the share with the typed error).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._errors import CredentialsExpiredError, InputError, QuotaExceededError, RdsShareError
+from ._schedule import WaitPolicy
+
+if TYPE_CHECKING:
+    from ._job import ShareJob
+    from ._results import ShareResult
+    from ._session import AccountSession
+
+__all__ = [
+    "ENGINE_WAIT",
+    "SessionFor",
+    "advance_once",
+    "job_of",
+    "result_to_dict",
+    "retry_after",
+]
+
+#: (account id, region or None) -> the session of that account, made by the worker from its own
+#: environment (a profile, a role): credentials never travel with the request or the job.
+SessionFor = Callable[[str, "str | None"], "AccountSession"]
+
+#: An engine's wait policy: one call retries a refusal that waiting cures for at most 20 s, then the
+#: engine retries the step on a durable timer (no worker sleeps for long inside one call).
+ENGINE_WAIT = WaitPolicy(retry_for=timedelta(seconds=20))
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+#: refusals that waiting cures, by AWS error code, and how long to wait before the step is tried again
+_BUSY_CODES = frozenset(
+    {
+        "InvalidDBClusterSnapshotStateFault",
+        "InvalidDBClusterStateFault",
+        "InvalidDBSnapshotState",
+        "InvalidDBSnapshotStateFault",
+        "InvalidDBInstanceState",
+        "InvalidDBInstanceStateFault",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    }
+)
+
+
+def _spec(kind: str, values: Any) -> Any:
+    from ._kinds import CLUSTER, INSTANCE
+    from ._planfile import spec_type
+
+    if values is None:
+        return None
+    if not isinstance(values, Mapping):
+        raise InputError(
+            f"restore must be a mapping of restore spec fields, got {type(values).__name__}",
+            step="input",
+            fix="restore={'cluster_id': 'orders', 'instance_class': 'db.r6g.large', 'subnet_group': 'app'}",
+        )
+    spec = spec_type(INSTANCE if kind == "instance" else CLUSTER)
+    try:
+        return spec(**values)
+    except TypeError as exc:  # a missing or unknown field
+        raise InputError(
+            f"restore: {exc}".replace(f"{spec.__name__}.__init__()", spec.__name__),
+            step="input",
+            fix=f"give the fields of {spec.__name__} (see its docs)",
+        ) from exc
+
+
+def job_arguments(kind: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """:meth:`ShareJob.start`'s keyword arguments from plain values: ``restore`` is a dict of spec
+    fields (one target) or a mapping of target account ids to such dicts (several)."""
+    out = dict(arguments)
+    restore = out.get("restore")
+    if isinstance(restore, Mapping) and restore and all(_ACCOUNT.fullmatch(str(k)) for k in restore):
+        out["restore"] = {str(k): _spec(kind, v) for k, v in restore.items()}
+    elif restore is not None:
+        out["restore"] = _spec(kind, restore)
+    for name in ("on_event", "wait", "copy_slots", "source", "target", "targets", "kind"):
+        if name in out:
+            raise InputError(
+                f"{name!r} is not a request argument here: the worker provides it",
+                step="input",
+                fix=f"remove {name!r} from the request's arguments",
+            )
+    return out
+
+
+def job_of(
+    *,
+    kind: str,
+    source: AccountSession,
+    targets: Sequence[AccountSession],
+    arguments: Mapping[str, Any],
+    job: str | None,
+    on_event: Any = None,
+    wait: WaitPolicy | None = None,
+) -> ShareJob:
+    """The job a request describes: continued from ``job`` (its saved state) or started afresh."""
+    from ._job import ShareJob
+
+    process: dict[str, Any] = {"on_event": on_event, "wait": wait or ENGINE_WAIT}
+    if job is not None:
+        return ShareJob.from_json(job, source=source, targets=list(targets), **process)
+    many = {"targets": list(targets)} if len(targets) > 1 else {"target": targets[0]}
+    return ShareJob.start(source=source, kind=kind, **many, **process, **job_arguments(kind, arguments))
+
+
+def advance_once(job: ShareJob) -> dict[str, Any]:
+    """Advance ``job`` once: its new state, whether it is done, its phase, the pause until the next
+    advance and, when done, its result as plain values."""
+    step = job.advance()
+    out: dict[str, Any] = {
+        "job": job.to_json(),
+        "done": step.done,
+        "phase": step.phase,
+        "wait_seconds": float(step.wait_seconds),
+        "result": None,
+    }
+    if step.done:
+        out["result"] = result_to_dict(job.result)
+    return out
+
+
+def result_to_dict(result: ShareResult) -> dict[str, Any]:
+    """A :class:`ShareResult` as plain JSON values (its manifest included, as :meth:`Manifest.to_dict`)."""
+
+    def keep(field: attrs.Attribute[Any], _value: Any) -> bool:
+        return field.name not in ("manifest", "cleanup_report")
+
+    out: dict[str, Any] = json.loads(json.dumps(attrs.asdict(result, filter=keep)))
+    out["manifest"] = result.manifest.to_dict() if result.manifest is not None else None
+    return out
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds after which the step that raised ``exc`` is worth trying again, or None when trying
+    again cannot help (bad input, a missing grant, a quota that waiting does not free...).
+
+    Waiting cures: 5 copies already in flight (``SnapshotQuotaExceeded`` about copies; the
+    100-manual-snapshots quota is final), a resource busy with another operation, throttling, and
+    expired credentials (the worker's session makes new ones). Anything that is not an rdsshare
+    error (a dropped connection, a worker that died) is the engine's to retry.
+    """
+    if not isinstance(exc, RdsShareError):
+        return 5.0
+    if isinstance(exc, CredentialsExpiredError):
+        return 5.0
+    if isinstance(exc, QuotaExceededError):
+        from ._copier import is_copy_quota
+
+        copy_codes = ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault")
+        return 60.0 if exc.error_code in copy_codes and is_copy_quota(exc.message) else None
+    if exc.error_code in _BUSY_CODES:
+        return 30.0
+    return None
