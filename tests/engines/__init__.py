@@ -1,0 +1,1 @@
+"""Tests of the workflow-engine integrations (Temporal, AWS Lambda durable functions)."""
