@@ -37,10 +37,10 @@ ROWS = {
     "under `aws/rds`, same region, `source_kms_key=`": Path(("aws/rds",), given=True),
     "under a customer-managed key, same region": Path(("cmk",)),
     "under a customer-managed key, same region, `source_kms_key=`": Path(("cmk",), given=True),
-    "under any key, another region, the source copies it": Path(
+    "under `aws/rds` or a customer-managed key, another region, the source copies it": Path(
         ("aws/rds", "cmk"), other_region=True, cross_region_copy="source"
     ),
-    "under any key, another region, the source copies it, `source_kms_key=`": Path(
+    "under `aws/rds` or a customer-managed key, another region, the source copies it, `source_kms_key=`": Path(
         ("aws/rds", "cmk"), other_region=True, given=True, cross_region_copy="source"
     ),
     "under a customer-managed key, another region, the targets pull it": Path(
