@@ -92,6 +92,21 @@ def _iam_table(side: Literal["source", "target"]) -> str:
     return "\n".join(rows)
 
 
+def _iam_target_deletes() -> str:
+    """Each statement of the target policy (``replace=True``, no restore ids) that deletes, and how it is scoped."""
+    rows = ["| Sid | deletes | scoped by |", "|---|---|---|"]
+    for statement in _iam("target", replace=True)["Statement"]:
+        deletes = [a for a in statement["Action"] if a.split(":")[1].startswith("Delete")]
+        if not deletes:
+            continue
+        tags = {k: v for block in statement.get("Condition", {}).values() for k, v in block.items()}
+        tagged = [f"`{k.removeprefix('aws:ResourceTag/')}={v}`" for k, v in tags.items() if "ResourceTag/" in k]
+        names = ", ".join(f"`{r.split(':', 5)[5]}`" for r in statement["Resource"])
+        scope = f"the tag {', '.join(tagged)} (and the names {names})" if tagged else f"the names {names} only"
+        rows.append(f"| {statement['Sid']} | {'<br>'.join(f'`{a}`' for a in deletes)} | {scope} |")
+    return "\n".join(rows)
+
+
 def _key_policy_table() -> str:
     """One row per statement rdsshare may write into a key policy, with why (from the code)."""
     builder = CmkPolicyBuilder(
@@ -206,6 +221,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "iam-source-table": lambda: _iam_table("source"),
     "iam-target-table": lambda: _iam_table("target"),
     "iam-target-scoped": _scoped_example,
+    "iam-target-deletes": _iam_target_deletes,
     "error-tree": _error_tree,
     "error-example": _error_example,
     "cli-reference": _cli_reference,

@@ -24,6 +24,7 @@ from ._kinds import CLUSTER, INSTANCE, SnapshotKind
 from ._manifest import Manifest, ManifestEntry
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, TAG_RUN_TOKEN, derived_id, tag_dict
 from ._policy import CmkPolicyBuilder
+from ._policy_write import key_lock, rewrite_key_policy
 from ._session import AccountSession
 from ._share import ShareManager
 from ._waiting import WaitPolicy
@@ -59,6 +60,11 @@ class CleanupReport:
 
 def _snapshot_id(arn: str) -> str:
     return arn.rsplit(":", 1)[-1]
+
+
+def _failed(exc: ClientError, entry: ManifestEntry) -> Exception:
+    """What AWS's refusal of a call on the entry's resource raises."""
+    return translate_client_error(exc, step="cleanup", account_id=entry.account_id, resource=entry.arn)
 
 
 class _Cleaner:
@@ -183,9 +189,7 @@ class _Cleaner:
                 getattr(session.rds(), delete)(**{kind.id_field: kind.ident(snap)})
             except ClientError as exc:
                 if error_code(exc) != kind.not_found:
-                    raise translate_client_error(
-                        exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                    ) from exc
+                    raise _failed(exc, entry) from exc
             self.note("delete-snapshot", entry.account_id, entry.arn, "done")
 
     def _find_snapshot(self, entry: ManifestEntry, kind: SnapshotKind) -> dict[str, Any] | None:
@@ -213,45 +217,49 @@ class _Cleaner:
             if users:
                 # The key serves every run of the account and region: the target keeps its grant while
                 # any snapshot under the key is still shared with it, rdsshare's or the user's.
-                self.note(
-                    "revoke-key-grant",
-                    entry.account_id,
-                    entry.arn,
-                    "kept",
-                    f"{account} still needs it: {', '.join(users[:3])} under this key are shared with it",
-                )
+                why = f"{account} still needs it: {', '.join(users[:3])} under this key are shared with it"
+                self.note("revoke-key-grant", entry.account_id, entry.arn, "kept", why)
                 continue
-            try:
-                current = json.loads(kms.get_key_policy(KeyId=entry.arn, PolicyName="default")["Policy"])
-            except ClientError as exc:
-                if error_code(exc) in ("NotFoundException", "KMSInvalidStateException"):
-                    self.note("revoke-key-grant", entry.account_id, entry.arn, "gone", "key gone or pending deletion")
-                    continue
-                raise translate_client_error(
-                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                ) from exc
-            builder = CmkPolicyBuilder(
-                owner_account_id=self.m.source_account_id,
-                target_account_ids=(),
-                partition=self.source.partition,
-                region=entry.region,
+            with key_lock(entry.account_id, entry.region):
+                self._remove_grant(entry, kms, account)
+
+    def _remove_grant(self, entry: ManifestEntry, kms: Any, account: str) -> None:
+        """Remove ``account`` from rdsshare's statements in the key's policy, read back until it stands."""
+        try:
+            current = str(kms.get_key_policy(KeyId=entry.arn, PolicyName="default")["Policy"])
+        except ClientError as exc:
+            if error_code(exc) not in ("NotFoundException", "KMSInvalidStateException"):
+                raise _failed(exc, entry) from exc
+            self.note("revoke-key-grant", entry.account_id, entry.arn, "gone", "key gone or pending deletion")
+            return
+        builder = CmkPolicyBuilder(
+            owner_account_id=self.m.source_account_id,
+            target_account_ids=(),
+            partition=self.source.partition,
+            region=entry.region,
+        )
+
+        def remove(policy: str) -> dict[str, Any]:
+            return builder.remove_targets(policy, [account])
+
+        if remove(current) == json.loads(current):
+            why = f"{account} not in rdsshare's statements"
+            self.note("revoke-key-grant", entry.account_id, entry.arn, "gone", why)
+        elif self.dry_run:
+            self.note("revoke-key-grant", entry.account_id, entry.arn, "would", f"remove {account}")
+        else:
+            rewrite_key_policy(
+                kms,
+                entry.arn,
+                current,
+                change=remove,
+                check=lambda reduced: builder.check_lockout(reduced, caller_arn=self.source.caller_arn),
+                missing=lambda _now: f"{account} not removed",
+                step="cleanup",
+                account_id=entry.account_id,
+                resource=entry.arn,
             )
-            reduced = builder.remove_targets(current, [account])
-            if reduced == current:
-                self.note(
-                    "revoke-key-grant", entry.account_id, entry.arn, "gone", f"{account} not in rdsshare's statements"
-                )
-            elif self.dry_run:
-                self.note("revoke-key-grant", entry.account_id, entry.arn, "would", f"remove {account}")
-            else:
-                builder.check_lockout(reduced, caller_arn=self.source.caller_arn)
-                try:
-                    kms.put_key_policy(KeyId=entry.arn, PolicyName="default", Policy=json.dumps(reduced))
-                except ClientError as exc:
-                    raise translate_client_error(
-                        exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                    ) from exc
-                self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
+            self.note("revoke-key-grant", entry.account_id, entry.arn, "done", f"removed {account}")
 
     def retire_key(self) -> None:
         for entry in self.m.of("kms-key", "share-key"):
@@ -266,9 +274,7 @@ class _Cleaner:
                 if error_code(exc) == "NotFoundException":
                     self.note("schedule-key-deletion", entry.account_id, entry.arn, "gone")
                     continue
-                raise translate_client_error(
-                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                ) from exc
+                raise _failed(exc, entry) from exc
             if meta.get("KeyState") == "PendingDeletion":
                 self.note("schedule-key-deletion", entry.account_id, entry.arn, "gone", "already pending deletion")
                 continue
@@ -289,9 +295,7 @@ class _Cleaner:
                     for alias in page.get("Aliases", [])
                 ]
             except ClientError as exc:
-                raise translate_client_error(
-                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                ) from exc
+                raise _failed(exc, entry) from exc
             theirs = [a for a in aliases if a != KEY_ALIAS]
             if theirs:
                 why = f"an alias of yours points at it: {theirs[0]}"
@@ -305,9 +309,7 @@ class _Cleaner:
                     _delete_alias(kms, KEY_ALIAS)
                 _schedule_deletion(kms, entry.arn, self.window)
             except ClientError as exc:
-                raise translate_client_error(
-                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                ) from exc
+                raise _failed(exc, entry) from exc
             self.note("schedule-key-deletion", entry.account_id, entry.arn, "done", f"{self.window}-day window")
 
     def _shared_under(self, key_arn: str, account: str, session: AccountSession) -> list[str]:
@@ -391,7 +393,7 @@ class _Cleaner:
             if error_code(exc) == not_found:
                 self.note(action, entry.account_id, entry.arn, "gone")
                 return
-            raise translate_client_error(exc, step="cleanup", account_id=entry.account_id, resource=entry.arn) from exc
+            raise _failed(exc, entry) from exc
         if tag_dict(found.get("TagList")).get(TAG_MANAGED_BY) != MANAGED_BY:
             self.note(action, entry.account_id, entry.arn, "kept", "its tags do not say rdsshare made it")
             return
@@ -410,9 +412,7 @@ class _Cleaner:
         except ClientError as exc:
             # After a lost response, botocore's retry meets our own delete: gone, or being deleted.
             if error_code(exc) not in (not_found, *_BUSY_DELETING) or not _deleted(describe, ident, not_found):
-                raise translate_client_error(
-                    exc, step="cleanup", account_id=entry.account_id, resource=entry.arn
-                ) from exc
+                raise _failed(exc, entry) from exc
         self.note(action, entry.account_id, entry.arn, "done")
 
 

@@ -3,8 +3,8 @@
 The actions are those the flow calls, plus what AWS requires on top of the call itself
 [SAR-RDS], [AUR-SHARE], [AUR-KEYS], [AUR-SM]; nothing else. ``sts:GetCallerIdentity`` needs no
 permission (STS API reference) and is not listed. The test bed enforces identity policies, and
-tests/flow/test_least_privilege.py runs every flow under these documents and shows that each
-action is needed (the flow fails without it):
+tests/flow/test_least_privilege.py runs its flows under these documents (for region ``*``) and
+shows that each action is needed (the quickest flow that used it fails without it):
 
 * ``rds:AddTagsToResource`` with every create/copy/restore that passes tags;
 * ``kms:CreateGrant``/``kms:DescribeKey`` (and the data-key actions) on the key RDS encrypts
@@ -19,8 +19,10 @@ rights only by tags or aliases, and the same principal can set both on any key (
 ``CreateKey`` needs ``kms:TagResource`` on every key [KMS-TAGS]), so the right to write the share
 key's policy, point or remove its alias and schedule its deletion is in the share key's own policy,
 for the principal that created it (``CmkPolicyBuilder.managers``). The user's own CMK is changed
-only when its ARN is given (``source_kms_key_arn``). On the target, deletes without restore ids
-are limited to what carries rdsshare's ``rdsshare:managed-by`` tag.
+only when its ARN is given (``source_kms_key_arn``). On the target, without restore ids, only the
+deletion of the restored databases (``CleanupRestored``) is limited to what carries rdsshare's
+``rdsshare:managed-by`` tag; the other deletes (the target's copies, final snapshots, a refresh in
+place) are scoped by name alone.
 """
 
 from __future__ import annotations

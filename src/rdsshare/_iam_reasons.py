@@ -16,8 +16,9 @@ REASONS: dict[str, str] = {
     "`ModifyDB*SnapshotAttribute` on the `restore` attribute.",
     "DescribeKeys": "Reads only: which key encrypts the snapshot, whether rdsshare's alias exists, and (after a "
     "crash between CreateKey and CreateAlias) which unnamed key is rdsshare's.",
-    "CreateShareKey": "The share key, for snapshots under `aws/rds`, which cannot be shared [AUR-ENCSHARE]. Tags "
-    "at creation need `kms:TagResource` on every key [KMS-TAGS], so the tag grants nothing else here.",
+    "CreateShareKey": "The share key, for snapshots under `aws/rds`, which cannot be shared [AUR-ENCSHARE], and "
+    "for the source's copy into another region (keys are region-bound). Tags at creation need `kms:TagResource` "
+    "on every key [KMS-TAGS], so the tag grants nothing else here.",
     "CreateShareKeyAlias": "The alias side of naming the share key; the key side is in the share key's own policy.",
     "ReadOwnRole": "The share key's policy names the role that manages it, path included (IAM Identity Center "
     "roles have one); only `iam:GetRole` tells the path. Not called for `AccountSession.from_role` sessions.",

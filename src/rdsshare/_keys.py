@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -15,7 +13,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ._errors import (
     ConflictError,
     KeyNotAccessibleError,
-    KeyPolicyError,
     RdsShareError,
     error_code,
     translate_client_error,
@@ -24,6 +21,7 @@ from ._events import Emitter, EventHook, Outcome, Retrying, StepFinished, StepSt
 from ._findings import UNREAD, Unread
 from ._naming import KEY_ALIAS, MANAGED_BY, TAG_MANAGED_BY, tag_dict
 from ._policy import CmkPolicyBuilder
+from ._policy_write import key_lock, rewrite_key_policy
 from ._waiting import is_transient, retry_call, sleep
 
 if TYPE_CHECKING:
@@ -39,8 +37,6 @@ T = TypeVar("T")
 KMS_PROPAGATION_CODES = ("NotFoundException", "KMSInvalidStateException")
 KMS_PROPAGATION_SECONDS = 120.0
 CREATE_KEY_ATTEMPTS = 5
-#: Writes of a key policy before giving up on a writer that keeps replacing it.
-POLICY_WRITE_ATTEMPTS = 5
 KEY_DESCRIPTION = "rdsshare: re-encrypts RDS snapshots so they can be shared with other accounts"
 
 
@@ -79,20 +75,6 @@ class KeyInfo:
             usage=str(meta.get("KeyUsage", "ENCRYPT_DECRYPT")),
             multi_region=bool(meta.get("MultiRegion", False)),
         )
-
-
-_KEY_LOCKS: dict[tuple[str, str], threading.RLock] = {}
-_KEY_LOCKS_GUARD = threading.Lock()
-
-
-def _key_lock(account_id: str, region: str) -> threading.RLock:
-    """One lock per account and region for rdsshare's key work in this process.
-
-    Concurrent shares (a batch) would otherwise each create a share key and race for its alias,
-    and their read-modify-write of one key policy could lose a grant.
-    """
-    with _KEY_LOCKS_GUARD:
-        return _KEY_LOCKS.setdefault((account_id, region), threading.RLock())
 
 
 class KeyManager:
@@ -211,7 +193,7 @@ class KeyManager:
         share got that far (the facade: nothing of this run existed yet); a lost ``CreateKey``
         response is always followed by the search.
         """
-        with _key_lock(self.account_id, self.region):
+        with key_lock(self.account_id, self.region):
             return self._ensure_share_key(
                 target_account_ids=target_account_ids,
                 admin_principals=admin_principals,
@@ -418,7 +400,7 @@ class KeyManager:
         ``policy``: the policy the plan read. If it already grants the targets, the plan decided
         there is nothing to write; otherwise the write starts from a fresh read, never from it.
         """
-        with _key_lock(info.account_id, info.region):
+        with key_lock(info.account_id, info.region):
             return self._ensure_grants(info, builder=builder, policy=policy)
 
     def _ensure_grants(
@@ -452,37 +434,21 @@ class KeyManager:
             except ClientError as exc:
                 raise self._fail(exc, step, info.arn) from exc
 
-        def read() -> str:
-            return call(lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"])
-
         wanted = set(builder.target_account_ids)
-        current = read()
+        current = call(lambda: self._kms.get_key_policy(KeyId=info.key_id, PolicyName="default")["Policy"])
         self.added.setdefault(info.arn, set()).update(wanted - builder.grants(current))
-        for attempt in range(1, POLICY_WRITE_ATTEMPTS + 1):
-            merged = builder.merge(current)
-            if merged == json.loads(current):
-                return "unchanged" if attempt == 1 else "updated"
-            builder.check_lockout(merged, caller_arn=self.caller_arn)
-            call(
-                lambda merged=merged: self._kms.put_key_policy(  # type: ignore[misc]
-                    KeyId=info.key_id, PolicyName="default", Policy=json.dumps(merged)
-                )
-            )
-            # KMS has no conditional PutKeyPolicy: another process may have written its own version
-            # between our read and our write, and one of the two grants is then lost. Read back; merge
-            # again into whatever is there until our grants stand.
-            current = read()
-            if wanted <= builder.grants(current):
-                return "updated"
-            _log.info("key policy of %s changed under us; merging again (attempt %d)", info.arn, attempt)
-            sleep(random.uniform(0.2, 1.0) * attempt)  # noqa: S311 - spreading writers, not crypto
-        raise KeyPolicyError(
-            f"another writer keeps replacing the policy of {info.arn}; "
-            f"{', '.join(sorted(wanted - builder.grants(current)))} not granted",
+        return rewrite_key_policy(
+            self._kms,
+            info.key_id,
+            current,
+            change=builder.merge,
+            check=lambda merged: builder.check_lockout(merged, caller_arn=self.caller_arn),
+            stands=lambda now: wanted <= builder.grants(now),
+            missing=lambda now: f"{', '.join(sorted(wanted - builder.grants(now)))} not granted",
+            call=call,
             step=step,
             account_id=self.account_id,
             resource=info.arn,
-            fix="rerun when the other writer (another rdsshare run, Terraform) is done",
         )
 
     def key_policy(self, key_id: str) -> dict[str, Any]:

@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from rdsshare import AccountSession, CmkPolicyBuilder, KeyPolicyError, set_testing, share_cluster_snapshot
+from rdsshare import (
+    AccountSession,
+    CmkPolicyBuilder,
+    KeyPolicyError,
+    Manifest,
+    cleanup,
+    set_testing,
+    share_cluster_snapshot,
+)
 from rdsshare._naming import KEY_ALIAS
 from rdsshare.testing import EmulatedAWS
 
@@ -95,6 +103,48 @@ def test_a_target_whose_grant_never_sticks_is_never_reported_as_shared(aws: Emul
         share_cluster_snapshot(source=source, target=_session(aws, OTHER), cluster_id="billing")
     assert "rds:ModifyDBClusterSnapshotAttribute" not in mutating_calls(aws)
     assert OTHER not in _granted(aws)
+
+
+def _shared_twice(aws: EmulatedAWS) -> Manifest:
+    """``billing`` shared with OTHER, then ``orders`` with TARGET, both under the share key: the manifest of
+    ``orders``, whose cleanup removes TARGET from the key (no snapshot under it is shared with TARGET any more)
+    and keeps the key (billing's copy is under it)."""
+    aws.create_cluster(SOURCE, "billing")
+    aws.create_cluster(SOURCE, "orders")
+    source, target = sessions(aws)
+    share_cluster_snapshot(source=source, target=_session(aws, OTHER), cluster_id="billing")
+    result = share_cluster_snapshot(source=source, target=target, cluster_id="orders")
+    assert result.manifest is not None
+    assert _granted(aws) == {TARGET, OTHER}
+    return result.manifest
+
+
+def test_cleanup_removes_the_target_even_when_another_writer_puts_its_copy_back(aws: EmulatedAWS) -> None:
+    manifest = _shared_twice(aws)
+    read, write = _other_writer(aws, FOURTH)  # read before cleanup's write, still granting TARGET
+    aws.interleave("kms", "PutKeyPolicy", read, account_id=SOURCE, before=True)
+    lost = aws.interleave("kms", "PutKeyPolicy", write, account_id=SOURCE)  # puts its stale copy over cleanup's
+    source, target = sessions(aws)
+    report = cleanup(manifest, source=source, target=target)
+    assert lost.hits == 1
+    assert _granted(aws) == {OTHER, FOURTH}  # cleanup read back, removed TARGET again, kept the other's grant
+    assert [(a.status, a.reason) for a in report.actions if a.action == "revoke-key-grant"] == [
+        ("done", f"removed {TARGET}")
+    ]
+
+
+def test_cleanup_whose_removal_never_sticks_says_so(aws: EmulatedAWS) -> None:
+    manifest = _shared_twice(aws)
+    before, key = _policy(aws), _key(aws)
+
+    def undo() -> None:  # another writer keeps putting back the policy it read before
+        aws.client(SOURCE, "kms").put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(before))
+
+    aws.interleave("kms", "PutKeyPolicy", undo, account_id=SOURCE, times=50)
+    source, target = sessions(aws)
+    with pytest.raises(KeyPolicyError, match=f"{TARGET} not removed"):
+        cleanup(manifest, source=source, target=target)
+    assert TARGET in _granted(aws)
 
 
 def test_two_runs_of_the_same_share_at_once_make_everything_once(aws: EmulatedAWS) -> None:

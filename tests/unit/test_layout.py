@@ -94,12 +94,12 @@ CLASS_LINES = 250
 #: what is still over the limits, with the size it may not grow past (shrink it, then lower or drop it)
 OVER: dict[str, int] = {
     "_cleanup.py": 502,
-    "_cleanup.py:_Cleaner": 353,
+    "_cleanup.py:_Cleaner": 347,
     "_copier.py:SnapshotCopier": 264,
     "_flow.py:Flow": 268,
     "_job.py:ShareJob": 304,
-    "_keys.py": 494,
-    "_keys.py:KeyManager": 397,
+    "_keys.py": 460,
+    "_keys.py:KeyManager": 381,
     "_policy.py": 473,
     "_policy.py:CmkPolicyBuilder": 286,
     "_restore.py:Restorer": 359,
