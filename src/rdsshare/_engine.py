@@ -30,8 +30,10 @@ __all__ = [
     "SessionFor",
     "advance_once",
     "job_of",
+    "profile_sessions",
     "result_to_dict",
     "retry_after",
+    "role_sessions",
 ]
 
 #: (account id, region or None) -> the session of that account, made by the worker from its own
@@ -169,3 +171,37 @@ def retry_after(exc: BaseException) -> float | None:
     if exc.error_code in _BUSY_CODES:
         return 30.0
     return None
+
+
+def profile_sessions(profiles: Mapping[str, str]) -> SessionFor:
+    """Sessions from named AWS profiles of the worker's machine (or the function's package):
+    ``{account id: profile name}``."""
+    from ._session import AccountSession
+
+    def make(account_id: str, region: str | None) -> AccountSession:
+        return AccountSession.from_profile(_known(profiles, account_id), region=region)
+
+    return make
+
+
+def role_sessions(roles: Mapping[str, str], *, base: AccountSession | None = None) -> SessionFor:
+    """Sessions that assume a role per account (``{account id: role ARN}``) from the worker's own
+    credentials (``base``: from this session instead); they refresh themselves."""
+    from ._session import AccountSession
+
+    def make(account_id: str, region: str | None) -> AccountSession:
+        extra: dict[str, Any] = {"base": base} if base is not None else {}
+        return AccountSession.from_role(_known(roles, account_id), region=region, **extra)
+
+    return make
+
+
+def _known(by_account: Mapping[str, str], account_id: str) -> str:
+    if account_id not in by_account:
+        raise InputError(
+            f"this worker has no credentials for account {account_id}",
+            step="session",
+            account_id=account_id,
+            fix="add the account to the worker's sessions (profile_sessions / role_sessions)",
+        )
+    return by_account[account_id]

@@ -28,7 +28,7 @@ pytest.importorskip("temporalio")
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from rdsshare import InputError, NotFoundError, QuotaExceededError
+from rdsshare import AccessDeniedError, InputError, NotFoundError, QuotaExceededError
 from rdsshare.temporal import (
     Account,
     BatchRequest,
@@ -244,6 +244,31 @@ def test_a_failed_share_raises_its_typed_error_before_any_write(
     assert "missing" in str(error)
     assert isinstance(error.__cause__, Exception)  # chained to Temporal's failure
     assert mutating_calls(aws)[before:] == []
+    assert error.manifest is not None
+    assert error.manifest.entries == ()
+
+
+def test_a_failure_after_writes_carries_what_the_share_made(temporal_server: str, profiled_bed: EmulatedAWS) -> None:
+    aws = profiled_bed
+    aws.create_cluster(SOURCE, "orders")
+    request = _request(aws, "orders")
+    aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "AccessDenied", status=403, times=1)
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+
+    async def go() -> None:
+        client = await Client.connect(temporal_server)
+        async with new_worker(client, profile_sessions(PROFILES), task_queue=queue):
+            handle = await start_share(client, request, workflow_id=f"share-{queue}", task_queue=queue)
+            await share_outcome(handle)
+
+    with pytest.raises(AccessDeniedError) as caught:  # final: not retried
+        _run(go)
+    error = caught.value
+    assert (error.account_id, error.error_code) == (TARGET, "AccessDenied")
+    assert error.manifest is not None
+    made = sorted({e.kind for e in error.manifest.entries if e.created})
+    assert "cluster-snapshot" in made  # the snapshot and its copy, for rdsshare.cleanup
+    assert Counter(c.operation for c in aws.calls)["RestoreDBClusterFromSnapshot"] == 1
 
 
 def test_a_copy_refused_by_the_quota_is_retried_by_temporal() -> None:
@@ -272,3 +297,19 @@ def test_a_copy_refused_by_the_quota_is_retried_by_temporal() -> None:
     assert final.non_retryable
     assert final.next_retry_delay is None
     assert json.loads(json.dumps(final.details[0]))["message"].startswith("Cannot create")
+
+
+def test_importing_rdsshare_pulls_in_neither_engine() -> None:
+    code = (
+        "import sys, rdsshare\n"
+        "from rdsshare import ShareJob, share_cluster_snapshot\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('temporalio', 'aws_durable_execution_sdk_python')]\n"
+        "print(loaded)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    # ... while each integration does load its engine
+    code = "import sys, rdsshare.temporal\nprint('temporalio' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

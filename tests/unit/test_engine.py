@@ -82,9 +82,13 @@ def test_an_engine_job_does_not_sleep_on_the_copy_quota_and_continues_once_there
             job=None,
             wait=engine,
         )
-        with pytest.raises(QuotaExceededError) as caught:
+
+        def until_it_stops() -> None:
             while not advance_once(job)["done"]:
                 pass
+
+        with pytest.raises(QuotaExceededError) as caught:
+            until_it_stops()
         assert retry_after(caught.value) == 60.0
         assert Counter(c.operation for c in aws.calls)["CopyDBClusterSnapshot"] == 1  # one try, no sleeping
         saved = job.to_json()

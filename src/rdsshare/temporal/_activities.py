@@ -104,11 +104,14 @@ def _failure(exc: RdsShareError, *, attempt: int) -> ApplicationError:
     after a pause when waiting cures it, else final."""
     delay = retry_after(exc)
     details: dict[str, Any] = dict(exc.to_dict())
+    # what the job had made when it failed, for rdsshare.cleanup (the error's .manifest on the client)
+    made = exc.manifest.to_dict() if exc.manifest is not None else None
     if delay is not None:
         _log.warning("advance attempt %d: %s; trying again in %.0f s", attempt, exc, delay)
     return ApplicationError(
         str(exc),
         details,
+        made,
         type=type(exc).__name__,
         non_retryable=delay is None,
         next_retry_delay=timedelta(seconds=delay) if delay is not None else None,

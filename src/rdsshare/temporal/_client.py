@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from .._engine import SessionFor
+from .._engine import SessionFor, profile_sessions, role_sessions
 from .._errors import RdsShareError, error_from_dict
 from ._activities import ShareActivities
 from ._types import BatchOutcome, BatchRequest, ShareOutcome, ShareRequest
@@ -19,7 +19,6 @@ from ._workflows import BatchWorkflow, ShareWorkflow
 
 if TYPE_CHECKING:
     from .._schedule import WaitPolicy
-    from .._session import AccountSession
 
 __all__ = [
     "TASK_QUEUE",
@@ -70,41 +69,6 @@ def new_worker(
     )
 
 
-def profile_sessions(profiles: Mapping[str, str]) -> SessionFor:
-    """Sessions from named AWS profiles of the worker's machine: ``{account id: profile name}``."""
-    from .._session import AccountSession
-
-    def make(account_id: str, region: str | None) -> AccountSession:
-        return AccountSession.from_profile(_known(profiles, account_id), region=region)
-
-    return make
-
-
-def role_sessions(roles: Mapping[str, str], *, base: AccountSession | None = None) -> SessionFor:
-    """Sessions that assume a role per account (``{account id: role ARN}``) from the worker's own
-    credentials (``base``: from this session instead); they refresh themselves."""
-    from .._session import AccountSession
-
-    def make(account_id: str, region: str | None) -> AccountSession:
-        extra: dict[str, Any] = {"base": base} if base is not None else {}
-        return AccountSession.from_role(_known(roles, account_id), region=region, **extra)
-
-    return make
-
-
-def _known(by_account: Mapping[str, str], account_id: str) -> str:
-    if account_id not in by_account:
-        from .._errors import InputError
-
-        raise InputError(
-            f"this worker has no credentials for account {account_id}",
-            step="session",
-            account_id=account_id,
-            fix="add the account to the worker's sessions (profile_sessions / role_sessions)",
-        )
-    return by_account[account_id]
-
-
 async def start_share(
     client: Client, request: ShareRequest, *, workflow_id: str, task_queue: str = TASK_QUEUE
 ) -> WorkflowHandle[ShareWorkflow, ShareOutcome]:
@@ -130,11 +94,17 @@ async def share_outcome(handle: WorkflowHandle[Any, ShareOutcome]) -> ShareOutco
 
 
 def rdsshare_error(exc: WorkflowFailureError) -> RdsShareError:
-    """The rdsshare error a failed workflow carries (an :class:`~rdsshare.RdsShareError` naming the
-    workflow's failure when it carries none)."""
+    """The rdsshare error a failed workflow carries, with ``.manifest``: what the share had made (for
+    :func:`rdsshare.cleanup`); an :class:`~rdsshare.RdsShareError` naming the workflow's failure when
+    it carries none."""
     cause: BaseException | None = exc.cause
     while cause is not None and not (isinstance(cause, ApplicationError) and cause.details):
         cause = cause.__cause__
     if isinstance(cause, ApplicationError) and isinstance(cause.details[0], Mapping):
-        return error_from_dict(cause.details[0])
+        error = error_from_dict(cause.details[0])
+        if len(cause.details) > 1 and isinstance(cause.details[1], Mapping):
+            from .._manifest import Manifest
+
+            error.manifest = Manifest.from_dict(cause.details[1])  # what the share made before it failed
+        return error
     return RdsShareError(str(exc.cause or exc), step="workflow", fix="see the workflow's history in Temporal")
