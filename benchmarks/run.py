@@ -11,6 +11,8 @@ Comparisons (each side by side in the same run):
 3. API calls per full flow, polls excluded, against the shortest possible sequence;
 4. ``import rdsshare`` against ``import boto3``;
 5. one share restored in 1, 5 and 20 target accounts, against one target;
+6. going on after the process running a share died: Temporal and Lambda durable functions, against
+   rerunning the call;
 
 and the batch: 20 copies, 5 in flight, against one after another.
 """
@@ -30,9 +32,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the benchmarks package importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import batch, batches, flows, imports, schedule, targets, waiter
+from benchmarks import batch, batches, engines, flows, imports, schedule, targets, waiter
 
 ROOT = Path(__file__).resolve().parent.parent
+#: each operation of the engine benchmark (the copy takes engines.COPY_FACTOR times as long)
+ENGINE_SECONDS = 1.0
 
 #: Why a call of a flow is not in the shortest sequence that keeps the preflight checks.
 EXTRA: dict[tuple[str, str], str] = {
@@ -149,6 +153,7 @@ def render(
     batch_run: batch.BatchRun,
     batch_sizes: list[batches.BatchesRun],
     target_runs: list[targets.TargetsRun],
+    resumes: list[engines.Resume],
     machine: str,
     elapsed: float,
 ) -> str:
@@ -293,6 +298,7 @@ def render(
             f"| each wait alone: {alone.polls / alone.seconds:.1f} per second ({alone.polls}) "
             f"| {_yes(rate_big <= 1.25 * rate_steady and big.polls < alone.polls)} |"
         )
+    add(engines.summary_row(resumes))
     add("")
 
     # -- 1 ------------------------------------------------------------------------------------
@@ -615,6 +621,8 @@ def render(
         )
         add("")
 
+    lines.extend(engines.section(resumes, ENGINE_SECONDS))
+
     add("## Method and caveats")
     add("")
     add(
@@ -665,6 +673,8 @@ def main(argv: list[str] | None = None) -> int:
     batch_sizes = batches.run_all(1.0 if quick else 2.0, (1, 10) if quick else batches.SIZES)
     print("5: several targets ...", flush=True)
     target_runs = targets.run_all(1.0 if quick else 2.0)
+    print("resuming after a crash: Temporal, rerun, Lambda ...", flush=True)
+    resumes = engines.run_all(ENGINE_SECONDS)
     text = render(
         quick=quick,
         operation_seconds=operation_seconds,
@@ -677,6 +687,7 @@ def main(argv: list[str] | None = None) -> int:
         batch_run=batch_run,
         batch_sizes=batch_sizes,
         target_runs=target_runs,
+        resumes=resumes,
         machine=machine,
         elapsed=time.monotonic() - start,
     )

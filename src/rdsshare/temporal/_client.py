@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -43,6 +44,7 @@ def new_worker(
     max_concurrent_advances: int = 8,
     max_advances_per_second: float | None = None,
     wait: WaitPolicy | None = None,
+    sticky_timeout: timedelta = timedelta(seconds=2),
 ) -> Worker:
     """A worker that runs rdsshare's workflows and its advance activity.
 
@@ -50,7 +52,10 @@ def new_worker(
     ``max_concurrent_advances`` bounds the advances this worker runs at once (its thread pool);
     ``max_advances_per_second`` is Temporal's rate limit for the whole task queue, across every
     worker (``max_task_queue_activities_per_second``): the knob for AWS's API rate limits when many
-    workers run many shares. Run it with ``async with worker:`` or ``await worker.run()``.
+    workers run many shares. ``sticky_timeout``: how long a workflow task waits for the worker that
+    ran the share last before any worker takes it (Temporal's default is 10 s; a share's workflow is
+    small, so replaying it elsewhere is cheap, and a killed worker is replaced sooner). Run it with
+    ``async with worker:`` or ``await worker.run()``.
     """
     activities = ShareActivities(sessions, wait=wait)
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_advances, thread_name_prefix="rdsshare")
@@ -66,6 +71,7 @@ def new_worker(
         max_concurrent_activities=max_concurrent_advances,
         max_task_queue_activities_per_second=max_advances_per_second,
         workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
+        sticky_queue_schedule_to_start_timeout=sticky_timeout,
     )
 
 
