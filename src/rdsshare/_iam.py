@@ -226,7 +226,8 @@ def _target(
         return _arn(partition, "rds", region, account, resource)
 
     clusters = [rds(f"cluster:{c}") for c in restore_ids] or [rds("cluster:*")]
-    instances = [rds(f"db:{c}-instance-*") for c in restore_ids] or [rds("db:*")]
+    # a cluster's instances are <id>-instance-N; a DB snapshot's restore is the DB instance <id> itself
+    instances = [rds(f"db:{c}{suffix}") for c in restore_ids for suffix in ("", "-instance-*")] or [rds("db:*")]
     shared = _arn(partition, "rds", region, source, "cluster-snapshot:*")
     own_snapshots = rds("cluster-snapshot:*")
     src_key = source_key or _arn(partition, "kms", region, source, "key/*")
