@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from ._iam_merge import merged_regions
 from ._iam_reasons import REASONS
 from ._naming import KEY_ALIAS
 from ._validation import validate_account_id
@@ -53,7 +54,7 @@ def required_iam_policy(
     *,
     source_account_id: str,
     target_account_id: str,
-    region: str = "*",
+    region: str | Sequence[str] = "*",
     partition: str = "aws",
     cluster_ids: Sequence[str] = (),
     restore_cluster_ids: Sequence[str] = (),
@@ -72,10 +73,49 @@ def required_iam_policy(
     key (default: any key of the source account, through RDS only).
     ``target_kms_key_arns`` scopes the target's keys (default: any key of the target account).
     ``include_cleanup`` adds what :func:`rdsshare.cleanup` needs; ``replace`` what a refresh in place
-    (``replace=True`` in the restore spec) needs on the target side.
+    (``replace=True`` in the restore spec) needs on the target side. ``region`` scopes every ARN
+    (``"*"``: any region); a share into another region acts in both (the source copies from its region
+    into the target's, or the target copies from the source's region into its own), so pass both:
+    ``region=("eu-west-1", "us-east-1")`` gives each statement the resources of each region.
     """
     if side not in ("source", "target"):
         raise ValueError(f"side must be 'source' or 'target', not {side!r}")
+    regions = [region] if isinstance(region, str) else list(dict.fromkeys(region))
+    if not regions:
+        raise ValueError("region must name at least one region (or '*')")
+    docs = [
+        _one_region(
+            side,
+            source_account_id=source_account_id,
+            target_account_id=target_account_id,
+            region=one,
+            partition=partition,
+            cluster_ids=cluster_ids,
+            restore_cluster_ids=restore_cluster_ids,
+            source_kms_key_arn=source_kms_key_arn,
+            target_kms_key_arns=target_kms_key_arns,
+            include_cleanup=include_cleanup,
+            replace=replace,
+        )
+        for one in regions
+    ]
+    return merged_regions(docs)
+
+
+def _one_region(
+    side: Side,
+    *,
+    source_account_id: str,
+    target_account_id: str,
+    region: str,
+    partition: str,
+    cluster_ids: Sequence[str],
+    restore_cluster_ids: Sequence[str],
+    source_kms_key_arn: str | None,
+    target_kms_key_arns: Sequence[str],
+    include_cleanup: bool,
+    replace: bool,
+) -> dict[str, Any]:
     src = validate_account_id(source_account_id, "source")
     tgt = validate_account_id(target_account_id, "target")
     if side == "source":

@@ -56,6 +56,21 @@ def test_iam_policies_are_required_iam_policy(side: str) -> None:
     assert any(s["Sid"].startswith("Cleanup") for s in document["Statement"])
 
 
+def test_iam_policies_take_several_regions() -> None:
+    result = rdsshare(
+        "policy", "target-iam", "--source-account", SOURCE, "--target-account", TARGET,
+        "--region", "us-east-1", "--region", "us-west-2",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document == required_iam_policy(
+        "target", source_account_id=SOURCE, target_account_id=TARGET, region=("us-east-1", "us-west-2")
+    )
+    resources = {r for s in document["Statement"] for r in s["Resource"]}
+    assert f"arn:aws:rds:us-east-1:{SOURCE}:cluster-snapshot:*" in resources  # shared from the source's region
+    assert f"arn:aws:rds:us-west-2:{TARGET}:cluster:*" in resources  # restored in the target's
+
+
 @pytest.mark.parametrize(
     ("side", "flag"),
     [("source", "--restore-cluster"), ("source", "--target-kms-key-arn"), ("target", "--cluster")],

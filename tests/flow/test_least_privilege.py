@@ -48,6 +48,8 @@ class Run:
     removed: tuple[str, str] | None = None
     #: the user's own source CMK, when the flow has one (its ARN goes into the source policy)
     source_key: str | None = None
+    #: the regions the policies are scoped to
+    region: str | tuple[str, ...] = "*"
 
     def policy(self, side: str, account: str) -> Policy:
         policy = required_iam_policy(
@@ -55,6 +57,7 @@ class Run:
             source_account_id=SOURCE,
             target_account_id=account,
             source_kms_key_arn=self.source_key if side == "source" else None,
+            region=self.region,
         )
         if self.removed is not None and self.removed[0] == side:
             policy = _without(policy, self.removed[1])
@@ -260,3 +263,15 @@ def test_each_action_is_required(usage: dict[str, tuple[set[str], set[str]]], si
     assert flow is not None, f"{side}:{action} is not needed by any flow"
     with pytest.raises(RdsShareError):
         _run(flow, (side, action))
+
+
+@pytest.mark.parametrize("flow", ["cluster-default-key", "cluster-cross-region", "cluster-cross-region-pulled"])
+def test_flows_run_under_policies_scoped_to_their_regions(flow: str) -> None:
+    """Scoped to the regions a flow acts in (a share into another region acts in both), it runs; a share
+    into another region under a policy of one region only is refused."""
+    with EmulatedAWS() as aws:
+        regions = (aws.region, WEST) if "cross-region" in flow else (aws.region,)
+        FLOWS[flow](Run(aws, region=regions))
+    if "cross-region" in flow:
+        with EmulatedAWS() as aws, pytest.raises(RdsShareError, match=r"(?i)not authorized|denied"):
+            FLOWS[flow](Run(aws, region=(aws.region,)))

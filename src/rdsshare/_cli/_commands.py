@@ -360,7 +360,7 @@ def cmd_policy_iam(args: argparse.Namespace, out: Reporter) -> int:
         args.side,
         source_account_id=args.source_account,
         target_account_id=args.target_account,
-        region=args.region,
+        region=tuple(args.region or ("*",)),
         partition=args.partition,
         cluster_ids=clusters,
         restore_cluster_ids=restored,

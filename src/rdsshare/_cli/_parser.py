@@ -356,7 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         iam = add_policy(f"{side}-iam", f"the IAM policy of the principal that runs the {side} side (aws_iam_policy)")
         iam.add_argument("--source-account", required=True, metavar="ID", help="the account that shares")
         iam.add_argument("--target-account", required=True, metavar="ID", help="the account that restores")
-        iam.add_argument("--region", default="*", help="the region (default: '*', any, as the library's default)")
+        iam.add_argument(
+            "--region",
+            action="append",
+            help="scope to this region (repeatable: a share into another region acts in both; default: '*', any)",
+        )
         # Only the flags that scope this side: a flag of the other side is refused, not ignored.
         if side == "source":
             iam.add_argument("--cluster", action="append", metavar="ID", help="scope to these source clusters")
