@@ -56,7 +56,7 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site with `mkdocs build --strict` (not part of the default sessions)."""
     # ruff only lays out the signatures in the API reference (mkdocstrings uses it when present).
-    session.install("-e", ".[docs]", "ruff>=0.6")
+    session.install("-e", ".[docs,temporal,lambda]", "ruff>=0.6")
     # Material for MkDocs prints a notice about MkDocs 2.0 on every build; it is not a warning.
     session.run("mkdocs", "build", "--strict", *session.posargs, env={"NO_MKDOCS_2_WARNING": "1"})
 
@@ -64,7 +64,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def docs_browser(session: nox.Session) -> None:
     """Build the site and open two pages in headless Chromium with no network but 127.0.0.1 (needs Chromium)."""
-    session.install("-e", ".[docs]", "ruff>=0.6")
+    session.install("-e", ".[docs,temporal,lambda]", "ruff>=0.6")
     site = f"{session.create_tmp()}/site"
     session.run("mkdocs", "build", "--strict", "-d", site, env={"NO_MKDOCS_2_WARNING": "1"})
     session.run("python", "docs/hooks/browser.py", site)

@@ -1,6 +1,6 @@
 """Run every rdsshare benchmark on the offline test bed and write docs/performance.md.
 
-    .venv/bin/python benchmarks/run.py            # full run, about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py            # full run, about 8 minutes on 2 cores
     .venv/bin/python benchmarks/run.py --quick    # shorter operations, no sequential baseline
 
 Comparisons (each side by side in the same run):
@@ -180,7 +180,7 @@ def render(
     add("Regenerate it with one command (it rewrites this file):")
     add("")
     add("```bash")
-    add(".venv/bin/python benchmarks/run.py          # about 5 minutes")
+    add(".venv/bin/python benchmarks/run.py          # about 8 minutes")
     add(".venv/bin/python benchmarks/run.py --quick  # shorter operations, no sequential baseline")
     add("```")
     add("")

@@ -73,7 +73,7 @@ class JobProgress:
     done: bool
     phase: str
     wait_seconds: float
-    #: the share's result as plain values (:func:`rdsshare.temporal.share_result` returns it), when done
+    #: the share's result as plain values (the fields of :class:`rdsshare.ShareResult`), when done
     result: dict[str, Any] | None = None
 
 
