@@ -116,17 +116,9 @@ def temporal(operation_seconds: float) -> Resume:
         queue = f"bench-{uuid.uuid4().hex[:8]}"
 
         def worker(address: str) -> subprocess.Popen[str]:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.engines.worker_main", address, queue],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                text=True,
-            )
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready"
-            return proc
+            from tests.engines.worker_main import spawn
+
+            return spawn(address, queue, env=env)
 
         async def go() -> tuple[float, int, int]:
             server = await WorkflowEnvironment.start_local(dev_server_existing_path=cli, ip="127.0.0.1", ui=False)

@@ -6,7 +6,7 @@ Temporal server::
 
     python examples/temporal_share.py worker --address localhost:7233
     python examples/temporal_share.py start --address localhost:7233 --cluster orders --run-name orders-nightly \\
-        --subnet-group app --security-group sg-0123 --instance-class db.r6g.large
+        --subnet-group app --security-group sg-0123456789abcdef0 --instance-class db.r6g.large
     python examples/temporal_share.py status --address localhost:7233 --run-name orders-nightly
 
 The workflow id is ``rdsshare-<run name>``: starting the same share again while it runs is refused by

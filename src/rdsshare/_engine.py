@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENGINE_WAIT",
+    "RETRY_BUDGET_SECONDS",
     "SessionFor",
     "advance_once",
     "job_of",
@@ -40,11 +41,30 @@ __all__ = [
 #: environment (a profile, a role): credentials never travel with the request or the job.
 SessionFor = Callable[[str, "str | None"], "AccountSession"]
 
-#: An engine's wait policy: one call retries a refusal that waiting cures for at most 20 s, then the
-#: engine retries the step on a durable timer (no worker sleeps for long inside one call).
-ENGINE_WAIT = WaitPolicy(retry_for=timedelta(seconds=20))
+#: An engine's wait policy: a call refused by something waiting cures (the copy quota, a busy
+#: resource) is not retried inside it; the engine tries the step again on a durable timer, so no
+#: worker thread sleeps on a refusal.
+ENGINE_WAIT = WaitPolicy(retry_for=timedelta(0))
+#: how long a share may keep failing with refusals that waiting cures before it fails (a day, as
+#: ``WaitPolicy.timeout``: copies of large snapshots queue for hours behind the copy quota)
+RETRY_BUDGET_SECONDS = 24 * 3600.0
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
+#: the share's own arguments of ShareJob.start (rdsshare._request.prepare), as an engine passes them
+_REQUEST_ARGUMENTS = frozenset(
+    {
+        "source_id",
+        "cluster_id",
+        "instance_id",
+        "snapshot_id",
+        "restore",
+        "run_name",
+        "source_kms_key",
+        "key_admin_principals",
+        "cleanup",
+        "cross_region_copy",
+    }
+)
 #: refusals that waiting cures, by AWS error code, and how long to wait before the step is tried again
 _BUSY_CODES = frozenset(
     {
@@ -100,6 +120,13 @@ def job_arguments(kind: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
                 step="input",
                 fix=f"remove {name!r} from the request's arguments",
             )
+    unknown = sorted(set(out) - _REQUEST_ARGUMENTS)
+    if unknown:
+        raise InputError(
+            f"unknown request argument(s): {', '.join(unknown)}",
+            step="input",
+            fix=f"use the arguments of ShareJob.start: {', '.join(sorted(_REQUEST_ARGUMENTS))}",
+        )
     return out
 
 
@@ -125,18 +152,44 @@ def job_of(
 
 def advance_once(job: ShareJob) -> dict[str, Any]:
     """Advance ``job`` once: its new state, whether it is done, its phase, the pause until the next
-    advance and, when done, its result as plain values."""
-    step = job.advance()
+    advance and, when done, its result as plain values.
+
+    A failure that waiting cures (:func:`retry_after`) does not raise: the answer carries the job's
+    state as it stands after the failure (the piece that failed is tried again by the next advance,
+    and so is a target whose failure this advance reported), the error (``error``, as
+    :meth:`RdsShareError.to_dict`), what the job has made so far (``manifest``) and the pause before
+    trying again. Any other rdsshare failure raises; so does anything that is not rdsshare's.
+    """
+    try:
+        step = job.advance()
+    except RdsShareError as exc:
+        delay = retry_after(exc)
+        if delay is None:
+            raise
+        return {
+            "job": _compact(job.to_json()),
+            "done": False,
+            "phase": job.phase,
+            "wait_seconds": delay,
+            "result": None,
+            "error": exc.to_dict(),
+            "manifest": exc.manifest.to_dict() if exc.manifest is not None else None,
+        }
     out: dict[str, Any] = {
-        "job": job.to_json(),
+        "job": _compact(job.to_json()),
         "done": step.done,
         "phase": step.phase,
         "wait_seconds": float(step.wait_seconds),
-        "result": None,
+        "result": result_to_dict(job.result) if step.done else None,
+        "error": None,
+        "manifest": None,
     }
-    if step.done:
-        out["result"] = result_to_dict(job.result)
     return out
+
+
+def _compact(text: str) -> str:
+    """The job's state without indentation: an engine stores it with every step."""
+    return json.dumps(json.loads(text), separators=(",", ":"), sort_keys=True)
 
 
 def result_to_dict(result: ShareResult) -> dict[str, Any]:

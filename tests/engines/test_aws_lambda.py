@@ -131,3 +131,18 @@ def test_a_malformed_event_fails_before_any_aws_call(profiled_bed: EmulatedAWS) 
     assert result.error is not None
     assert "12-digit account_id" in (result.error.message or "")
     assert aws.calls[before:] == []
+
+
+def test_a_refusal_that_outlasts_retry_seconds_fails_the_execution_typed(profiled_bed: EmulatedAWS) -> None:
+    aws = profiled_bed
+    aws.create_cluster(SOURCE, "orders")
+    event = {**_event(aws, "orders"), "retry_seconds": 0}
+    message = "Cannot copy more than 5 snapshots across regions"
+    aws.inject_fault("rds", "CopyDBClusterSnapshot", "SnapshotQuotaExceeded", message=message, times=50)
+    result = _run(event)
+    assert result.status is InvocationStatus.FAILED
+    assert result.error is not None
+    assert result.error.type is not None
+    assert result.error.type.endswith("QuotaExceededError")
+    assert "Cannot copy more than 5" in (result.error.message or "")
+    assert Counter(c.operation for c in aws.calls)["CopyDBClusterSnapshot"] == 2  # refused, then refused for good

@@ -9,6 +9,7 @@ of concurrent copies is retried by Temporal, not slept on in a worker.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -32,6 +33,7 @@ from rdsshare import AccessDeniedError, InputError, NotFoundError, QuotaExceeded
 from rdsshare.temporal import (
     Account,
     BatchRequest,
+    ShareOutcome,
     ShareRequest,
     ShareStatus,
     new_worker,
@@ -44,11 +46,20 @@ from rdsshare.testing import EmulatedAWS
 
 from ..accounts import SOURCE, TARGET
 from ..flow.helpers import mutating_calls
-from .worker_main import PROFILES
+from .worker_main import PROFILES, spawn
 
 pytestmark = pytest.mark.temporal
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+#: one snapshot (and its copy: 2 manual snapshots), one copy, one cluster, one restore, one secret
+ONE_OF_EACH = {
+    "source snapshots": 2,
+    "snapshots taken": 1,
+    "copies started": 1,
+    "target clusters": 1,
+    "restores": 1,
+    "secrets": 1,
+}
 
 
 def _run(make: Callable[[], Awaitable[T]]) -> T:
@@ -88,21 +99,26 @@ def _counts(aws: EmulatedAWS) -> dict[str, int]:
     }
 
 
-def test_a_share_completes_on_a_worker(temporal_server: str, profiled_bed: EmulatedAWS) -> None:
-    aws = profiled_bed
-    aws.create_cluster(SOURCE, "orders")
-    request = _request(aws, "orders")
-    aws.operation_seconds = 0.5  # each AWS operation takes a moment: the workflow waits on timers
+def _share_on_a_worker(address: str, request: ShareRequest) -> tuple[ShareOutcome, ShareStatus]:
+    """Run one share on a worker in this process: its outcome (or its rdsshare error) and last status."""
     queue = f"q-{uuid.uuid4().hex[:8]}"
 
-    async def go() -> tuple[Any, ShareStatus]:
-        client = await Client.connect(temporal_server)
+    async def go() -> tuple[ShareOutcome, ShareStatus]:
+        client = await Client.connect(address)
         async with new_worker(client, profile_sessions(PROFILES), task_queue=queue):
             handle = await start_share(client, request, workflow_id=f"share-{queue}", task_queue=queue)
             outcome = await share_outcome(handle)
             return outcome, await handle.query("status", result_type=ShareStatus)
 
-    outcome, status = _run(go)
+    return _run(go)
+
+
+def test_a_share_completes_on_a_worker(temporal_server: str, profiled_bed: EmulatedAWS) -> None:
+    aws = profiled_bed
+    aws.create_cluster(SOURCE, "orders")
+    request = _request(aws, "orders")
+    aws.operation_seconds = 0.5  # each AWS operation takes a moment: the workflow waits on timers
+    outcome, status = _share_on_a_worker(temporal_server, request)
     result = outcome.result
     assert result["target_cluster_arn"].endswith(":cluster:orders-copy")
     assert result["master_user_secret_arn"]
@@ -110,31 +126,13 @@ def test_a_share_completes_on_a_worker(temporal_server: str, profiled_bed: Emula
     assert outcome.advances >= 4
     assert status.phase == "done"
     assert status.advances == outcome.advances
-    assert _counts(aws) == {
-        "source snapshots": 2,
-        "snapshots taken": 1,
-        "copies started": 1,
-        "target clusters": 1,
-        "restores": 1,
-        "secrets": 1,
-    }
+    assert _counts(aws) == ONE_OF_EACH
     assert "SecretString" not in outcome.job
     assert "aws_secret_access_key" not in outcome.job.lower()
 
 
 def _worker(address: str, queue: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.engines.worker_main", address, queue],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
+    return spawn(address, queue, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
 
 
 def test_a_worker_killed_during_the_copy_wait_is_replaced_and_nothing_is_made_twice(
@@ -181,14 +179,7 @@ def test_a_worker_killed_during_the_copy_wait_is_replaced_and_nothing_is_made_tw
     assert first.returncode == -signal.SIGKILL
     assert phase_at_kill == "copy"
     assert outcome.result["target_cluster_arn"].endswith(":cluster:orders-copy")
-    assert _counts(aws) == {
-        "source snapshots": 2,
-        "snapshots taken": 1,
-        "copies started": 1,
-        "target clusters": 1,
-        "restores": 1,
-        "secrets": 1,
-    }
+    assert _counts(aws) == ONE_OF_EACH
 
 
 def test_a_batch_completes_with_one_result_per_item(temporal_server: str, profiled_bed: EmulatedAWS) -> None:
@@ -228,16 +219,9 @@ def test_a_failed_share_raises_its_typed_error_before_any_write(
     aws = profiled_bed
     request = _request(aws, "missing")  # no such cluster in the source
     before = len(mutating_calls(aws))
-    queue = f"q-{uuid.uuid4().hex[:8]}"
-
-    async def go() -> None:
-        client = await Client.connect(temporal_server)
-        async with new_worker(client, profile_sessions(PROFILES), task_queue=queue):
-            handle = await start_share(client, request, workflow_id=f"share-{queue}", task_queue=queue)
-            await share_outcome(handle)
 
     with pytest.raises(InputError) as caught:  # PreflightError, carried as its nearest plain class
-        _run(go)
+        _share_on_a_worker(temporal_server, request)
     error = caught.value
     assert error.step == "preflight"
     assert error.account_id == SOURCE
@@ -253,16 +237,9 @@ def test_a_failure_after_writes_carries_what_the_share_made(temporal_server: str
     aws.create_cluster(SOURCE, "orders")
     request = _request(aws, "orders")
     aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "AccessDenied", status=403, times=1)
-    queue = f"q-{uuid.uuid4().hex[:8]}"
-
-    async def go() -> None:
-        client = await Client.connect(temporal_server)
-        async with new_worker(client, profile_sessions(PROFILES), task_queue=queue):
-            handle = await start_share(client, request, workflow_id=f"share-{queue}", task_queue=queue)
-            await share_outcome(handle)
 
     with pytest.raises(AccessDeniedError) as caught:  # final: not retried
-        _run(go)
+        _share_on_a_worker(temporal_server, request)
     error = caught.value
     assert (error.account_id, error.error_code) == (TARGET, "AccessDenied")
     assert error.manifest is not None
@@ -313,3 +290,45 @@ def test_importing_rdsshare_pulls_in_neither_engine() -> None:
     code = "import sys, rdsshare.temporal\nprint('temporalio' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_a_copy_refused_by_the_quota_waits_on_timers_and_then_goes_on(
+    temporal_server: str, profiled_bed: EmulatedAWS
+) -> None:
+    aws = profiled_bed
+    aws.create_cluster(SOURCE, "orders")
+    request = _request(aws, "orders")
+    message = "Cannot copy more than 5 snapshots across regions"
+    aws.inject_fault("rds", "CopyDBClusterSnapshot", "SnapshotQuotaExceeded", message=message, times=2)
+    outcome, _status = _share_on_a_worker(temporal_server, request)
+    assert outcome.result["target_cluster_arn"].endswith(":cluster:orders-copy")
+    assert _counts(aws) == {**ONE_OF_EACH, "copies started": 3}  # refused twice, then made: one copy
+
+
+def test_a_refusal_that_outlasts_retry_seconds_fails_the_share_typed(
+    temporal_server: str, profiled_bed: EmulatedAWS
+) -> None:
+    aws = profiled_bed
+    aws.create_cluster(SOURCE, "orders")
+    request = dataclasses.replace(_request(aws, "orders"), retry_seconds=1.5)
+    message = "Cannot copy more than 5 snapshots across regions"
+    aws.inject_fault("rds", "CopyDBClusterSnapshot", "SnapshotQuotaExceeded", message=message, times=50)
+    with pytest.raises(QuotaExceededError) as caught:
+        _share_on_a_worker(temporal_server, request)
+    error = caught.value
+    assert (error.step, error.error_code) == ("copy", "SnapshotQuotaExceeded")
+    assert error.manifest is not None
+    assert any(e.kind == "cluster-snapshot" for e in error.manifest.entries)  # the snapshot it took
+    assert 2 <= Counter(c.operation for c in aws.calls)["CopyDBClusterSnapshot"] < 50
+
+
+def test_continue_as_new_keeps_the_share_and_its_count(temporal_server: str, profiled_bed: EmulatedAWS) -> None:
+    aws = profiled_bed
+    aws.create_cluster(SOURCE, "orders")
+    request = dataclasses.replace(_request(aws, "orders"), advances_per_run=2)
+    aws.operation_seconds = 0.5
+    outcome, status = _share_on_a_worker(temporal_server, request)
+    assert outcome.result["target_cluster_arn"].endswith(":cluster:orders-copy")
+    assert outcome.advances >= 4  # over at least two runs
+    assert status.advances == outcome.advances
+    assert _counts(aws) == ONE_OF_EACH

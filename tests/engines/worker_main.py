@@ -6,11 +6,30 @@ Its credentials come from its environment (the AWS profiles the test writes), as
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from ..accounts import SOURCE, TARGET
 
 PROFILES = {SOURCE: "rdsshare-source", TARGET: "rdsshare-target"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spawn(address: str, task_queue: str, *, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    """Start a worker process (its AWS profiles from ``env``) and return once it polls the task queue."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.engines.worker_main", address, task_queue],
+        cwd=ROOT,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
 
 
 async def main(address: str, task_queue: str) -> None:

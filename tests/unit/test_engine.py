@@ -4,12 +4,14 @@ retry an engine asks for so that no worker sleeps on a quota."""
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
 from rdsshare import (
+    AccountSession,
     ClusterRestoreSpec,
     ConflictError,
     InputError,
@@ -24,7 +26,7 @@ from rdsshare._errors import error_from_dict
 from rdsshare._planfile import spec_to_dict
 from rdsshare.testing import EmulatedAWS
 
-from ..accounts import SOURCE, TARGET
+from ..accounts import OTHER, SOURCE, TARGET
 from ..flow.helpers import restore_spec, sessions
 
 
@@ -66,9 +68,20 @@ def test_which_failures_waiting_cures() -> None:
     assert retry_after(InputError("bad", step="input")) is None
 
 
-def test_an_engine_job_does_not_sleep_on_the_copy_quota_and_continues_once_there_is_room() -> None:
-    """With ``retry_for`` short, a copy refused by the quota of concurrent copies is raised after one
-    try, typed and curable; the same job, advanced again once there is room, finishes."""
+def test_the_request_arguments_are_share_job_starts_own() -> None:
+    from rdsshare._engine import _REQUEST_ARGUMENTS
+    from rdsshare._request import prepare
+
+    process = {"kind", "source", "target", "targets", "on_event", "wait", "copy_slots"}
+    assert set(inspect.signature(prepare).parameters) - process == _REQUEST_ARGUMENTS
+    with pytest.raises(InputError, match="unknown request argument"):
+        job_arguments("cluster", {"cluster": "orders"})
+
+
+def test_an_engine_job_does_not_sleep_on_the_copy_quota_and_goes_on_from_the_state_after_it() -> None:
+    """With ``retry_for`` zero, a copy refused by the quota of concurrent copies comes back at once as
+    a curable error with the job's state after it; advanced again from that state once there is room,
+    the job finishes."""
     with EmulatedAWS(region="us-east-1", copy_concurrency_quota=0) as aws:
         aws.create_cluster(SOURCE, "orders")
         spec = restore_spec(aws)
@@ -82,19 +95,56 @@ def test_an_engine_job_does_not_sleep_on_the_copy_quota_and_continues_once_there
             job=None,
             wait=engine,
         )
-
-        def until_it_stops() -> None:
-            while not advance_once(job)["done"]:
-                pass
-
-        with pytest.raises(QuotaExceededError) as caught:
-            until_it_stops()
-        assert retry_after(caught.value) == 60.0
+        out = advance_once(job)
+        while out["error"] is None:
+            out = advance_once(job)
+        assert out["error"]["type"] == "QuotaExceededError"
+        assert out["error"]["error_code"] == "SnapshotQuotaExceeded"
+        assert (out["done"], out["phase"], out["wait_seconds"]) == (False, "copy", 60.0)
         assert Counter(c.operation for c in aws.calls)["CopyDBClusterSnapshot"] == 1  # one try, no sleeping
-        saved = job.to_json()
         aws.copy_concurrency_quota = 5
-        again = ShareJob.from_json(saved, source=source, target=target, wait=engine)
+        again = ShareJob.from_json(out["job"], source=source, target=target, wait=engine)
         while not (out := advance_once(again))["done"]:
-            pass
+            assert out["error"] is None
         assert out["result"]["target_cluster_arn"].endswith(":cluster:example-db-2")
         assert Counter(c.operation for c in aws.calls)["CopyDBClusterSnapshot"] == 2
+
+
+def test_a_target_refused_while_another_waits_is_tried_again_from_the_saved_state() -> None:
+    """Two targets; one target's restore is refused once by a busy snapshot while the other still waits.
+    The refusal is reported once the other has settled; the state after that report, saved as an engine
+    saves it, tries that target again (it is neither skipped nor refused again without a call)."""
+    with EmulatedAWS(region="us-east-1") as aws:
+        aws.create_cluster(SOURCE, "orders")
+        specs = {}
+        for account in (TARGET, OTHER):
+            net = aws.create_network(account, "restore")
+            specs[account] = {
+                "cluster_id": "orders-2",
+                "instance_class": "db.t3.medium",
+                "subnet_group": net.subnet_group,
+                "security_group_ids": [net.security_group_id],
+            }
+        source = AccountSession(aws.session(SOURCE), endpoint_url=aws.endpoint_url)
+        targets = [AccountSession(aws.session(a), endpoint_url=aws.endpoint_url) for a in (TARGET, OTHER)]
+        aws.operation_seconds = 0.05
+        aws.inject_fault("rds", "RestoreDBClusterFromSnapshot", "InvalidDBClusterSnapshotStateFault", account_id=TARGET)
+        engine = WaitPolicy(retry_for=timedelta(0))
+        state: str | None = None
+        refused = []
+        for _ in range(400):
+            job = job_of(
+                kind="cluster", source=source, targets=targets, arguments={"cluster_id": "orders", "restore": specs},
+                job=state, wait=engine,
+            )  # fmt: skip
+            out = advance_once(job)
+            state = out["job"]  # what an engine records, after a refusal too
+            if out["error"] is not None:
+                refused.append(out["error"]["account_id"])
+            if out["done"]:
+                break
+        assert out["done"]
+        assert refused == [TARGET]
+        restores = [c.account_id for c in aws.calls if c.operation == "RestoreDBClusterFromSnapshot"]
+        assert sorted(restores) == sorted([TARGET, TARGET, OTHER])  # refused once, then made; the other once
+        assert {t["target_account_id"]: t["error"] for t in out["result"]["targets"]} == {TARGET: None, OTHER: None}

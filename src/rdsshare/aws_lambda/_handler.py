@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,8 +50,9 @@ class ShareEvent:
     region: str | None = None
     #: the longest suspension between two checks
     max_wait_seconds: float = 300.0
-    #: checks in a row that may fail with an error waiting cures before the share fails
-    max_attempts: int = 20
+    #: how long the share may keep being refused by something waiting cures (the copy quota, a busy
+    #: resource, throttling, a dropped connection) before it fails with that refusal
+    retry_seconds: float = 24 * 3600.0
 
 
 def _side(value: Any, where: str) -> Side:
@@ -91,7 +93,7 @@ def share_event(event: Any) -> ShareEvent:
         kind=str(event.get("kind", "cluster")),
         region=str(event["region"]) if event.get("region") else None,
         max_wait_seconds=float(event.get("max_wait_seconds", 300.0)),
-        max_attempts=int(event.get("max_attempts", 20)),
+        retry_seconds=float(event.get("retry_seconds", 24 * 3600.0)),
     )
 
 
@@ -142,6 +144,8 @@ def durable_share_handler(
             return warm[key]
 
         def check(state: dict[str, Any], check_context: WaitForConditionCheckContext) -> dict[str, Any]:
+            now = time.time()  # a check runs once; its answer is checkpointed, never replayed
+            advanced = 1
             try:
                 job = job_of(
                     kind=share.kind,
@@ -152,21 +156,38 @@ def durable_share_handler(
                     on_event=on_event or _log_event,
                     wait=wait or ENGINE_WAIT,
                 )
-                out = advance_once(job)
+                out = advance_once(job)  # a refusal waiting cures comes back in out["error"]
             except Exception as exc:  # sorted below: waiting cures it, or it ends the share
                 delay = retry_after(exc)
-                failures = state["failures"] + 1
                 error = (
                     exc.to_dict()
                     if isinstance(exc, RdsShareError)
                     else {"type": type(exc).__name__, "message": str(exc)}
                 )
-                if delay is None or failures >= share.max_attempts:
+                if delay is None:
                     _log.error("the share failed: %s", exc)
-                    return {**state, "done": True, "error": error}
-                _log.warning("check %d: %s; trying again in %.0f s", check_context.attempt, exc, delay)
-                return {**state, "failures": failures, "wait_seconds": delay, "error": error}
-            return {**out, "advances": state["advances"] + 1, "failures": 0, "error": None}
+                    return {**state, "done": True, "error": error, "final": True}
+                # not rdsshare's (a dropped connection): the next check starts from the last good state
+                out, advanced = {**state, "wait_seconds": delay, "error": error}, 0
+            refused_since = state.get("refused_since")
+            advances = state["advances"] + advanced
+            if out["error"] is None:
+                return {**out, "advances": advances, "refused_since": None, "final": False}
+            if out["error"]["type"] == "CredentialsExpiredError":
+                warm.clear()  # the next check makes new sessions
+            refused_since = now if refused_since is None else refused_since
+            if now - refused_since > share.retry_seconds:  # waited long enough: the refusal stands
+                _log.error("the share failed: %s", out["error"]["message"])
+                return {**out, "advances": advances, "done": True, "final": True, "refused_since": refused_since}
+            error = out["error"]
+            _log.warning(
+                "check %d: %s (%s); trying again in %.0f s",
+                check_context.attempt,
+                error["message"],
+                error.get("error_code") or error["type"],
+                out["wait_seconds"],
+            )
+            return {**out, "advances": advances, "refused_since": refused_since, "final": False}
 
         def strategy(state: dict[str, Any], _attempts: int) -> WaitForConditionDecision:
             if state["done"]:
@@ -181,13 +202,15 @@ def durable_share_handler(
             "wait_seconds": 0.0,
             "result": None,
             "advances": 0,
-            "failures": 0,
+            "refused_since": None,
             "error": None,
+            "manifest": None,
+            "final": False,
         }
         final = context.wait_for_condition(
             check, WaitForConditionConfig(wait_strategy=strategy, initial_state=initial), name="share"
         )
-        if final["error"] is not None:
+        if final["final"]:
             raise error_from_dict(final["error"])
         return {"result": final["result"], "advances": final["advances"], "job": final["job"]}
 

@@ -15,7 +15,8 @@ page::
         handle = await start_share(client, ShareRequest(
             source=Account("111111111111"), targets=(Account("222222222222"),),
             arguments={"cluster_id": "orders", "run_name": "orders-nightly",
-                       "restore": {"cluster_id": "orders", "db_subnet_group_name": "app"}},
+                       "restore": {"cluster_id": "orders", "instance_class": "db.r6g.large",
+                                   "subnet_group": "app", "security_group_ids": ["sg-0123456789abcdef0"]}},
         ), workflow_id="share-orders-nightly")
         outcome = await share_outcome(handle)  # raises the share's rdsshare error if it failed
 """

@@ -85,14 +85,36 @@ class ShareActivities:
             raise _failure(exc, attempt=info.attempt) from exc
         finally:
             stop.set()
+        if out["error"] is not None:
+            error = out["error"]
+            code = error.get("error_code") or error["type"]
+            _log.warning("advance: %s (%s); trying again in %.0f s", error["message"], code, out["wait_seconds"])
+            if out["error"]["type"] == "CredentialsExpiredError":
+                self.forget_sessions()  # the next advance makes new ones from the worker's environment
         return JobProgress(
-            job=out["job"], done=out["done"], phase=out["phase"], wait_seconds=out["wait_seconds"], result=out["result"]
+            job=out["job"],
+            done=out["done"],
+            phase=out["phase"],
+            wait_seconds=out["wait_seconds"],
+            result=out["result"],
+            error=out["error"],
+            manifest=out["manifest"],
         )
+
+    def forget_sessions(self) -> None:
+        """Drop the sessions made so far (their credentials expired and could not refresh)."""
+        with self._lock:
+            self._sessions.clear()
 
 
 def _heartbeat(stop: threading.Event, every: float) -> None:
     while not stop.wait(every):
-        activity.heartbeat()
+        try:
+            if activity.is_cancelled():
+                return
+            activity.heartbeat()
+        except Exception as exc:  # a missed heartbeat must not end the beat: the next one may get through
+            _log.warning("heartbeat failed: %s", exc)
 
 
 def _log_event(event: Event) -> None:

@@ -49,10 +49,19 @@ class ShareRequest:
     job: str | None = None
     #: the longest durable timer between two advances (a wait's own schedule is usually shorter)
     max_wait_seconds: float = 300.0
-    #: attempts of one advance that fails with an error waiting may cure (quotas, busy, throttling)
+    #: how long the share may keep being refused by something waiting cures (the copy quota, a busy
+    #: resource, throttling) before it fails with that refusal
+    retry_seconds: float = 24 * 3600.0
+    #: attempts of one advance whose worker failed (a crash, a lost heartbeat, an error that is not
+    #: rdsshare's) before the share fails
     max_attempts: int = 20
-    #: advances before the workflow continues as new, so that its history stays small
+    #: advances before the workflow continues as new, so that its history stays small (at least 1)
     advances_per_run: int = 200
+    #: advances made by the runs before this one (continue-as-new carries the count)
+    advances: int = 0
+    #: since when (epoch seconds) the share has been refused by something waiting cures, if it is
+    #: (continue-as-new carries it, so ``retry_seconds`` holds across runs)
+    refused_since: float | None = None
     #: an advance whose worker has not heartbeaten for this long is given to another worker
     heartbeat_timeout_seconds: float = 60.0
 
@@ -75,6 +84,11 @@ class JobProgress:
     wait_seconds: float
     #: the share's result as plain values (the fields of :class:`rdsshare.ShareResult`), when done
     result: dict[str, Any] | None = None
+    #: a refusal that waiting cures (``RdsShareError.to_dict``): the next advance, after
+    #: ``wait_seconds``, tries that piece again from ``job`` (the state after the refusal)
+    error: dict[str, Any] | None = None
+    #: what the job has made so far, with ``error`` (``Manifest.to_dict``)
+    manifest: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,8 @@ class BatchItemOutcome:
     ok: bool
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    #: what a failed item had made (``Manifest.to_dict``), for :func:`rdsshare.cleanup`
+    manifest: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from ._activities import ADVANCE
@@ -67,19 +69,24 @@ class ShareWorkflow:
     @workflow.run
     async def run(self, request: ShareRequest) -> ShareOutcome:
         job = request.job
+        self._advances = request.advances
         self._run_name = request.arguments.get("run_name")
+        # Only what no step can know about: a worker that died or lost its heartbeat, an error that is
+        # not rdsshare's. A refusal waiting cures comes back as progress (below); a typed error is final.
         retry = RetryPolicy(
             initial_interval=timedelta(seconds=5),
             backoff_coefficient=2.0,
             maximum_interval=timedelta(minutes=5),
             maximum_attempts=request.max_attempts,
+            non_retryable_error_types=["TypeError", "KeyError", "ValueError", "AttributeError"],
         )
+        refused_since = request.refused_since
         in_this_run = 0
         while True:
             try:
                 progress: JobProgress = await workflow.execute_activity(
                     ADVANCE,
-                    JobStep(request=request, job=job),
+                    JobStep(request=dataclasses.replace(request, job=None), job=job),
                     result_type=JobProgress,
                     start_to_close_timeout=ADVANCE_TIMEOUT,
                     heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_seconds),
@@ -93,11 +100,27 @@ class ShareWorkflow:
             if progress.done:
                 assert progress.result is not None
                 return ShareOutcome(result=progress.result, advances=self._advances, job=job)
-            if in_this_run >= request.advances_per_run or workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(dataclasses.replace(request, job=job))
+            now = workflow.now().timestamp()
+            if progress.error is None:
+                refused_since = None
+            else:
+                refused_since = now if refused_since is None else refused_since
+                if now - refused_since > request.retry_seconds:  # waited long enough: the refusal stands
+                    error = progress.error
+                    raise ApplicationError(
+                        str(error.get("message", "")),
+                        error,
+                        progress.manifest,
+                        type=str(error["type"]),
+                        non_retryable=True,
+                    )
             self._waiting = max(1.0, min(request.max_wait_seconds, progress.wait_seconds))
             await workflow.sleep(self._waiting)
             self._waiting = 0.0
+            if in_this_run >= max(1, request.advances_per_run) or workflow.info().is_continue_as_new_suggested():
+                workflow.continue_as_new(
+                    dataclasses.replace(request, job=job, advances=self._advances, refused_since=refused_since)
+                )
 
 
 @workflow.defn(name="rdsshare.Batch")
@@ -113,22 +136,32 @@ class BatchWorkflow:
     async def run(self, batch: BatchRequest) -> BatchOutcome:
         parent = workflow.info().workflow_id
         ids = [f"{parent}/{index}-{_label(item)}" for index, item in enumerate(batch.items)]
-        handles = [
-            await workflow.start_child_workflow(ShareWorkflow.run, item, id=child_id)
-            for child_id, item in zip(ids, batch.items, strict=False)
-        ]
+        # Started together (one round trip for all); cancelling the batch asks each child to stop
+        # between two advances rather than killing it in the middle of one.
+        handles = await asyncio.gather(
+            *(
+                workflow.start_child_workflow(
+                    ShareWorkflow.run, item, id=child_id, parent_close_policy=ParentClosePolicy.REQUEST_CANCEL
+                )
+                for child_id, item in zip(ids, batch.items, strict=True)
+            )
+        )
         settled = await asyncio.gather(*handles, return_exceptions=True)
         items = []
-        for child_id, outcome in zip(ids, settled, strict=False):
+        for child_id, outcome in zip(ids, settled, strict=True):
             if isinstance(outcome, ShareOutcome):
                 items.append(BatchItemOutcome(workflow_id=child_id, ok=True, result=outcome.result))
                 continue
             failure = typed_failure(outcome) if isinstance(outcome, BaseException) else outcome
-            if isinstance(failure, ApplicationError) and failure.details and isinstance(failure.details[0], dict):
-                error = dict(failure.details[0])
+            details = failure.details if isinstance(failure, ApplicationError) else ()
+            made: Any = None
+            if details and isinstance(details[0], dict):
+                error, made = dict(details[0]), details[1] if len(details) > 1 else None
             else:
-                error = {"type": type(failure).__name__, "message": str(failure)}
-            items.append(BatchItemOutcome(workflow_id=child_id, ok=False, error=error))
+                cause = (failure.__cause__ if isinstance(failure, ChildWorkflowError) else None) or failure
+                error = {"type": type(cause).__name__, "message": str(cause)}
+            manifest = dict(made) if isinstance(made, dict) else None
+            items.append(BatchItemOutcome(workflow_id=child_id, ok=False, error=error, manifest=manifest))
         return BatchOutcome(items=tuple(items))
 
 
