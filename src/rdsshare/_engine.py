@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENGINE_WAIT",
-    "RETRY_BUDGET_SECONDS",
     "SessionFor",
     "advance_once",
     "job_of",
@@ -45,9 +44,7 @@ SessionFor = Callable[[str, "str | None"], "AccountSession"]
 #: resource) is not retried inside it; the engine tries the step again on a durable timer, so no
 #: worker thread sleeps on a refusal.
 ENGINE_WAIT = WaitPolicy(retry_for=timedelta(0))
-#: how long a share may keep failing with refusals that waiting cures before it fails (a day, as
-#: ``WaitPolicy.timeout``: copies of large snapshots queue for hours behind the copy quota)
-RETRY_BUDGET_SECONDS = 24 * 3600.0
+
 
 _ACCOUNT = re.compile(r"[0-9]{12}")
 #: the share's own arguments of ShareJob.start (rdsshare._request.prepare), as an engine passes them
