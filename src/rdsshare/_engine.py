@@ -62,20 +62,16 @@ _REQUEST_ARGUMENTS = frozenset(
         "cross_region_copy",
     }
 )
-#: refusals that waiting cures, by AWS error code, and how long to wait before the step is tried again
-_BUSY_CODES = frozenset(
-    {
-        "InvalidDBClusterSnapshotStateFault",
-        "InvalidDBClusterStateFault",
-        "InvalidDBSnapshotState",
-        "InvalidDBSnapshotStateFault",
-        "InvalidDBInstanceState",
-        "InvalidDBInstanceStateFault",
-        "Throttling",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-    }
-)
+
+
+def _busy_codes() -> frozenset[str]:
+    """The codes of a resource busy with another operation, and of throttling: the ones the steps
+    themselves retry (the kinds' busy codes, the secret hand-over's, botocore's transient ones)."""
+    from ._kinds import CLUSTER, INSTANCE
+    from ._secret import BUSY_CODES
+    from ._waiting import TRANSIENT_CODES
+
+    return frozenset(CLUSTER.busy_codes) | frozenset(INSTANCE.busy_codes) | frozenset(BUSY_CODES) | TRANSIENT_CODES
 
 
 def _spec(kind: str, values: Any) -> Any:
@@ -218,7 +214,7 @@ def retry_after(exc: BaseException) -> float | None:
 
         copy_codes = ("SnapshotQuotaExceeded", "SnapshotQuotaExceededFault")
         return 60.0 if exc.error_code in copy_codes and is_copy_quota(exc.message) else None
-    if exc.error_code in _BUSY_CODES:
+    if exc.error_code in _busy_codes():
         return 30.0
     return None
 

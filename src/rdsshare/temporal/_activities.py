@@ -91,15 +91,7 @@ class ShareActivities:
             _log.warning("advance: %s (%s); trying again in %.0f s", error["message"], code, out["wait_seconds"])
             if out["error"]["type"] == "CredentialsExpiredError":
                 self.forget_sessions()  # the next advance makes new ones from the worker's environment
-        return JobProgress(
-            job=out["job"],
-            done=out["done"],
-            phase=out["phase"],
-            wait_seconds=out["wait_seconds"],
-            result=out["result"],
-            error=out["error"],
-            manifest=out["manifest"],
-        )
+        return JobProgress(**out)
 
     def forget_sessions(self) -> None:
         """Drop the sessions made so far (their credentials expired and could not refresh)."""
